@@ -1,0 +1,90 @@
+"""One error tree for everything `actors` raises on purpose.
+
+```
+ActorsError
+ ├── TaskNotFound        an id that names no task (update, pause, resume, cancel, wait)
+ ├── ValidationError     bad input; the message names the field and the value; nothing stored
+ ├── UnknownWorker       a worker name that is not registered where it must be
+ ├── TaskFailed          raised by ``wait``: the task failed for good (error text, attempts)
+ ├── TaskCancelled       raised by ``wait``: the task was cancelled or deleted
+ ├── StoreError          the store cannot be opened or used (names the path or host)
+ └── Timeout             a bounded wait ran out
+```
+
+Each class's docstring is its default message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ActorsError",
+    "StoreError",
+    "TaskCancelled",
+    "TaskFailed",
+    "TaskNotFound",
+    "Timeout",
+    "UnknownWorker",
+    "ValidationError",
+]
+
+
+class ActorsError(Exception):
+    """An error raised by actors."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__class__.__doc__ or "").strip())
+
+
+class TaskNotFound(ActorsError):
+    """No task has this id."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"no task with id {task_id!r}")
+        self.task_id = task_id
+
+
+class ValidationError(ActorsError, ValueError):
+    """The input was refused; nothing was stored."""
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        shown = repr(value)
+        if len(shown) > 200:
+            shown = shown[:197] + "..."
+        super().__init__(f"{field}={shown}: {reason}")
+        self.field = field
+        self.value = value
+        self.reason = reason
+
+
+class UnknownWorker(ActorsError):
+    """No task worker is registered under this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no task worker registered under the name {name!r}")
+        self.name = name
+
+
+class TaskFailed(ActorsError):
+    """The task failed and will not be retried."""
+
+    def __init__(self, task_id: str, error: str | None, attempts: int) -> None:
+        super().__init__(f"task {task_id} failed after {attempts} attempt(s): {error}")
+        self.task_id = task_id
+        self.error = error
+        self.attempts = attempts
+
+
+class TaskCancelled(ActorsError):
+    """The task was cancelled or deleted before it finished."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"task {task_id} was cancelled")
+        self.task_id = task_id
+
+
+class StoreError(ActorsError):
+    """The task store cannot be opened or used."""
+
+
+class Timeout(ActorsError, TimeoutError):
+    """A bounded wait ran out of time."""

@@ -1,0 +1,50 @@
+"""The ``Executor`` protocol: one execution slot (a child process or a thread).
+
+A worker actor owns one executor. It submits jobs; the executor runs them one
+after another and reports what happens through the ``on_event`` callback it was
+built with (called from the executor's own thread — the owner turns each event
+into a message to itself). Every submitted job ends with exactly one ``JobDone``
+— whatever happens: the function returns (``Succeeded``), raises (``Raised``),
+outlives its timeout (``TimedOut``: the process tree is killed and the slot
+replaced), the process dies (``Crashed``) or the job is aborted (``Cancelled``) —
+except the jobs ``stop`` hands back unstarted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from ..messages import ExecutorEvent, Job
+
+__all__ = ["EventSink", "Executor", "ExecutorFactory"]
+
+EventSink = Callable[[ExecutorEvent], None]
+
+
+class Executor(Protocol):
+    """Runs jobs in order on one slot and reports their events."""
+
+    def submit(self, jobs: Sequence[Job], functions: Mapping[str, Callable[..., Any]]) -> None:
+        """Queue ``jobs`` to run in order. ``functions`` maps each job's task name to its
+        ``execute`` callable (shipped to a child once per name, again if it changed)."""
+        ...
+
+    def abort(self, task_id: str, grace: float) -> bool:
+        """Abort a queued or running job: ``ctx.is_aborted()`` turns true at once; a job
+        still running after ``grace`` seconds is killed (process isolation). The job
+        ends with ``JobDone(Cancelled())``. False when the job is not here."""
+        ...
+
+    def stop(self, timeout: float) -> list[Job]:
+        """Let the running job finish within ``timeout`` (then kill it: it ends
+        ``Crashed``), end the slot, and return the jobs that never started."""
+        ...
+
+    @property
+    def pid(self) -> int | None:
+        """The child process id (None for thread and inline executors)."""
+        ...
+
+
+ExecutorFactory = Callable[[EventSink], Executor]

@@ -1,0 +1,159 @@
+"""The task record, its status, priorities and the closed set of run outcomes.
+
+Stdlib only. Times in a ``Task`` are aware UTC datetimes; durations are float
+seconds.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Union
+
+__all__ = [
+    "PRIORITIES",
+    "Cancelled",
+    "Claim",
+    "Crashed",
+    "Outcome",
+    "Raised",
+    "Succeeded",
+    "Task",
+    "TaskStatus",
+    "TimedOut",
+    "priority_rank",
+]
+
+#: Priority names, highest first. The index is the rank stored in the table.
+PRIORITIES: tuple[str, ...] = ("high", "normal", "low")
+
+
+def priority_rank(priority: str) -> int:
+    """0 for high, 1 for normal, 2 for low (raises ``KeyError`` for anything else)."""
+    return {"high": 0, "normal": 1, "low": 2}[priority]
+
+
+class TaskStatus(str, enum.Enum):
+    """Where a task is in its life.
+
+    PENDING → RUNNING → SUCCEEDED | FAILED | back to PENDING (retry, next recurring
+    run, or a lease that expired). PAUSED and CANCELLED are set by the user
+    (PAUSED also by auto-pause after too many failures of a recurring task).
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    PAUSED = "paused"
+
+    @property
+    def finished(self) -> bool:
+        """True for the states a task never leaves on its own."""
+        return self in (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Task:
+    """A snapshot of one task row. Frozen: change a task through the supervisor."""
+
+    id: str
+    name: str
+    description: str = ""
+    status: TaskStatus = TaskStatus.PENDING
+    priority: str = "normal"
+    queue: str | None = None
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    room_id: str | None = None
+    world_id: str | None = None
+    entity_id: str | None = None
+    run_at: datetime | None = None
+    update_interval: float | None = None
+    attempts: int = 0
+    failure_count: int = 0
+    crash_count: int = 0
+    progress: float | None = None
+    result: Any = None
+    error: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    finished_at: datetime | None = None
+    max_attempts: int | None = None
+    max_failures: int = 5
+    timeout: float | None = None
+    retry: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+
+    @property
+    def recurring(self) -> bool:
+        """True when the task runs again every ``update_interval`` seconds."""
+        return self.update_interval is not None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A task handed to this node, with the fencing token of this attempt."""
+
+    task: Task
+    token: str
+
+
+# --- outcomes: the closed set of ways one attempt can end ---------------------------
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    """The worker returned. ``next_interval`` (seconds) reschedules a recurring task."""
+
+    result: Any = None
+    next_interval: float | None = None
+
+
+@dataclass(frozen=True)
+class Raised:
+    """The worker raised an exception."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+    def describe(self) -> str:
+        return f"{self.type}: {self.message}" if self.message else self.type
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    """The attempt outlived its timeout and its process tree was killed."""
+
+    seconds: float
+
+    def describe(self) -> str:
+        return f"Timeout: the attempt ran longer than {self.seconds:g}s and was killed"
+
+
+@dataclass(frozen=True)
+class Crashed:
+    """The process running the attempt died (os._exit, signal, segfault, lost node)."""
+
+    reason: str
+    exitcode: int | None = None
+
+    def describe(self) -> str:
+        return f"Crashed: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """The attempt was aborted because the task was cancelled or deleted."""
+
+    def describe(self) -> str:
+        return "Cancelled"
+
+
+Outcome = Union[Succeeded, Raised, TimedOut, Crashed, Cancelled]

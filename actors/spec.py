@@ -1,0 +1,240 @@
+"""What a caller may ask for when creating a task, and the checks it must pass.
+
+``build_task`` turns the keyword arguments of ``create_task`` into a ``Task`` or
+raises ``ValidationError`` naming the first bad field and its value. It is pure:
+the id and the time are arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from .clock import from_timestamp, to_timestamp
+from .errors import ValidationError
+from .models import PRIORITIES, Task, TaskStatus
+from .retry import Retry
+
+__all__ = ["TaskSpec", "build_task", "check_json", "coerce_spec", "seconds"]
+
+DEFAULT_MAX_FAILURES = 5
+MAX_NAME_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """The keyword arguments of ``create_task``, as a value (for ``create_tasks``)."""
+
+    name: str
+    description: str = ""
+    tags: Iterable[str] = ()
+    metadata: Mapping[str, Any] | None = None
+    room_id: str | None = None
+    world_id: str | None = None
+    entity_id: str | None = None
+    priority: str | None = None
+    queue: str | None = None
+    run_at: datetime | None = None
+    delay: float | timedelta | None = None
+    update_interval: float | timedelta | None = None
+    retry: Retry | Mapping[str, Any] | None = None
+    max_attempts: int | None = None
+    max_failures: int | None = None
+    timeout: float | timedelta | None = None
+    idempotency_key: str | None = None
+    id: str | None = field(default=None, repr=False)
+
+
+SPEC_FIELDS = frozenset(f.name for f in fields(TaskSpec))
+
+
+def coerce_spec(spec: TaskSpec | Mapping[str, Any], index: int | None = None) -> TaskSpec:
+    """A ``TaskSpec`` from a spec or a dict of ``create_task`` keyword names."""
+    if isinstance(spec, TaskSpec):
+        return spec
+    where = "specs" if index is None else f"specs[{index}]"
+    if not isinstance(spec, Mapping):
+        raise ValidationError(where, spec, "must be a dict or an actors.TaskSpec")
+    unknown = sorted(set(spec) - SPEC_FIELDS)
+    if unknown:
+        raise ValidationError(f"{where}.{unknown[0]}", spec[unknown[0]], "unknown field")
+    if "name" not in spec:
+        raise ValidationError(f"{where}.name", None, "is required")
+    return TaskSpec(**spec)
+
+
+def seconds(field_name: str, value: object, *, allow_zero: bool) -> float | None:
+    """Float seconds from a number or timedelta; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(field_name, value, "must be a number of seconds or a timedelta")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValidationError(field_name, value, "must be finite")
+    if number < 0 or (number == 0 and not allow_zero):
+        raise ValidationError(field_name, value, "must be > 0" if not allow_zero else "must be >= 0")
+    return number
+
+
+def check_json(field_name: str, mapping: object) -> dict[str, Any]:
+    """A plain dict that round-trips through JSON, or ValidationError naming the key."""
+    if not isinstance(mapping, Mapping):
+        raise ValidationError(field_name, mapping, "must be a dict")
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if not isinstance(key, str):
+            raise ValidationError(field_name, key, "keys must be strings")
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"{field_name}[{key!r}]", value, f"not JSON: {exc}") from None
+        out[key] = value
+    return out
+
+
+def _optional_str(field_name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value:
+            raise ValidationError(field_name, value, "must not be empty")
+        return value
+    if type(value).__name__ == "UUID":
+        return str(value)
+    raise ValidationError(field_name, value, "must be a string or None")
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError("tags", value, "must be a list of strings")
+    tags: list[str] = []
+    for tag in value:
+        if not isinstance(tag, str) or not tag:
+            raise ValidationError("tags", tag, "each tag must be a non-empty string")
+        if tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def _retry(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, Retry):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        try:
+            return Retry(**value).to_dict()
+        except TypeError as exc:
+            raise ValidationError("retry", value, str(exc)) from None
+    raise ValidationError("retry", value, "must be an actors.Retry or None")
+
+
+def _int(field_name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field_name, value, "must be an int")
+    return value
+
+
+def check_priority(value: object) -> str:
+    if value is None:
+        return "normal"
+    if value not in PRIORITIES:
+        raise ValidationError("priority", value, "must be 'high', 'normal' or 'low'")
+    return str(value)
+
+
+def check_name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("name", value, "must be a non-empty string")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValidationError("name", value, f"must be at most {MAX_NAME_LENGTH} characters")
+    return value
+
+
+def check_run_at(value: object) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ValidationError("run_at", value, "must be a datetime")
+    return to_timestamp(value)
+
+
+def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: str | None = None,
+               default_timeout: float | None = None) -> Task:
+    """Validate ``spec`` and return the PENDING task it describes.
+
+    Raises:
+        ValidationError: the first bad field, named with its value.
+    """
+    name = check_name(spec.name)
+    if not isinstance(spec.description, str):
+        raise ValidationError("description", spec.description, "must be a string")
+    metadata = check_json("metadata", {} if spec.metadata is None else spec.metadata)
+    priority = check_priority(spec.priority if spec.priority is not None else default_priority)
+    queue = _optional_str("queue", spec.queue)
+    delay = seconds("delay", spec.delay, allow_zero=True)
+    run_at = check_run_at(spec.run_at)
+    if run_at is not None and delay is not None:
+        raise ValidationError("delay", spec.delay, "give run_at or delay, not both")
+    interval = seconds("update_interval", spec.update_interval, allow_zero=False)
+    if interval is None and "updateInterval" in metadata:
+        ms = metadata["updateInterval"]
+        ms_seconds = seconds("metadata['updateInterval']", ms, allow_zero=False)
+        interval = None if ms_seconds is None else ms_seconds / 1000.0
+    max_failures = _int("max_failures", spec.max_failures)
+    if max_failures is None and "maxFailures" in metadata:
+        raw = metadata["maxFailures"]
+        max_failures = -1 if raw is None else _int("metadata['maxFailures']", raw)
+    if max_failures is None:
+        max_failures = DEFAULT_MAX_FAILURES
+    elif max_failures <= 0:
+        max_failures = -1
+    max_attempts = _int("max_attempts", spec.max_attempts)
+    if max_attempts is not None and max_attempts < 1:
+        raise ValidationError("max_attempts", max_attempts, "must be >= 1")
+    timeout = seconds("timeout", spec.timeout, allow_zero=False)
+    if timeout is None:
+        timeout = default_timeout
+    key = spec.idempotency_key
+    if key is not None and (not isinstance(key, str) or not key):
+        raise ValidationError("idempotency_key", key, "must be a non-empty string or None")
+    if run_at is not None:
+        due = run_at
+    elif delay is not None:
+        due = now + delay
+    elif interval is not None:
+        due = now + interval  # like ElizaOS: a recurring task first runs one interval in
+    else:
+        due = now
+    created = from_timestamp(now)
+    return Task(
+        id=task_id,
+        name=name,
+        description=spec.description,
+        status=TaskStatus.PENDING,
+        priority=priority,
+        queue=queue,
+        tags=_tags(spec.tags),
+        metadata=metadata,
+        room_id=_optional_str("room_id", spec.room_id),
+        world_id=_optional_str("world_id", spec.world_id),
+        entity_id=_optional_str("entity_id", spec.entity_id),
+        run_at=from_timestamp(due),
+        update_interval=interval,
+        max_attempts=max_attempts,
+        max_failures=max_failures,
+        timeout=timeout,
+        retry=_retry(spec.retry),
+        idempotency_key=key,
+        created_at=created,
+        updated_at=created,
+    )

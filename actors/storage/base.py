@@ -1,0 +1,206 @@
+"""The ``TaskStore`` protocol: every change to the task table is a named transition.
+
+Nothing above ``actors/storage/`` writes SQL; the supervisor calls these methods
+and nothing else. One contract suite (``tests/contract``) runs against every
+store. Times are float epoch seconds (UTC) handed in by the caller — a store
+never reads the clock. Rows hold JSON only; nothing read back is unpickled.
+
+Lease model: ``claim`` marks due PENDING rows RUNNING with an owner, a fresh
+fencing ``token`` and ``lease_expires_at``; every write about an attempt
+(``finish``, ``set_progress``, ``merge_metadata``, ``append_logs``) carries the
+token and is ignored when it no longer matches (the row was reclaimed, cancelled
+or deleted meanwhile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..models import Claim, Task, TaskStatus
+
+__all__ = ["UPDATABLE_FIELDS", "Finish", "LogRecord", "TaskQuery", "TaskStore"]
+
+#: Fields ``TaskStore.update`` accepts (``run_at`` as epoch seconds).
+UPDATABLE_FIELDS = frozenset({
+    "description", "tags", "metadata", "priority", "queue", "room_id", "world_id",
+    "entity_id", "run_at", "update_interval", "max_attempts", "max_failures", "timeout",
+    "retry",
+})
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """A filter for ``TaskStore.query``; unset fields match everything.
+
+    ``tags``: a task must carry all of them. ``status``: any of these. Results come
+    in creation order; ``limit`` caps their number.
+    """
+
+    room_id: str | None = None
+    world_id: str | None = None
+    entity_id: str | None = None
+    tags: tuple[str, ...] = ()
+    name: str | None = None
+    status: tuple[TaskStatus, ...] = ()
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Finish:
+    """How one attempt ended, as the supervisor decided it; applied only if ``token`` matches.
+
+    ``status`` is the row's next status: SUCCEEDED or FAILED (final), PENDING (a
+    retry, or a recurring task's next run, at ``run_at``) or PAUSED (a recurring task
+    auto-paused after too many failures). A row whose pause was requested while it
+    ran goes to PAUSED instead of PENDING. ``failure_count`` and ``crash_count`` are
+    the new values; ``result`` is JSON; ``error`` None clears the last error.
+    """
+
+    task_id: str
+    token: str
+    status: TaskStatus
+    run_at: float | None = None
+    result: Any = None
+    error: str | None = None
+    failure_count: int = 0
+    crash_count: int = 0
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One log line a task wrote during an attempt."""
+
+    task_id: str
+    attempt: int
+    created: float
+    level: str
+    message: str
+
+
+class TaskStore(Protocol):
+    """Named transitions over the task table. Implementations: memory, SQLite, PostgreSQL.
+
+    A store is used from one thread at a time (the supervisor's) but may be built
+    in another. Several processes may open the same SQLite file or PostgreSQL
+    database; ``claim`` never hands one row to two owners.
+    """
+
+    def add(self, tasks: Sequence[Task]) -> list[str]:
+        """Insert PENDING tasks in one transaction; returns their ids in order.
+
+        A task whose ``idempotency_key`` is already used returns the existing
+        task's id and is not inserted. All or nothing: on error nothing is stored.
+        """
+        ...
+
+    def get(self, task_id: str) -> Task | None:
+        """The task, or None."""
+        ...
+
+    def get_many(self, task_ids: Collection[str]) -> dict[str, Task]:
+        """The tasks that exist among ``task_ids``, by id."""
+        ...
+
+    def query(self, query: TaskQuery) -> list[Task]:
+        """Tasks matching ``query`` in creation order (indexed: never a table scan)."""
+        ...
+
+    def update(self, task_id: str, changes: Mapping[str, Any], now: float) -> Task:
+        """Set fields named in ``UPDATABLE_FIELDS`` (metadata is replaced whole).
+
+        Raises:
+            TaskNotFound: no such task.
+        """
+        ...
+
+    def delete(self, task_id: str) -> bool:
+        """Remove the task (and its logs); False if there was none."""
+        ...
+
+    def claim(self, names: Collection[str], limit: int, now: float, owner: str,
+              lease_ttl: float) -> list[Claim]:
+        """Lease up to ``limit`` due PENDING tasks whose name is in ``names``.
+
+        Order: priority (high first), then ``run_at``, then creation. Each claimed
+        row becomes RUNNING with ``attempts + 1``, ``owner``, a new token and
+        ``lease_expires_at = now + lease_ttl``.
+        """
+        ...
+
+    def renew(self, owner: str, now: float, lease_ttl: float) -> int:
+        """Extend every lease ``owner`` holds to ``now + lease_ttl``; returns how many."""
+        ...
+
+    def release(self, claims: Sequence[tuple[str, str]], now: float) -> int:
+        """Give claimed-but-unstarted tasks back: RUNNING → PENDING, ``attempts - 1``.
+
+        ``claims`` are (task_id, token) pairs; stale tokens are ignored.
+        """
+        ...
+
+    def finish(self, finishes: Sequence[Finish], now: float) -> list[str]:
+        """Record attempt ends in one transaction; returns the ids applied (others were stale)."""
+        ...
+
+    def set_progress(self, task_id: str, token: str, progress: float, now: float) -> bool:
+        """Record progress of a running attempt; False if the token is stale."""
+        ...
+
+    def merge_metadata(self, task_id: str, token: str | None, values: Mapping[str, Any],
+                       now: float) -> bool:
+        """Merge ``values`` into the task's metadata (fenced when ``token`` is given)."""
+        ...
+
+    def append_logs(self, records: Sequence[LogRecord]) -> None:
+        """Keep log lines with their attempt (rows of deleted tasks are dropped)."""
+        ...
+
+    def logs(self, task_id: str) -> list[LogRecord]:
+        """The task's log lines, oldest first."""
+        ...
+
+    def pause(self, task_id: str, now: float) -> Task:
+        """PENDING → PAUSED; a RUNNING task pauses when its attempt ends. Raises TaskNotFound."""
+        ...
+
+    def resume(self, task_id: str, now: float) -> Task:
+        """PAUSED → PENDING with ``failure_count = 0``; cancels a requested pause. Raises TaskNotFound."""
+        ...
+
+    def cancel(self, task_id: str, now: float) -> Task | None:
+        """Any unfinished task → CANCELLED (its lease dropped); returns the task as it was before."""
+        ...
+
+    def reclaim_expired(self, now: float, max_crashes: int) -> list[Task]:
+        """RUNNING rows whose lease expired go back to PENDING with ``crash_count + 1``.
+
+        A row reaching ``max_crashes`` becomes FAILED (quarantined) instead. Returns the
+        rows as they are after the change.
+        """
+        ...
+
+    def next_due(self, names: Collection[str]) -> float | None:
+        """The earliest ``run_at`` of a PENDING task named in ``names``, or None."""
+        ...
+
+    def next_lease_expiry(self) -> float | None:
+        """The earliest ``lease_expires_at`` of any RUNNING task, or None."""
+        ...
+
+    def prune(self, before: float) -> int:
+        """Delete SUCCEEDED / FAILED / CANCELLED tasks finished before ``before``."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Number of tasks by status value (every status present, zeros included)."""
+        ...
+
+    def pending_names(self) -> dict[str, int]:
+        """PENDING task counts by name (to find tasks no registered worker can run)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+        ...
