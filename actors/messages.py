@@ -6,7 +6,7 @@ in one place. Nothing mutable is shared: tasks travel as frozen snapshots.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 from .models import Outcome, Task
 
@@ -88,4 +88,4 @@ class JobDone(NamedTuple):
     outcome: Outcome
 
 
-ExecutorEvent = Union[JobStarted, JobProgress, JobMetadata, JobChained, JobLog, JobDone]
+ExecutorEvent = JobStarted | JobProgress | JobMetadata | JobChained | JobLog | JobDone

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "PRIORITIES",
@@ -156,4 +156,4 @@ class Cancelled:
         return "Cancelled"
 
 
-Outcome = Union[Succeeded, Raised, TimedOut, Crashed, Cancelled]
+Outcome = Succeeded | Raised | TimedOut | Crashed | Cancelled
