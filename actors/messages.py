@@ -89,3 +89,190 @@ class JobDone(NamedTuple):
 
 
 ExecutorEvent = JobStarted | JobProgress | JobMetadata | JobChained | JobLog | JobDone
+
+
+# --- between the actors of one node -----------------------------------------------------
+
+
+class Work(NamedTuple):
+    """A claimed task on its way to a worker: the job and the function that runs it."""
+
+    job: Job
+    execute: Any
+    kind: str
+
+
+class CreateTasks(NamedTuple):
+    """Store validated PENDING tasks (one transaction). Reply: their ids."""
+
+    tasks: list[Task]
+
+
+class UpdateTask(NamedTuple):
+    """Change fields of a task. Reply: the updated Task (raises TaskNotFound)."""
+
+    task_id: str
+    changes: dict[str, Any]
+
+
+class DeleteTask(NamedTuple):
+    """Cancel (if running) and remove a task. Reply: True if it existed."""
+
+    task_id: str
+
+
+class GetTask(NamedTuple):
+    """Reply: the Task or None."""
+
+    task_id: str
+
+
+class GetTasks(NamedTuple):
+    """Reply: the tasks matching a ``TaskQuery``."""
+
+    query: Any
+
+
+class GetLogs(NamedTuple):
+    """Reply: the task's log records."""
+
+    task_id: str
+
+
+class PauseTask(NamedTuple):
+    """Reply: the Task after pausing."""
+
+    task_id: str
+
+
+class ResumeTask(NamedTuple):
+    """Reply: the Task after resuming."""
+
+    task_id: str
+
+
+class CancelTask(NamedTuple):
+    """Reply: the Task after cancelling (raises TaskNotFound)."""
+
+    task_id: str
+
+
+class Watch(NamedTuple):
+    """Resolve ``future`` with the task's snapshot once an attempt settles it.
+
+    One-time tasks settle when finished; recurring ones after their next run ends.
+    A missing task resolves with None.
+    """
+
+    task_id: str
+    future: Any
+
+
+class Unwatch(NamedTuple):
+    """Forget a waiter (its wait timed out)."""
+
+    task_id: str
+    future: Any
+
+
+class RegisterWorker(NamedTuple):
+    """Serve tasks of ``worker.name`` on this node (replaces an earlier one, with a warning)."""
+
+    worker: Any
+
+
+class GetStats(NamedTuple):
+    """Reply: a dict of counts (by status), workers, orphans and health."""
+
+
+class Tick(NamedTuple):
+    """Time passed: claim due work, run maintenance, say when to wake next."""
+
+    now: float
+
+
+class WorkerEvents(NamedTuple):
+    """Events reported by a worker's executor, in order."""
+
+    events: tuple[ExecutorEvent, ...]
+
+
+class Flush(NamedTuple):
+    """Write the buffered worker events in one transaction (sent to self)."""
+
+
+class Release(NamedTuple):
+    """Claimed jobs that never started: give them back to the store."""
+
+    jobs: list[Job]
+
+
+class Shutdown(NamedTuple):
+    """Stop claiming; release everything still held. Reply: number released."""
+
+
+class Demand(NamedTuple):
+    """A worker can take up to ``n`` more jobs of its kind."""
+
+    kind: str
+    worker: Any
+    n: int
+
+
+class Enqueue(NamedTuple):
+    """Claimed work for the dispatch queue."""
+
+    items: list[Work]
+
+
+class Withdraw(NamedTuple):
+    """Take a queued (not yet dispatched) task out of the dispatch queue. Reply: the Work or None."""
+
+    task_id: str
+
+
+class TakeAll(NamedTuple):
+    """Empty the dispatch queue and stop dispatching. Reply: the queued Work items."""
+
+
+class Dispatch(NamedTuple):
+    """Jobs for one worker, in the order they must run."""
+
+    items: list[Work]
+
+
+class JobEnded(NamedTuple):
+    """A worker's own note that one of its jobs ended (frees a slot)."""
+
+    task_id: str
+
+
+class Abort(NamedTuple):
+    """Abort a job if this worker has it."""
+
+    task_id: str
+    grace: float
+
+
+class StopWorker(NamedTuple):
+    """Finish the running job within ``timeout``; reply with the jobs that never started."""
+
+    timeout: float
+
+
+class Attach(NamedTuple):
+    """Hand the supervisor its dispatch queue, its workers and its scheduler."""
+
+    dispatch: Any
+    workers: list[Any]
+    scheduler: Any
+
+
+class ReleaseAll(NamedTuple):
+    """After the workers stopped: record what they reported, give back every claim still held."""
+
+
+class WhenIdle(NamedTuple):
+    """Resolve ``future`` with True once this node holds no claim and has nothing buffered."""
+
+    future: Any

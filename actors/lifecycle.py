@@ -1,0 +1,82 @@
+"""What happens to a task after an attempt: a pure decision, written as a ``Finish``.
+
+The supervisor calls :func:`decide` with the task as it was claimed and the
+attempt's outcome; the store applies the answer (fenced by the token). Nothing
+here reads the clock or sleeps.
+"""
+
+from __future__ import annotations
+
+import random
+
+from .models import Cancelled, Crashed, Outcome, Succeeded, Task, TaskStatus
+from .retry import Retry, recurring_backoff
+from .storage.base import Finish
+
+__all__ = ["DEFAULT_MAX_CRASHES", "decide", "effective_retry"]
+
+#: Crashes (a dead process, an expired lease) after which a task is quarantined.
+DEFAULT_MAX_CRASHES = 3
+
+
+def effective_retry(task: Task, worker_retry: Retry | None) -> Retry | None:
+    """The retry policy of a one-time task: its own, else its worker's; ``max_attempts`` wins."""
+    retry = Retry.from_dict(task.retry) if task.retry else worker_retry
+    if task.max_attempts is not None:
+        if retry is None:
+            return Retry(max_attempts=task.max_attempts, min_delay=1.0, jitter=False)
+        return Retry(task.max_attempts, retry.factor, retry.min_delay, retry.max_delay, retry.jitter)
+    return retry
+
+
+def decide(task: Task, token: str, outcome: Outcome, now: float, *, worker_retry: Retry | None = None,
+           max_crashes: int = DEFAULT_MAX_CRASHES, rng: random.Random | None = None) -> Finish:
+    """The row's next state after one attempt of ``task`` ended with ``outcome``.
+
+    - Success: a one-time task is SUCCEEDED with its result; a recurring task goes back
+      to PENDING one interval later (``next_interval`` if the worker returned one),
+      its failure count reset.
+    - Cancelled: CANCELLED.
+    - Crash: counted apart; at ``max_crashes`` the task is quarantined as FAILED.
+      Otherwise a one-time task runs again at once (a crash is not the task's own
+      failure), a recurring one takes the failure path.
+    - Raised / TimedOut: a one-time task retries per its ``Retry`` (none: FAILED); a
+      recurring task backs off ``interval × 2^failures`` (capped at 300 s) and is
+      PAUSED once ``failure_count`` reaches ``max_failures`` (-1: never).
+    """
+    if isinstance(outcome, Succeeded):
+        if task.update_interval is not None:
+            interval = outcome.next_interval or task.update_interval
+            return Finish(task.id, token, TaskStatus.PENDING, run_at=now + interval,
+                          result=outcome.result, crash_count=task.crash_count)
+        return Finish(task.id, token, TaskStatus.SUCCEEDED, result=outcome.result,
+                      failure_count=task.failure_count, crash_count=task.crash_count)
+    if isinstance(outcome, Cancelled):
+        return Finish(task.id, token, TaskStatus.CANCELLED, error=outcome.describe(),
+                      failure_count=task.failure_count, crash_count=task.crash_count)
+    error = outcome.describe()
+    crashes = task.crash_count
+    if isinstance(outcome, Crashed):
+        crashes += 1
+        if crashes >= max_crashes:
+            return Finish(task.id, token, TaskStatus.FAILED,
+                          error=f"quarantined after {crashes} crashes; last: {error}",
+                          failure_count=task.failure_count + 1, crash_count=crashes)
+        if task.update_interval is None:
+            return Finish(task.id, token, TaskStatus.PENDING, run_at=now, error=error,
+                          failure_count=task.failure_count, crash_count=crashes)
+    failures = task.failure_count + 1
+    if task.update_interval is not None:
+        if 0 < task.max_failures <= failures:
+            return Finish(task.id, token, TaskStatus.PAUSED, error=error, failure_count=failures,
+                          crash_count=crashes)
+        return Finish(task.id, token, TaskStatus.PENDING,
+                      run_at=now + recurring_backoff(task.update_interval, failures), error=error,
+                      failure_count=failures, crash_count=crashes)
+    retry = effective_retry(task, worker_retry)
+    retry_at = retry.retry_at(task.attempts, now, rng) if retry is not None else None
+    if retry_at is None:
+        return Finish(task.id, token, TaskStatus.FAILED, error=error, failure_count=failures,
+                      crash_count=crashes)
+    return Finish(task.id, token, TaskStatus.PENDING, run_at=retry_at, error=error,
+                  failure_count=failures, crash_count=crashes)

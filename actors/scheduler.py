@@ -1,0 +1,89 @@
+"""The scheduler: sends ``Tick(now)`` to the supervisor when something is due.
+
+It sleeps until the earliest time it was asked to wake at (the next due task,
+retry, recurring run or lease check), not on a fixed short poll; a change that
+moves the earliest due time wakes it at once through :meth:`Scheduler.wake_at`.
+It also wakes every ``poll_interval`` seconds so rows written by another process
+(a CLI, another node) are noticed.
+
+pykka actors block on their inbox and have no timers, so the scheduler is a
+small thread of its own: its only input is ``wake_at`` and its only output is
+the ``Tick`` message. Tests do without it: they call the supervisor's ``tick``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from typing import Any
+
+from .clock import Clock
+from .messages import Tick
+
+__all__ = ["Scheduler"]
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    """Wakes the supervisor at the next due time.
+
+    Args:
+        target: the supervisor's ``ActorRef`` (anything with ``tell``).
+        clock: where the time is read.
+        poll_interval: the longest sleep between two ticks (external changes).
+    """
+
+    def __init__(self, target: Any, clock: Clock, poll_interval: float = 0.5) -> None:
+        self._target = target
+        self._clock = clock
+        self._poll = poll_interval
+        self._wake = -math.inf  # tick at once on start
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="actors-scheduler", daemon=True)
+        self.ticks = 0
+
+    def start(self) -> Scheduler:
+        self._thread.start()
+        return self
+
+    def wake_at(self, when: float) -> None:
+        """Tick no later than ``when`` (epoch seconds); earlier requests win."""
+        with self._cond:
+            if when < self._wake:
+                self._wake = when
+                self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        last_tick = -math.inf
+        while True:
+            with self._cond:
+                if self._stopped:
+                    return
+                now = self._clock.now()
+                deadline = min(self._wake, last_tick + self._poll)
+                if now < deadline:
+                    self._cond.wait(timeout=deadline - now)
+                    continue
+                # the supervisor answers each tick with wake_at(its next due time)
+                self._wake = math.inf
+                last_tick = now
+            try:
+                self.ticks += 1
+                self._target.tell(Tick(now))
+            except Exception:  # the supervisor is gone: nothing left to wake
+                log.debug("scheduler target stopped; scheduler exits")
+                return

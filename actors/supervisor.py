@@ -1,0 +1,458 @@
+"""The supervisor actor: owns the task store, the only writer of it on this node.
+
+Every change to a task goes through one of its messages (``actors.messages``),
+handled in one dispatch (:meth:`SupervisorActor.on_receive`). It claims due work
+in batches up to the free capacity of its workers, hands it to the dispatch
+queue, records attempt ends in batches (events that arrive together share one
+transaction: a ``Flush`` sent to itself runs after everything already queued),
+renews its leases, reclaims expired ones and prunes old finished rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pykka
+
+from .clock import Clock
+from .errors import TaskNotFound
+from .lifecycle import decide
+from .messages import (
+    Abort,
+    Attach,
+    CancelTask,
+    CreateTasks,
+    DeleteTask,
+    Enqueue,
+    Flush,
+    GetLogs,
+    GetStats,
+    GetTask,
+    GetTasks,
+    Job,
+    JobChained,
+    JobDone,
+    JobLog,
+    JobMetadata,
+    JobProgress,
+    PauseTask,
+    RegisterWorker,
+    Release,
+    ReleaseAll,
+    ResumeTask,
+    Shutdown,
+    TakeAll,
+    Tick,
+    Unwatch,
+    UpdateTask,
+    Watch,
+    WhenIdle,
+    Withdraw,
+    Work,
+    WorkerEvents,
+)
+from .models import Claim, Task, TaskStatus
+from .spec import build_task, coerce_spec
+from .storage.base import Finish, LogRecord, TaskStore
+from .workers import TaskWorker
+
+__all__ = ["DELETED", "SupervisorActor", "SupervisorConfig"]
+
+log = logging.getLogger("actors")
+
+#: What a waiter receives when the task it waits on is deleted.
+DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class SupervisorConfig:
+    """Settings of one node's supervisor (validated by ``Supervisor.start``)."""
+
+    node_id: str
+    lease_ttl: float = 30.0
+    slots: dict[str, int] = field(default_factory=dict)  # capacity per kind of worker
+    max_crashes: int = 3
+    retention: float = 7 * 24 * 3600.0
+    abort_grace: float = 2.0
+    orphan_grace: float = 60.0
+    serving: bool = True
+
+
+@dataclass
+class _Waiter:
+    future: Any
+    attempts: int
+
+
+class SupervisorActor(pykka.ThreadingActor):
+    """Owns the store; decides; the rest of the node only sends it messages."""
+
+    def __init__(self, store: TaskStore, clock: Clock, config: SupervisorConfig,
+                 rng: random.Random | None = None) -> None:
+        super().__init__()
+        self._store = store
+        self._clock = clock
+        self._cfg = config
+        self._rng = rng or random.Random()
+        self._workers: dict[str, TaskWorker] = {}
+        self._held: dict[str, Claim] = {}  # claimed by this node, not yet ended
+        self._held_per_kind: dict[str, int] = defaultdict(int)
+        self._cancelled: set[str] = set()
+        self._waiters: dict[str, list[_Waiter]] = {}
+        self._buffer: list[Any] = []
+        self._flush_pending = False
+        self._dispatch: Any = None
+        self._worker_refs: list[Any] = []
+        self._scheduler: Any = None
+        self._stopping = False
+        self._started = clock.now()
+        self._next_maintenance = 0.0
+        self._next_prune = 0.0
+        self._warned_orphans: set[str] = set()
+        self._idle_waiters: list[Any] = []
+        self.fenced = 0
+        self.last_tick: float | None = None
+
+    # --- the one dispatch ---------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, WorkerEvents):
+            self._buffer.extend(message.events)
+            if not self._flush_pending:
+                self._flush_pending = True
+                self.actor_ref.tell(Flush())
+        elif isinstance(message, Flush):
+            self._flush()
+        elif isinstance(message, CreateTasks):
+            return self._create(message.tasks)
+        elif isinstance(message, Tick):
+            self._tick(message.now)
+        elif isinstance(message, Watch):
+            self._watch(message.task_id, message.future)
+        elif isinstance(message, Unwatch):
+            waiters = self._waiters.get(message.task_id, [])
+            self._waiters[message.task_id] = [w for w in waiters if w.future is not message.future]
+        elif isinstance(message, GetTask):
+            return self._store.get(message.task_id)
+        elif isinstance(message, GetTasks):
+            return self._store.query(message.query)
+        elif isinstance(message, GetLogs):
+            return self._store.logs(message.task_id)
+        elif isinstance(message, UpdateTask):
+            task = self._store.update(message.task_id, message.changes, self._clock.now())
+            self._pump()
+            return task
+        elif isinstance(message, DeleteTask):
+            return self._delete(message.task_id)
+        elif isinstance(message, PauseTask):
+            return self._store.pause(message.task_id, self._clock.now())
+        elif isinstance(message, ResumeTask):
+            task = self._store.resume(message.task_id, self._clock.now())
+            self._pump()
+            return task
+        elif isinstance(message, CancelTask):
+            task = self._cancel(message.task_id)
+            if task is None:
+                raise TaskNotFound(message.task_id)
+            return task
+        elif isinstance(message, RegisterWorker):
+            self._register(message.worker)
+        elif isinstance(message, GetStats):
+            return self._stats()
+        elif isinstance(message, Release):
+            self._release(message.jobs)
+        elif isinstance(message, Attach):
+            self._dispatch, self._worker_refs, self._scheduler = message
+            self._pump()
+        elif isinstance(message, WhenIdle):
+            self._idle_waiters.append(message.future)
+            self._check_idle()
+        elif isinstance(message, Shutdown):
+            return self._shutdown()
+        elif isinstance(message, ReleaseAll):
+            return self._release_all()
+        return None
+
+    def on_stop(self) -> None:
+        self._store.close()
+
+    # --- creating and changing tasks -----------------------------------------------------
+
+    def _create(self, tasks: list[Task]) -> list[str]:
+        ids = self._store.add(tasks)
+        if any(task.name in self._workers for task in tasks):
+            self._pump()
+        elif self._scheduler is not None:
+            self._wake_scheduler(self._clock.now())
+        return ids
+
+    def _cancel(self, task_id: str) -> Task | None:
+        before = self._store.cancel(task_id, self._clock.now())
+        if before is None:
+            return None
+        if task_id in self._held:
+            self._cancelled.add(task_id)
+            work = self._dispatch.ask(Withdraw(task_id)) if self._dispatch is not None else None
+            if work is not None:
+                self._drop_held(task_id)
+            else:
+                for ref in self._worker_refs:
+                    ref.tell(Abort(task_id, self._cfg.abort_grace))
+        self._settle([task_id])
+        return self._store.get(task_id)
+
+    def _delete(self, task_id: str) -> bool:
+        if self._store.get(task_id) is None:
+            return False
+        self._cancel(task_id)
+        deleted = self._store.delete(task_id)
+        for waiter in self._waiters.pop(task_id, []):
+            waiter.future.set_result(DELETED)
+        return deleted
+
+    def _register(self, worker: TaskWorker) -> None:
+        if worker.name in self._workers:
+            log.warning("task worker %r registered again: the new one replaces the old", worker.name)
+        self._workers[worker.name] = worker
+        self._warned_orphans.discard(worker.name)
+        self._pump()
+
+    # --- claiming and dispatching ----------------------------------------------------------
+
+    def _names(self, kind: str) -> list[str]:
+        return [name for name, w in self._workers.items() if w.isolation == kind]
+
+    def _pump(self) -> None:
+        """Claim due work up to the free capacity, then tell the scheduler when to wake."""
+        now = self._clock.now()
+        if self._stopping or self._dispatch is None or not self._cfg.serving:
+            self._wake_scheduler(now)
+            return
+        for kind, slots in self._cfg.slots.items():
+            free = slots - self._held_per_kind[kind]
+            names = self._names(kind)
+            if free <= 0 or not names:
+                continue
+            claims = self._store.claim(names, free, now, self._cfg.node_id, self._cfg.lease_ttl)
+            if not claims:
+                continue
+            items = []
+            for claim in claims:
+                self._held[claim.task.id] = claim
+                self._held_per_kind[kind] += 1
+                worker = self._workers[claim.task.name]
+                timeout = claim.task.timeout if claim.task.timeout is not None else worker.timeout
+                job = Job(claim.task, claim.token, claim.task.attempts, timeout)
+                items.append(Work(job, worker.execute, kind))
+            self._dispatch.tell(Enqueue(items))
+        self._wake_scheduler(now)
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        if self._idle_waiters and not self._held and not self._buffer and not self._flush_pending:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for future in waiters:
+                future.set_result(True)
+
+    def _wake_scheduler(self, now: float) -> None:
+        if self._scheduler is None:
+            return
+        wake = self._next_maintenance
+        due = self._store.next_due(list(self._workers)) if self._cfg.serving else None
+        if due is not None:
+            wake = min(wake, due)
+        self._scheduler.wake_at(max(wake, now))
+
+    def _drop_held(self, task_id: str) -> Claim | None:
+        claim = self._held.pop(task_id, None)
+        if claim is not None:
+            worker = self._workers.get(claim.task.name)
+            kind = worker.isolation if worker is not None else "process"
+            self._held_per_kind[kind] -= 1
+        self._cancelled.discard(task_id)
+        return claim
+
+    # --- time passing ------------------------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        self.last_tick = now
+        if now >= self._next_maintenance:
+            self._maintain(now)
+        if self._waiters:
+            self._settle(list(self._waiters))
+        self._pump()
+
+    def _maintain(self, now: float) -> None:
+        ttl = self._cfg.lease_ttl
+        self._next_maintenance = now + ttl / 3
+        if self._held:
+            self._store.renew(self._cfg.node_id, now, ttl)
+        reclaimed = self._store.reclaim_expired(now, self._cfg.max_crashes)
+        for task in reclaimed:
+            log.warning("task %s (%s): lease expired; %s", task.id, task.name,
+                        "quarantined" if task.status is TaskStatus.FAILED else "back to pending")
+        if now >= self._next_prune:
+            self._next_prune = now + 3600.0
+            pruned = self._store.prune(now - self._cfg.retention)
+            if pruned:
+                log.info("pruned %d finished task(s) older than the retention", pruned)
+        self._check_orphans(now)
+
+    def _check_orphans(self, now: float) -> None:
+        if not self._cfg.serving or now - self._started < self._cfg.orphan_grace:
+            return
+        for name, count in self._store.pending_names().items():
+            if name not in self._workers and name not in self._warned_orphans:
+                self._warned_orphans.add(name)
+                log.warning("%d pending task(s) named %r: no worker registered on this node; "
+                            "they wait (never deleted) until one is", count, name)
+
+    # --- what workers report ---------------------------------------------------------------
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        events, self._buffer = self._buffer, []
+        now = self._clock.now()
+        chained: list[Task] = []
+        logs: list[LogRecord] = []
+        done: list[JobDone] = []
+        progress: dict[tuple[str, str], float] = {}
+        for event in events:
+            if isinstance(event, JobDone):
+                done.append(event)
+            elif isinstance(event, JobProgress):
+                progress[(event.task_id, event.token)] = event.progress
+            elif isinstance(event, JobMetadata):
+                self._store.merge_metadata(event.task_id, event.token, event.values, now)
+            elif isinstance(event, JobLog):
+                logs.append(LogRecord(event.task_id, event.attempt, event.created, event.level,
+                                      event.message))
+            elif isinstance(event, JobChained):
+                chained.append(self._chained_task(event, now))
+        if chained:
+            self._store.add([task for task in chained if task is not None])
+        for (task_id, token), value in progress.items():
+            self._store.set_progress(task_id, token, value, now)
+        if logs:
+            self._store.append_logs(logs)
+        if done:
+            self._record(done, now)
+        self._pump()
+
+    def _chained_task(self, event: JobChained, now: float) -> Task:
+        spec = dict(event.spec)
+        task_id = spec.pop("id")
+        return build_task(coerce_spec(spec), task_id=task_id, now=now)
+
+    def _record(self, done: list[JobDone], now: float) -> None:
+        finishes: list[Finish] = []
+        for event in done:
+            claim = self._held.get(event.task_id)
+            if claim is None or claim.token != event.token:
+                self.fenced += 1
+                continue
+            cancelled = event.task_id in self._cancelled
+            self._drop_held(event.task_id)
+            if cancelled:
+                continue  # the row is CANCELLED already and its lease dropped
+            worker = self._workers.get(claim.task.name)
+            finishes.append(decide(claim.task, claim.token, event.outcome, now,
+                                   worker_retry=worker.retry if worker else None,
+                                   max_crashes=self._cfg.max_crashes, rng=self._rng))
+        if not finishes:
+            return
+        applied = self._store.finish(finishes, now)
+        self.fenced += len(finishes) - len(applied)
+        for finish in finishes:
+            if finish.status is TaskStatus.FAILED:
+                log.warning("task %s failed for good: %s", finish.task_id, finish.error)
+        if self._waiters:
+            self._settle([task_id for task_id in applied if task_id in self._waiters])
+
+    def _release(self, jobs: list[Job]) -> None:
+        pairs = []
+        for job in jobs:
+            if self._drop_held(job.task.id) is not None:
+                pairs.append((job.task.id, job.token))
+        if pairs:
+            self._store.release(pairs, self._clock.now())
+
+    # --- waiting ---------------------------------------------------------------------------
+
+    def _watch(self, task_id: str, future: Any) -> None:
+        task = self._store.get(task_id)
+        if task is None or task.status.finished:
+            future.set_result(task)
+            return
+        self._waiters.setdefault(task_id, []).append(_Waiter(future, task.attempts))
+
+    def _settle(self, task_ids: list[str]) -> None:
+        wanted = [task_id for task_id in task_ids if self._waiters.get(task_id)]
+        if not wanted:
+            return
+        tasks = self._store.get_many(wanted)
+        for task_id in wanted:
+            task = tasks.get(task_id)
+            keep = []
+            for waiter in self._waiters.pop(task_id, []):
+                if task is None:
+                    waiter.future.set_result(DELETED)
+                elif task.status.finished or (
+                    task.recurring and task.status is not TaskStatus.RUNNING
+                    and task.attempts > waiter.attempts
+                ):
+                    waiter.future.set_result(task)
+                else:
+                    keep.append(waiter)
+            if keep:
+                self._waiters[task_id] = keep
+
+    # --- reporting and stopping ------------------------------------------------------------
+
+    def _stats(self) -> dict[str, Any]:
+        counts = self._store.counts()
+        orphaned = {
+            name: count for name, count in self._store.pending_names().items()
+            if name not in self._workers
+        } if self._cfg.serving else {}
+        slots = sum(self._cfg.slots.values())
+        return {
+            "node_id": self._cfg.node_id,
+            "tasks": counts,
+            "held": len(self._held),
+            "workers": {
+                "registered": sorted(self._workers),
+                "slots": len(self._worker_refs),
+                "held_by_kind": dict(self._held_per_kind),
+                "capacity": slots,
+            },
+            "orphaned": sum(orphaned.values()),
+            "orphaned_by_name": orphaned,
+            "fenced": self.fenced,
+            "health": {
+                "scheduler": bool(self._scheduler is not None and self._scheduler.alive),
+                "last_tick": self.last_tick,
+            },
+        }
+
+    def _shutdown(self) -> int:
+        """Stop claiming and give back what the dispatch queue still holds."""
+        self._stopping = True
+        if self._dispatch is None:
+            return 0
+        taken: list[Work] = self._dispatch.ask(TakeAll())
+        self._release([work.job for work in taken])
+        return len(taken)
+
+    def _release_all(self) -> int:
+        """Give back every claim still held (after the workers stopped)."""
+        if self._buffer:
+            self._flush()
+        jobs = [Job(c.task, c.token, c.task.attempts, None) for c in self._held.values()]
+        self._release(jobs)
+        return len(jobs)
+

@@ -1,0 +1,484 @@
+"""The composition root: ``Supervisor.start(store, ...)`` builds and wires one node.
+
+This is the only module that picks concrete stores and executors. The returned
+``Supervisor`` is a handle: every method validates its input in the caller's
+thread (bad input never reaches the actor) and then sends one typed message to
+the supervisor actor.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from types import TracebackType
+from typing import Any
+
+import pykka
+
+from .clock import Clock, ManualClock, SystemClock
+from .errors import (
+    StoreError,
+    TaskCancelled,
+    TaskFailed,
+    TaskNotFound,
+    Timeout,
+    ValidationError,
+)
+from .execution.base import EventSink, Executor, ExecutorFactory
+from .messages import (
+    Attach,
+    CancelTask,
+    CreateTasks,
+    DeleteTask,
+    GetLogs,
+    GetStats,
+    GetTask,
+    GetTasks,
+    PauseTask,
+    RegisterWorker,
+    Release,
+    ReleaseAll,
+    ResumeTask,
+    Shutdown,
+    StopWorker,
+    Tick,
+    Unwatch,
+    UpdateTask,
+    Watch,
+    WhenIdle,
+)
+from .models import Task, TaskStatus
+from .priority_queue import DispatchActor
+from .scheduler import Scheduler
+from .spec import (
+    TaskSpec,
+    build_task,
+    check_json,
+    check_priority,
+    check_run_at,
+    coerce_spec,
+    seconds,
+)
+from .storage.base import UPDATABLE_FIELDS, LogRecord, TaskQuery, TaskStore
+from .supervisor import DELETED, SupervisorActor, SupervisorConfig
+from .worker import WorkerActor
+from .workers import TaskWorker, as_worker
+
+__all__ = ["Supervisor", "open_store"]
+
+log = logging.getLogger("actors")
+
+EXECUTORS = ("process", "thread", "inline")
+
+
+def open_store(store: str | os.PathLike[str] | TaskStore, *, synchronous: str = "NORMAL") -> TaskStore:
+    """The store a ``Supervisor.start`` argument names.
+
+    ``"memory://"``: in memory (lost on exit); ``"postgresql://..."``: PostgreSQL
+    (``pip install actors[postgres]``); anything else: an SQLite file path
+    (``":memory:"`` included). A ``TaskStore`` instance is used as is.
+    """
+    if not isinstance(store, (str, os.PathLike)):
+        return store
+    target = os.fspath(store)
+    if target == "memory://":
+        from .storage.memory import MemoryStore
+
+        return MemoryStore()
+    if target.startswith(("postgresql://", "postgres://")):
+        try:
+            from .storage.postgres import PostgresStore  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:
+            raise StoreError(
+                f"PostgreSQL store unavailable ({exc}); install it with: pip install 'actors[postgres]'"
+            ) from None
+        return PostgresStore(target)  # type: ignore[no-any-return,unused-ignore]
+    if target.startswith("sqlite:///"):
+        target = target[len("sqlite:///"):]
+    from .storage.sqlite import SQLiteStore
+
+    return SQLiteStore(target, synchronous=synchronous)
+
+
+def _executor_factory(kind: str, executor: str, options: Mapping[str, Any]) -> ExecutorFactory:
+    if executor == "inline":
+        from .execution.inline import InlineExecutor
+
+        return InlineExecutor
+    if kind == "thread" or executor == "thread":
+        from .execution.thread import ThreadExecutor
+
+        return ThreadExecutor
+    from .execution.process import ProcessExecutor
+
+    def make(on_event: EventSink) -> Executor:
+        return ProcessExecutor(on_event, **options)
+
+    return make
+
+
+def _positive_int(field: str, value: object, *, allow_zero: bool = True) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
+        raise ValidationError(field, value, "must be an int >= " + ("0" if allow_zero else "1"))
+    return value
+
+
+class Supervisor:
+    """A running node: the handle your application keeps.
+
+    Build it with :meth:`start`; use it as a context manager or call :meth:`stop`.
+
+    Example:
+        >>> with Supervisor.start("memory://", workers=0) as sup:
+        ...     task_id = sup.create_task("REPORT", tags=["weekly"])
+        ...     sup.get_task(task_id).status.value
+        'pending'
+    """
+
+    def __init__(self, *, ref: pykka.ActorRef[Any], store: TaskStore, clock: Clock,
+                 dispatch: pykka.ActorRef[Any], workers: list[pykka.ActorRef[Any]],
+                 scheduler: Scheduler | None, node_id: str, default_timeout: float | None) -> None:
+        self.ref = ref
+        self.store = store
+        self.clock = clock
+        self.node_id = node_id
+        self._dispatch = dispatch
+        self._workers = workers
+        self._scheduler = scheduler
+        self._task_workers: dict[str, TaskWorker] = {}
+        self._default_timeout = default_timeout
+        self._stopped = False
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, store: str | os.PathLike[str] | TaskStore = "tasks.db", *, workers: int | None = None,
+              lease_ttl: float | timedelta = 30.0, clock: Clock | None = None,
+              executor: str = "process", thread_workers: int = 2, max_batch: int = 16,
+              synchronous: str = "NORMAL", poll_interval: float = 0.5,
+              retention: float | timedelta = timedelta(days=7), max_crashes: int = 3,
+              abort_grace: float = 2.0, kill_grace: float = 1.0, timeout: float | None = None,
+              rss_limit_mb: int | None = None, max_tasks_per_child: int | None = None,
+              node_id: str | None = None) -> Supervisor:
+        """Open the store and start a node: supervisor, scheduler, dispatch queue, workers.
+
+        Args:
+            store: an SQLite file path (default ``tasks.db``), ``":memory:"``,
+                ``"memory://"``, ``"postgresql://..."`` or a ``TaskStore``.
+            workers: child processes in the pool (default: the number of CPUs);
+                ``0`` starts a client-only node that creates and waits but runs nothing.
+            lease_ttl: seconds a claim of a node that died stays invisible.
+            clock: a ``ManualClock`` turns the scheduler off; call :meth:`tick`.
+            executor: ``"process"`` (default), ``"thread"`` or ``"inline"`` (tests:
+                tasks run in the worker actor's thread, one at a time).
+            thread_workers: slots for workers registered with ``isolation="thread"``.
+            max_batch: most jobs a worker holds at once (batching; raise for tiny tasks).
+            synchronous: SQLite ``NORMAL`` (survives a process crash) or ``FULL``
+                (survives power loss).
+            poll_interval: the longest the scheduler sleeps (notices other processes' writes).
+            retention: how long finished tasks are kept before they are pruned.
+            max_crashes: crashes (dead process, expired lease) before a task is quarantined.
+            abort_grace: seconds a cancelled task may take to stop before it is killed.
+            kill_grace: seconds between a timeout's cooperative abort and the kill.
+            timeout: default seconds an attempt may run (None: no limit).
+            rss_limit_mb / max_tasks_per_child: recycle a child past these limits.
+            node_id: this node's id in leases (default: host, pid and a random suffix).
+
+        Raises:
+            ValidationError: a bad setting (named). StoreError: the store cannot be opened.
+        """
+        count = (os.cpu_count() or 1) if workers is None else _positive_int("workers", workers)
+        _positive_int("thread_workers", thread_workers)
+        _positive_int("max_batch", max_batch, allow_zero=False)
+        _positive_int("max_crashes", max_crashes, allow_zero=False)
+        ttl = seconds("lease_ttl", lease_ttl, allow_zero=False)
+        keep = seconds("retention", retention, allow_zero=True)
+        seconds("poll_interval", poll_interval, allow_zero=False)
+        default_timeout = seconds("timeout", timeout, allow_zero=False)
+        if executor not in EXECUTORS:
+            raise ValidationError("executor", executor, f"must be one of {EXECUTORS}")
+        if str(synchronous).upper() not in ("NORMAL", "FULL"):
+            raise ValidationError("synchronous", synchronous, "must be 'NORMAL' or 'FULL'")
+        assert ttl is not None and keep is not None
+        clock = clock or SystemClock()
+        node = node_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        task_store = open_store(store, synchronous=str(synchronous).upper())
+        serving = count > 0
+        slots = {"process": count * max_batch, "thread": thread_workers * max_batch} if serving else {}
+        config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, max_crashes=max_crashes,
+                                  retention=keep, abort_grace=abort_grace, serving=serving)
+        sup_ref = SupervisorActor.start(task_store, clock, config)
+        dispatch = DispatchActor.start()
+        refs: list[pykka.ActorRef[Any]] = []
+        options = {"kill_grace": kill_grace, "rss_limit_mb": rss_limit_mb,
+                   "max_tasks_per_child": max_tasks_per_child}
+        try:
+            if serving:
+                for kind, n in (("process", count), ("thread", thread_workers)):
+                    factory = _executor_factory(kind, executor, options)
+                    for _ in range(n):
+                        refs.append(WorkerActor.start(kind, factory, dispatch, sup_ref, max_batch))
+            scheduler = None
+            if not isinstance(clock, ManualClock):
+                scheduler = Scheduler(sup_ref, clock, poll_interval).start()
+            sup_ref.tell(Attach(dispatch, refs, scheduler))
+        except BaseException:
+            for ref in refs:
+                ref.stop(block=False)
+            dispatch.stop()
+            sup_ref.stop()
+            raise
+        return cls(ref=sup_ref, store=task_store, clock=clock, dispatch=dispatch, workers=refs,
+                   scheduler=scheduler, node_id=node, default_timeout=default_timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop gracefully: no new claims; running tasks get ``timeout`` seconds to finish
+        (then they are killed and counted as crashed); everything not finished goes back
+        to the store as PENDING. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._scheduler is not None:
+            self._scheduler.stop()
+        try:
+            self.ref.ask(Shutdown())
+            futures = [ref.ask(StopWorker(timeout), block=False) for ref in self._workers]
+            for future in futures:
+                try:
+                    unstarted = future.get(timeout=timeout + 10)
+                except Exception:  # a worker that failed to stop: its claims are released below
+                    log.exception("a worker did not stop cleanly")
+                    continue
+                if unstarted:
+                    self.ref.ask(Release(list(unstarted)))
+            for ref in self._workers:
+                ref.stop(block=True, timeout=timeout + 5)
+            self.ref.ask(ReleaseAll())
+        finally:
+            self._dispatch.stop(block=False)
+            self.ref.stop(block=True, timeout=timeout + 5)
+
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # --- workers ----------------------------------------------------------------------------------
+
+    def register_task_worker(self, worker: TaskWorker | Mapping[str, Any]) -> TaskWorker:
+        """Serve tasks of ``worker.name`` on this node. Registering a name again replaces
+        the first worker, with a warning. Returns the worker."""
+        task_worker = as_worker(worker)
+        self._task_workers[task_worker.name] = task_worker
+        self.ref.tell(RegisterWorker(task_worker))
+        return task_worker
+
+    def get_task_worker(self, name: str) -> TaskWorker | None:
+        """The worker registered under ``name`` on this node, or None."""
+        return self._task_workers.get(name)
+
+    # --- creating ---------------------------------------------------------------------------------
+
+    def _build(self, spec: TaskSpec) -> Task:
+        worker = self._task_workers.get(spec.name) if isinstance(spec.name, str) else None
+        task = build_task(spec, task_id=spec.id or str(uuid.uuid4()), now=self.clock.now(),
+                          default_priority=worker.priority if worker else None)
+        if worker is not None and worker.queue and task.queue is None:
+            task = _replace(task, queue=worker.queue)
+        if worker is not None and worker.validate is not None:
+            try:
+                ok = worker.validate(self, dict(task.metadata))
+            except ValidationError:
+                raise
+            except Exception as exc:
+                raise ValidationError("metadata", task.metadata,
+                                      f"rejected by {worker.name}.validate: {exc}") from exc
+            if not ok:
+                raise ValidationError("metadata", task.metadata, f"rejected by {worker.name}.validate")
+        return task
+
+    def create_task(self, name: str, **fields: Any) -> str:
+        """Store a new task and return its id. Keyword names as in ``TaskSpec``.
+
+        Raises:
+            ValidationError: bad input, named with its value; nothing is stored.
+        """
+        return self.create_tasks([TaskSpec(name=name, **fields)])[0]
+
+    def create_tasks(self, specs: Iterable[TaskSpec | Mapping[str, Any]]) -> list[str]:
+        """Store many tasks in one transaction; all or nothing. Returns their ids in order."""
+        tasks = [self._build(coerce_spec(spec, index)) for index, spec in enumerate(specs)]
+        if not tasks:
+            return []
+        ids: list[str] = self.ref.ask(CreateTasks(tasks))
+        return ids
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def get_task(self, task_id: str) -> Task | None:
+        """The task, or None."""
+        result: Task | None = self.ref.ask(GetTask(task_id))
+        return result
+
+    def get_tasks(self, *, room_id: str | None = None, world_id: str | None = None,
+                  entity_id: str | None = None, tags: Sequence[str] | None = None, name: str | None = None,
+                  status: TaskStatus | str | Sequence[TaskStatus | str] | None = None,
+                  limit: int | None = None) -> list[Task]:
+        """Tasks matching every given filter (``tags``: a task must carry all of them)."""
+        if isinstance(status, (str, TaskStatus)):
+            status = [status]
+        statuses: list[TaskStatus] = []
+        for value in status or ():
+            try:
+                statuses.append(TaskStatus(value))
+            except ValueError:
+                raise ValidationError("status", value, "unknown task status") from None
+        if limit is not None:
+            _positive_int("limit", limit)
+        query = TaskQuery(room_id=room_id, world_id=world_id, entity_id=entity_id,
+                          tags=tuple(tags or ()), name=name, status=tuple(statuses), limit=limit)
+        result: list[Task] = self.ref.ask(GetTasks(query))
+        return result
+
+    def get_tasks_by_name(self, name: str) -> list[Task]:
+        """Every task named ``name``."""
+        return self.get_tasks(name=name)
+
+    def logs(self, task_id: str) -> list[LogRecord]:
+        """What the task wrote to ``ctx.log``, attempt by attempt."""
+        result: list[LogRecord] = self.ref.ask(GetLogs(task_id))
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        """Counts by status, workers, orphaned tasks (no worker here), fenced writes, health."""
+        result: dict[str, Any] = self.ref.ask(GetStats())
+        return result
+
+    # --- changing ---------------------------------------------------------------------------------
+
+    def update_task(self, task_id: str, **changes: Any) -> Task:
+        """Change fields of a task (metadata is replaced whole).
+
+        Raises:
+            TaskNotFound: no such task. ValidationError: a bad field or value.
+        """
+        clean: dict[str, Any] = {}
+        for field, value in changes.items():
+            if field not in UPDATABLE_FIELDS:
+                raise ValidationError(field, value, "cannot be updated (unknown or read-only field)")
+            clean[field] = _check_change(field, value)
+        result: Task = self.ref.ask(UpdateTask(task_id, clean))
+        return result
+
+    def delete_task(self, task_id: str) -> bool:
+        """Remove a task (a running one is cancelled first). False if there was none."""
+        result: bool = self.ref.ask(DeleteTask(task_id))
+        return result
+
+    def pause_task(self, task_id: str) -> Task:
+        """Pause a task (a running one pauses when its attempt ends)."""
+        result: Task = self.ref.ask(PauseTask(task_id))
+        return result
+
+    def resume_task(self, task_id: str) -> Task:
+        """Resume a paused task (its failure count starts again from 0)."""
+        result: Task = self.ref.ask(ResumeTask(task_id))
+        return result
+
+    def cancel_task(self, task_id: str) -> Task:
+        """Cancel a task; a running attempt is aborted (killed after ``abort_grace``)."""
+        result: Task = self.ref.ask(CancelTask(task_id))
+        return result
+
+    # --- waiting ----------------------------------------------------------------------------------
+
+    def wait(self, task_id: str, timeout: float | None = None) -> Any:
+        """Block until the task settles and return its result.
+
+        One-time tasks settle when they finish; a recurring task when its next run ends.
+
+        Raises:
+            TaskNotFound: no such task. TaskFailed: it failed for good (or its run failed).
+            TaskCancelled: it was cancelled or deleted. Timeout: ``timeout`` seconds passed.
+        """
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.ref.tell(Watch(task_id, future))
+        try:
+            task = future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            self.ref.tell(Unwatch(task_id, future))
+            raise Timeout(f"task {task_id} did not finish within {timeout}s") from None
+        if task is None:
+            raise TaskNotFound(task_id)
+        if task == DELETED or task.status is TaskStatus.CANCELLED:
+            raise TaskCancelled(task_id)
+        if task.status is TaskStatus.FAILED or (task.recurring and task.failure_count > 0):
+            raise TaskFailed(task_id, task.error, task.attempts)
+        return task.result
+
+    def join(self, timeout: float = 30.0) -> None:
+        """Block until this node holds no claimed task (tests and scripts).
+
+        Raises:
+            Timeout: work is still held after ``timeout`` seconds.
+        """
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.ref.tell(WhenIdle(future))
+        try:
+            future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            raise Timeout(f"still busy after {timeout}s") from None
+
+    def tick(self, now: float | None = None) -> None:
+        """Let time pass now: claim due work, run maintenance (for a ``ManualClock``)."""
+        self.ref.ask(Tick(self.clock.now() if now is None else now))
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the pool's children (for tests and monitoring)."""
+        pids = []
+        for ref in self._workers:
+            pid = ref.proxy().pid.get()
+            if pid is not None:
+                pids.append(pid)
+        return pids
+
+
+def _replace(task: Task, **changes: Any) -> Task:
+    from dataclasses import replace
+
+    return replace(task, **changes)
+
+
+def _check_change(field: str, value: Any) -> Any:
+    """Validate one ``update_task`` field; returns the stored form."""
+    if field == "metadata":
+        return check_json("metadata", value)
+    if field == "priority":
+        return check_priority(value)
+    if field == "run_at":
+        if value is None:
+            raise ValidationError("run_at", value, "must be a datetime")
+        return check_run_at(value)
+    if field == "update_interval":
+        return seconds("update_interval", value, allow_zero=False)
+    if field == "timeout":
+        return seconds("timeout", value, allow_zero=False)
+    if field in ("max_attempts", "max_failures"):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValidationError(field, value, "must be an int")
+        if field == "max_attempts" and value is not None and value < 1:
+            raise ValidationError(field, value, "must be >= 1")
+        if field == "max_failures" and value is not None and value <= 0:
+            return -1
+        return value
+    # the remaining fields share build_task's checks: validate through a throwaway spec
+    probe = build_task(TaskSpec(name="probe", **{field: value}), task_id="probe", now=0.0)
+    return getattr(probe, field)
+
