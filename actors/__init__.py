@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from .batch import BatchProcessor, BatchQueue, ItemOutcome, PriorityQueue, RetryPolicy, Semaphore
 from .clock import Clock, ManualClock, SystemClock
 from .errors import (
     ActorsError,
@@ -18,14 +19,22 @@ from .errors import (
 from .models import Task, TaskStatus
 from .retry import Retry
 from .spec import TaskSpec
+from .system import Supervisor
 from .workers import TaskWorker, worker
 
 __all__ = [
     "ActorsError",
+    "BatchProcessor",
+    "BatchQueue",
     "Clock",
+    "ItemOutcome",
     "ManualClock",
+    "PriorityQueue",
     "Retry",
+    "RetryPolicy",
+    "Semaphore",
     "StoreError",
+    "Supervisor",
     "SystemClock",
     "Task",
     "TaskCancelled",

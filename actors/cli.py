@@ -37,7 +37,8 @@ def demo(store: str | None, workers: int) -> int:
     path = store or os.path.join(tempfile.mkdtemp(prefix="actors-demo-"), "demo.db")
     print(f"actors demo: store {path}, {workers} worker process(es)\n")
     started = time.monotonic()
-    with Supervisor.start(path, workers=workers) as sup:
+    # max_batch=1: each worker takes one task at a time, so the run order follows the priorities
+    with Supervisor.start(path, workers=workers, max_batch=1) as sup:
         # created before the workers are registered, so the pool sees them all at once
         ids = sup.create_tasks(
             [{"name": "ADD", "priority": prio, "metadata": {"a": i, "b": 10 * i},

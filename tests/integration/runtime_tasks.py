@@ -1,0 +1,71 @@
+"""Task functions for the runtime's integration tests (module level: child processes import them)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+
+def add(ctx: Any, options: dict[str, Any], task: Any) -> int:
+    return int(options["a"]) + int(options["b"])
+
+
+def record_order(ctx: Any, options: dict[str, Any], task: Any) -> str:
+    with open(options["path"], "a") as out:
+        out.write(options["label"] + "\n")
+    return str(options["label"])
+
+
+def once_then_hang(ctx: Any, options: dict[str, Any], task: Any) -> str:
+    """First attempt: leave a marker with the pid and hang; later attempts: succeed."""
+    marker = Path(options["marker"])
+    if not marker.exists():
+        marker.write_text(str(os.getpid()))
+        time.sleep(120)
+    with open(options["log"], "a") as out:
+        out.write(f"completed {task.id}\n")
+    return "done"
+
+
+def exit_hard_first(ctx: Any, options: dict[str, Any], task: Any) -> int:
+    """os._exit on the first attempt: the child dies under the task."""
+    if ctx.attempt == 1:
+        os._exit(3)
+    return os.getpid()
+
+
+def always_exit(ctx: Any, options: dict[str, Any], task: Any) -> None:
+    os._exit(5)
+
+
+def sleep_with_grandchild(ctx: Any, options: dict[str, Any], task: Any) -> str:
+    """Spawns a grandchild, records both pids, then sleeps past any timeout."""
+    grandchild = subprocess.Popen(["sleep", "120"])
+    Path(options["pids"]).write_text(f"{os.getpid()} {grandchild.pid}")
+    time.sleep(120)
+    return "never"
+
+
+def cooperative(ctx: Any, options: dict[str, Any], task: Any) -> str:
+    Path(options["started"]).write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if ctx.is_aborted():
+            return "aborted"
+        time.sleep(0.01)
+    return "finished"
+
+
+def hang(ctx: Any, options: dict[str, Any], task: Any) -> str:
+    Path(options["started"]).write_text(str(os.getpid()))
+    time.sleep(120)
+    return "never"
+
+
+async def async_add(ctx: Any, options: dict[str, Any], task: Any) -> int:
+    await asyncio.sleep(0)
+    return int(options["a"]) + int(options["b"])
