@@ -32,8 +32,9 @@ def main() -> int:
     parser.add_argument("--store", default=None, help="SQLite path (default: a temp file)")
     args = parser.parse_args()
     path = args.store or os.path.join(tempfile.mkdtemp(prefix="actors-bench-"), "bench.db")
-    with actors.Supervisor.start(path, workers=args.workers, max_batch=args.max_batch,
-                                 synchronous=args.synchronous) as sup:
+    with actors.Supervisor.start(
+        path, workers=args.workers, max_batch=args.max_batch, synchronous=args.synchronous
+    ) as sup:
         sup.register_task_worker(actors.TaskWorker("ADD", add))
         sup.wait(sup.create_task("ADD", metadata={"a": 1, "b": 2}), timeout=60)  # children warm
         specs = [{"name": "ADD", "metadata": {"a": i, "b": i}} for i in range(args.n)]
@@ -42,13 +43,16 @@ def main() -> int:
         enqueued = time.perf_counter()
         sup.join(timeout=600)
         end = time.perf_counter()
-        done = sup.get_tasks(name="ADD", status="succeeded")
+        wanted = set(ids)
+        done = [t for t in sup.get_tasks(name="ADD", status="succeeded") if t.id in wanted]
         wrong = [t.id for t in done if t.result != 2 * t.metadata["a"]]
         ran = {t.id for t in done} & set(ids)
         once = all(t.attempts == 1 for t in done if t.id in ran)
     ok = len(ran) == args.n and not wrong and once
-    print(f"actors throughput: N={args.n} W={args.workers} max_batch={args.max_batch} "
-          f"synchronous={args.synchronous}")
+    print(
+        f"actors throughput: N={args.n} W={args.workers} max_batch={args.max_batch} "
+        f"synchronous={args.synchronous}"
+    )
     print(f"  bulk enqueue : {args.n / (enqueued - start):10.0f} tasks/s")
     print(f"  end to end   : {args.n / (end - start):10.0f} tasks/s ({end - start:.2f}s)")
     print(f"  verified     : {len(ran)}/{args.n} succeeded, attempts==1: {once}, wrong results: {len(wrong)}")
