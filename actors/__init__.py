@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from .batch import BatchProcessor, BatchQueue, ItemOutcome, PriorityQueue, RetryPolicy, Semaphore
 from .clock import Clock, ManualClock, SystemClock
@@ -19,7 +20,6 @@ from .errors import (
 from .models import Task, TaskStatus
 from .retry import Retry
 from .spec import TaskSpec
-from .system import Supervisor
 from .workers import TaskWorker, worker
 
 __all__ = [
@@ -50,3 +50,15 @@ __all__ = [
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+if TYPE_CHECKING:
+    from .system import Supervisor
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: child processes import actors' kernel without pykka.
+    if name == "Supervisor":
+        from .system import Supervisor
+
+        return Supervisor
+    raise AttributeError(f"module 'actors' has no attribute {name!r}")

@@ -1,0 +1,250 @@
+"""The parent side of ``ProcessExecutor``, minus cloudpickle and psutil (stdlib and kernel only).
+
+Starting a child and waiting for its handshake (``start_child``), what the
+parent knows about the jobs it sent (``Entry``), the timers that end them
+(``Timers``: one deadline, a few kill-after-grace timers), and the pure decision
+of what becomes of each job when a child dies (``settle``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import math
+import multiprocessing
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ActorsError, ValidationError
+from ..messages import Job, JobDone
+from ..models import Cancelled, Outcome
+from . import _child
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+__all__ = ["ChildStartError", "Entry", "Kill", "OutcomeFor", "Timers", "describe_exit", "number", "settle",
+           "start_child"]
+
+
+class ChildStartError(ActorsError, RuntimeError):
+    """The executor's child process could not be started."""
+
+
+def start_child(*, max_tasks: int | None, flush_interval: float,
+                start_timeout: float) -> tuple[Any, Connection, Any]:
+    """Start a ``spawn`` child running ``_child.child_main`` and wait for its handshake.
+
+    Returns:
+        ``(process, the parent's end of the pipe, the shared [started, finished] counters)``.
+
+    Raises:
+        ChildStartError: it could not start, died or was not ready in ``start_timeout`` s.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    parent_conn, child_conn = ctx.Pipe(duplex=True)
+    counters = ctx.RawArray("q", [-1, -1])
+    process = ctx.Process(target=_child.child_main, name="actors-executor-child",
+                          args=(child_conn, counters, max_tasks, flush_interval))
+    try:
+        process.start()
+    except Exception as exc:
+        parent_conn.close()
+        raise ChildStartError(f"cannot start a child process: {type(exc).__name__}: {exc}") from exc
+    finally:
+        child_conn.close()  # ours would hide the child's end-of-file
+    try:
+        _wait_ready(process, parent_conn, start_timeout)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            process.kill()
+            process.join(5.0)
+        parent_conn.close()
+        raise
+    return process, parent_conn, counters
+
+
+def _wait_ready(process: Any, conn: Connection, start_timeout: float) -> None:
+    deadline = time.monotonic() + start_timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ChildStartError(f"the child process (pid {process.pid}) was not ready after "
+                                  f"{start_timeout:g}s")
+        try:
+            ready = conn.poll(min(left, 0.1))
+            message = conn.recv() if ready else None
+        except (EOFError, OSError):
+            message, ready = None, False
+            process.join(5.0)
+        if message is not None and message[0] == "ready":
+            return
+        if message is not None and message[0] == "failed":
+            raise ChildStartError(f"the child process failed to start:\n{message[1]}")
+        if not ready and not process.is_alive():
+            raise ChildStartError(
+                f"the child process exited with code {process.exitcode} before it was ready (its "
+                "stderr says why; a script must create executors under `if __name__ == '__main__':`)")
+
+
+def number(name: str, value: object, *, minimum: float, open_min: bool = False) -> float | None:
+    """A finite number ``>= minimum`` (``> minimum`` when ``open_min``), or None.
+
+    Raises:
+        ValidationError: anything else, named ``name``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value < minimum or (open_min and value == minimum):
+        bound = f"{'>' if open_min else '>='} {minimum:g}"
+        raise ValidationError(name, value, f"must be a number {bound} or None")
+    return float(value)
+
+OutcomeFor = Callable[[int | None], Outcome]
+"""The outcome of a job the parent killed on purpose, given the child's exit code."""
+
+
+@dataclass(eq=False)
+class Entry:
+    """A submitted job, until its ``JobDone`` is reported."""
+
+    seq: int
+    job: Job
+    execute: Callable[..., Any]
+    slot: Any = None  # the child it was sent to; None while unsent
+    cancelled: bool = False
+
+
+@dataclass(order=True)
+class Kill:
+    """Kill ``slot`` at ``when`` (monotonic) if it still runs job ``seq``; it ends ``outcome``."""
+
+    when: float
+    seq: int
+    slot: Any = field(compare=False)
+    outcome: OutcomeFor = field(compare=False)
+
+
+def settle(entries: Iterable[Entry], *, started: int, finished: int, doomed: dict[int, OutcomeFor],
+           killed: bool, crash: Outcome, exitcode: int | None) -> tuple[list[JobDone], list[Entry]]:
+    """Decide what becomes of a dead child's jobs: ``(their JobDone, the jobs to run again)``.
+
+    Args:
+        entries: the jobs sent to that child and not reported yet, in order.
+        started: the sequence number of the last job the child started.
+        finished: the sequence number of the last job it finished.
+        doomed: jobs the parent killed it for, with their outcome.
+        killed: the parent killed it (then the job running was innocent, unless doomed).
+        crash: the outcome of the job that was running when it died on its own.
+        exitcode: the child's exit code (negative: the signal).
+
+    A cancelled job ends ``Cancelled``; a doomed one its outcome; the one running
+    when the child died on its own ``crash``. The others run again: either they
+    had not started, or they finished and their result died in the child's
+    outbox (at-least-once), or the parent killed the child for another job.
+    """
+    ended: list[JobDone] = []
+    rerun: list[Entry] = []
+    for entry in entries:
+        seq = entry.seq
+        if entry.cancelled:
+            outcome: Outcome = Cancelled()
+        elif seq in doomed:
+            outcome = doomed[seq](exitcode)
+        elif seq == started and seq > finished and not killed:
+            outcome = crash
+        else:
+            rerun.append(entry)
+            continue
+        ended.append(JobDone(entry.job.task.id, entry.job.token, outcome))
+    return ended, rerun
+
+
+def describe_exit(pid: int, exitcode: int | None) -> str:
+    """``"the child process (pid 12) exited with code 3"`` / ``"... was killed by signal SIGKILL"``."""
+    if exitcode is None:
+        return f"the child process (pid {pid}) vanished"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = str(-exitcode)
+        return f"the child process (pid {pid}) was killed by signal {name}"
+    return f"the child process (pid {pid}) exited with code {exitcode}"
+
+
+class Timers:
+    """A thread that fires the running job's deadline and kill-after-grace timers.
+
+    Callbacks run on the timer thread, outside its lock (the lock is a leaf: safe
+    to call these methods while holding other locks). Only one job runs at a time
+    per child, so there is one deadline slot; a newer deadline replaces it.
+
+    Args:
+        on_deadline: ``on_deadline(seq, slot)`` when a job's deadline passes.
+        on_kill: ``on_kill(kill)`` when a kill timer is due.
+    """
+
+    def __init__(self, on_deadline: Callable[[int, Any], None], on_kill: Callable[[Kill], None]) -> None:
+        self._on_deadline = on_deadline
+        self._on_kill = on_kill
+        self._cond = threading.Condition()
+        self._deadline: tuple[float, int, Any] | None = None
+        self._kills: list[Kill] = []
+        self._wake: float | None = None  # when the thread is due to wake on its own
+        self._closed = False
+        threading.Thread(target=self._loop, name="actors-executor-timers", daemon=True).start()
+
+    def set_deadline(self, seq: int, when: float, slot: Any) -> None:
+        with self._cond:
+            self._deadline = (when, seq, slot)
+            if self._wake is None or when < self._wake:
+                self._cond.notify()  # jobs that end in time never wake the thread
+
+    def add_kill(self, kill: Kill) -> None:
+        with self._cond:
+            heapq.heappush(self._kills, kill)
+            self._cond.notify()
+
+    def forget(self, slot: Any) -> None:
+        """Drop the timers of a child that is gone."""
+        with self._cond:
+            if self._deadline is not None and self._deadline[2] is slot:
+                self._deadline = None
+            self._kills = [kill for kill in self._kills if kill.slot is not slot]
+            heapq.heapify(self._kills)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._closed:
+                        return
+                    now = time.monotonic()
+                    deadline, kill = self._deadline, self._kills[0] if self._kills else None
+                    if deadline is not None and deadline[0] <= now:
+                        self._deadline, kill = None, None
+                        break
+                    if kill is not None and kill.when <= now:
+                        heapq.heappop(self._kills)
+                        deadline = None
+                        break
+                    times = [deadline[0]] if deadline is not None else []
+                    times += [kill.when] if kill is not None else []
+                    self._wake = min(times, default=None)
+                    self._cond.wait(None if self._wake is None else self._wake - now)
+                self._wake = None
+            if deadline is not None:
+                self._on_deadline(deadline[1], deadline[2])
+            elif kill is not None:
+                self._on_kill(kill)

@@ -1,0 +1,471 @@
+"""Opening an SQLite task store: pragmas, schema versions and migrations.
+
+Private to ``actors.storage.sqlite``. The schema version lives in the
+``actors_meta`` table (``key = 'schema_version'``); ``MIGRATIONS[i]`` brings a
+database from version ``i`` to ``i + 1`` and all of them run inside one
+``BEGIN IMMEDIATE`` transaction, so two processes opening a fresh file at the
+same time never both create the tables.
+
+A file this code cannot use — not a database, a directory, a database whose
+``tasks`` / ``task_tags`` / ``task_logs`` tables belong to someone else, or a
+schema newer than ``SCHEMA_VERSION`` — raises ``StoreError`` naming the path.
+A database that merely holds other, unrelated tables is accepted: the task
+tables are added next to them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+from ..errors import StoreError
+
+__all__ = ["SCHEMA_VERSION", "TASK_COLUMNS", "open_connection"]
+
+#: Columns of ``tasks`` read back into a ``Task``, in ``Task`` field order.
+TASK_COLUMNS: tuple[str, ...] = (
+    "id", "name", "description", "status", "priority", "queue", "tags", "metadata",
+    "room_id", "world_id", "entity_id", "run_at", "update_interval", "attempts",
+    "failure_count", "crash_count", "progress", "result", "error", "created_at",
+    "updated_at", "finished_at", "max_attempts", "max_failures", "timeout", "retry",
+    "idempotency_key",
+)
+
+#: Columns that only the store sees (lease and bookkeeping).
+PRIVATE_COLUMNS: tuple[str, ...] = ("seq", "owner", "token", "lease_expires_at", "pause_requested")
+
+_OWN_TABLES = ("tasks", "task_tags", "task_logs")
+
+# Index notes (claims must stay fast with millions of future and finished rows, and
+# bulk inserts must touch few b-trees: a new row costs the table, the id index,
+# tasks_claim and one task_tags entry per tag; the partial indexes only see rows
+# that have a value):
+# * tasks_claim (status, name, priority, run_at): one range per (name, tier) stops at
+#   ``run_at <= now`` and is already in (run_at, seq) order (seq is the rowid, the
+#   implicit last column), so claims never sort and never walk past due rows of
+#   names this node cannot run. It also serves next_due, pending_names, counts and
+#   status / name queries.
+# * tasks_lease (lease_expires_at) over RUNNING rows only: reclaim, next_lease_expiry.
+# * task_tags is keyed (tag, task_seq) only: a tag's tasks come out in creation
+#   order, so a tag query with a limit stops early. A task's tags are also in its
+#   JSON column, so deleting them is a key lookup per tag without a second index.
+_V1 = """
+CREATE TABLE tasks (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    queue TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    room_id TEXT,
+    world_id TEXT,
+    entity_id TEXT,
+    run_at REAL,
+    update_interval REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    failure_count INTEGER NOT NULL DEFAULT 0,
+    crash_count INTEGER NOT NULL DEFAULT 0,
+    progress REAL,
+    result TEXT NOT NULL DEFAULT 'null',
+    error TEXT,
+    created_at REAL,
+    updated_at REAL,
+    finished_at REAL,
+    max_attempts INTEGER,
+    max_failures INTEGER NOT NULL DEFAULT 5,
+    timeout REAL,
+    retry TEXT,
+    idempotency_key TEXT,
+    owner TEXT,
+    token TEXT,
+    lease_expires_at REAL,
+    pause_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX tasks_claim ON tasks (status, name, priority, run_at);
+CREATE INDEX tasks_lease ON tasks (lease_expires_at) WHERE status = 'running';
+CREATE INDEX tasks_owner ON tasks (owner) WHERE owner IS NOT NULL;
+CREATE UNIQUE INDEX tasks_idempotency ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX tasks_room ON tasks (room_id) WHERE room_id IS NOT NULL;
+CREATE INDEX tasks_world ON tasks (world_id) WHERE world_id IS NOT NULL;
+CREATE INDEX tasks_entity ON tasks (entity_id) WHERE entity_id IS NOT NULL;
+CREATE INDEX tasks_finished ON tasks (finished_at) WHERE finished_at IS NOT NULL;
+CREATE TABLE task_tags (
+    tag TEXT NOT NULL,
+    task_seq INTEGER NOT NULL,
+    PRIMARY KEY (tag, task_seq)
+) WITHOUT ROWID;
+CREATE TABLE task_logs (
+    seq INTEGER PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    created REAL NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX task_logs_task ON task_logs (task_id, created);
+"""
+
+
+def _migrate_to_1(conn: sqlite3.Connection) -> None:
+    for statement in _V1.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+#: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def open_connection(path: str, *, synchronous: str, busy_timeout: float,
+                    trace: Callable[[str], object] | None = None) -> sqlite3.Connection:
+    """Open ``path``, set the pragmas and bring the schema to ``SCHEMA_VERSION``.
+
+    Args:
+        path: a file name or ``":memory:"``.
+        synchronous: ``"NORMAL"`` or ``"FULL"``.
+        busy_timeout: seconds to wait for another connection's write lock.
+        trace: called with each SQL statement run (values bound), pragmas included.
+
+    Returns:
+        An autocommit connection (``isolation_level=None``): the caller issues
+        ``BEGIN IMMEDIATE`` / ``COMMIT`` itself.
+
+    Raises:
+        StoreError: the file cannot be opened or is not an actors task store (the
+            message names the path).
+    """
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the task store {path!r}: {exc}") from None
+    conn.set_trace_callback(trace)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if path != ":memory:" and str(mode).lower() != "wal":
+            raise StoreError(f"cannot open the task store {path!r}: WAL journal mode refused ({mode})")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        _migrate(conn, path)
+    except StoreError:
+        conn.close()
+        raise
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(f"cannot open the task store {path!r}: {exc}") from None
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _current_version(db, path)
+        for number in range(version, SCHEMA_VERSION):
+            MIGRATIONS[number](conn)
+        if version == 0:
+            conn.execute("CREATE TABLE actors_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute("INSERT INTO actors_meta (key, value) VALUES ('application', 'actors')")
+        conn.execute(
+            "INSERT INTO actors_meta (key, value) VALUES ('schema_version', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+        _check_columns(db, path)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _current_version(db: sqlite_utils.Database, path: str) -> int:
+    tables = set(db.table_names())
+    if "actors_meta" not in tables:
+        clash = sorted(tables.intersection(_OWN_TABLES))
+        if clash:
+            raise StoreError(
+                f"{path!r} is not an actors task store: it already has a table {clash[0]!r} "
+                "of another application (use another file)")
+        return 0
+    rows = dict(db.execute("SELECT key, value FROM actors_meta").fetchall())
+    if rows.get("application") != "actors" or not str(rows.get("schema_version", "")).isdigit():
+        raise StoreError(f"{path!r} is not an actors task store: its actors_meta table is foreign")
+    version = int(rows["schema_version"])
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the task store {path!r} has schema version {version}, newer than this version of "
+            f"actors knows ({SCHEMA_VERSION}); upgrade actors to open it")
+    return version
+
+
+def _check_columns(db: sqlite_utils.Database, path: str) -> None:
+    have = set(db["tasks"].columns_dict)
+    missing = sorted(set(TASK_COLUMNS + PRIVATE_COLUMNS) - have)
+    if missing:
+        raise StoreError(f"{path!r} is not a usable actors task store: table 'tasks' lacks {missing}")
+
+
+# --- rows: codec, SQL text and shared statements ------------------------------------
+
+_CHUNK = 500  # ids per "IN (...)" list, well under SQLite's variable limit
+_FINISHED = ("succeeded", "failed", "cancelled")
+_SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
+_SELECT_SEQ = "SELECT seq, " + ", ".join(TASK_COLUMNS) + " FROM tasks"
+_INSERT = (f"INSERT INTO tasks (seq, {', '.join(TASK_COLUMNS)}) "
+           f"VALUES (?, {', '.join('?' for _ in TASK_COLUMNS)})")
+_LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = 0"
+# Every status value: "status IN (all)" lets a name-only query use tasks_claim.
+_ALL_STATUSES = tuple(status.value for status in TaskStatus)
+_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+_DECODE = json.JSONDecoder().decode
+_STATUS = {status.value: status for status in TaskStatus}
+_RUNNING = TaskStatus.RUNNING.value
+# Positions in a TASK_COLUMNS row that claim patches after its UPDATE.
+_AT_STATUS, _AT_ATTEMPTS, _AT_UPDATED = (TASK_COLUMNS.index(c) for c in ("status", "attempts", "updated_at"))
+
+
+class _IdClash(Exception):
+    """An inserted id already exists (raised inside ``add``'s transaction)."""
+
+
+def _dumps(field: str, value: Any) -> str:
+    if value is None:
+        return "null"
+    if not value and isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"
+    try:
+        return _ENCODE(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(field, value, f"not JSON: {exc}") from None
+
+
+def _load(text: str) -> Any:
+    # The common values skip the decoder.
+    if text == "null":
+        return None
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return _DECODE(text)
+
+
+def _ts(value: Any) -> float | None:
+    return None if value is None else to_timestamp(value)
+
+
+def _rank(priority: object) -> int:
+    if priority not in PRIORITIES:
+        raise ValidationError("priority", priority, "must be 'high', 'normal' or 'low'")
+    return PRIORITIES.index(str(priority))
+
+
+def _task_row(task: Task) -> tuple[Any, ...]:
+    """The INSERT parameters for ``task`` (in ``TASK_COLUMNS`` order), validated."""
+    status = TaskStatus(task.status)
+    if status is TaskStatus.RUNNING:
+        raise ValidationError("status", status.value, "a task cannot be added RUNNING")
+    if task.run_at is None and not status.finished:
+        raise ValidationError("run_at", None, "an unfinished task needs run_at")
+    return (
+        task.id, task.name, task.description, status.value, _rank(task.priority), task.queue,
+        _dumps("tags", list(task.tags)), _dumps("metadata", dict(task.metadata)), task.room_id,
+        task.world_id, task.entity_id, _ts(task.run_at), task.update_interval, task.attempts,
+        task.failure_count, task.crash_count, task.progress, _dumps("result", task.result),
+        task.error, _ts(task.created_at), _ts(task.updated_at), _ts(task.finished_at),
+        task.max_attempts, task.max_failures, task.timeout,
+        None if task.retry is None else _dumps("retry", dict(task.retry)), task.idempotency_key,
+    )
+
+
+def _to_task(row: Sequence[Any]) -> Task:
+    """A ``Task`` from a row selected as ``TASK_COLUMNS``."""
+    (task_id, name, description, status, priority, queue, tags, metadata, room_id, world_id,
+     entity_id, run_at, update_interval, attempts, failure_count, crash_count, progress, result,
+     error, created_at, updated_at, finished_at, max_attempts, max_failures, timeout, retry,
+     key) = row
+    return Task(
+        id=task_id, name=name, description=description, status=_STATUS[status],
+        priority=PRIORITIES[priority], queue=queue, tags=tuple(_load(tags)),
+        metadata=_load(metadata), room_id=room_id, world_id=world_id, entity_id=entity_id,
+        run_at=from_timestamp(run_at), update_interval=update_interval, attempts=attempts,
+        failure_count=failure_count, crash_count=crash_count, progress=progress,
+        result=_load(result), error=error, created_at=from_timestamp(created_at),
+        updated_at=from_timestamp(updated_at), finished_at=from_timestamp(finished_at),
+        max_attempts=max_attempts, max_failures=max_failures, timeout=timeout,
+        retry=None if retry is None else _load(retry), idempotency_key=key,
+    )
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError("tags", value, "must be a list of strings")
+    tags = tuple(dict.fromkeys(value))
+    if not all(isinstance(tag, str) and tag for tag in tags):
+        raise ValidationError("tags", value, "each tag must be a non-empty string")
+    return tags
+
+
+def _columns(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values for ``update``; ``ValidationError`` for an unknown or bad field."""
+    out: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field not in UPDATABLE_FIELDS:
+            raise ValidationError(field, value, f"cannot be updated (allowed: {sorted(UPDATABLE_FIELDS)})")
+        if field == "tags":
+            out[field] = _dumps("tags", list(_tags(value)))
+        elif field == "metadata":
+            if not isinstance(value, Mapping):
+                raise ValidationError("metadata", value, "must be a dict")
+            out[field] = _dumps("metadata", dict(value))
+        elif field == "retry":
+            if value is not None and not isinstance(value, Mapping):
+                raise ValidationError("retry", value, "must be a dict or None")
+            out[field] = None if value is None else _dumps("retry", dict(value))
+        elif field == "priority":
+            out[field] = _rank(value)
+        elif field == "run_at":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValidationError("run_at", value, "must be epoch seconds")
+            out[field] = float(value)
+        else:
+            out[field] = value
+    return out
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+@lru_cache(maxsize=64)
+def _claim_sql(name_count: int) -> str:
+    # One arm per (tier, name): each is an index range that stops at ``run_at <= now``
+    # and comes out in (run_at, seq) order; the outer ORDER BY merges at most
+    # 3 * name_count * limit rows.
+    # The rows come back whole (seq first), so claim needs no second SELECT.
+    arm = (f"SELECT * FROM (SELECT seq, {', '.join(TASK_COLUMNS)} FROM tasks WHERE status = 'pending' "
+           "AND name = ? AND priority = {rank} AND run_at <= ? ORDER BY run_at, seq LIMIT ?)")
+    arms = [arm.format(rank=rank) for rank in range(len(PRIORITIES)) for _ in range(name_count)]
+    return " UNION ALL ".join(arms) + " ORDER BY priority, run_at, seq LIMIT ?"
+
+
+@lru_cache(maxsize=64)
+def _next_due_sql(name_count: int) -> str:
+    arm = ("SELECT (SELECT MIN(run_at) FROM tasks WHERE status = 'pending' AND name = ? "
+           "AND priority = {rank}) AS due")
+    arms = [arm.format(rank=rank) for rank in range(len(PRIORITIES)) for _ in range(name_count)]
+    return "SELECT MIN(due) FROM (" + " UNION ALL ".join(arms) + ")"
+
+
+def fetch(conn: sqlite3.Connection, task_id: str) -> Task | None:
+    row = conn.execute(_SELECT + " WHERE id = ?", (task_id,)).fetchone()
+    return None if row is None else _to_task(row)
+
+def fetch_seqs(conn: sqlite3.Connection, seqs: Sequence[int]) -> list[Task]:
+    by_seq: dict[int, Task] = {}
+    for chunk in _chunks(seqs):
+        for row in conn.execute(_SELECT_SEQ + f" WHERE seq IN ({_marks(len(chunk))})", chunk):
+            by_seq[row[0]] = _to_task(row[1:])
+    return [by_seq[seq] for seq in seqs]
+
+def insert(conn: sqlite3.Connection, tasks: Sequence[Task], rows: list[tuple[Any, ...]]) -> list[str]:
+    keys = list({task.idempotency_key for task in tasks if task.idempotency_key is not None})
+    known: dict[str, str] = {}
+    for chunk in _chunks(keys):
+        known.update(conn.execute(
+            f"SELECT idempotency_key, id FROM tasks WHERE idempotency_key IN ({_marks(len(chunk))})",
+            chunk).fetchall())
+    # We hold the write lock, so the next seq values are ours to hand out.
+    seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM tasks").fetchone()[0]
+    out: list[str] = []
+    fresh: list[tuple[Any, ...]] = []
+    tag_rows: list[tuple[str, int]] = []
+    for task, row in zip(tasks, rows, strict=True):
+        key = task.idempotency_key
+        if key is not None and key in known:
+            out.append(known[key])
+            continue
+        if key is not None:
+            known[key] = task.id
+        seq += 1
+        out.append(task.id)
+        fresh.append((seq, *row))
+        tag_rows.extend((tag, seq) for tag in task.tags)
+    try:
+        conn.executemany(_INSERT, fresh)
+    except sqlite3.IntegrityError as exc:
+        if "tasks.id" in str(exc):
+            raise _IdClash from None
+        column = str(exc).rpartition(".")[2]  # e.g. "NOT NULL constraint failed: tasks.name"
+        raise ValidationError(column, None, f"refused by the task table: {exc}") from None
+    conn.executemany("INSERT OR IGNORE INTO task_tags (tag, task_seq) VALUES (?, ?)", tag_rows)
+    return out
+
+def untag(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
+    """Delete the task_tags rows of (seq, tags JSON) pairs, one key lookup per tag."""
+    conn.executemany("DELETE FROM task_tags WHERE tag = ? AND task_seq = ?",
+                     [(tag, seq) for seq, tags in rows for tag in json.loads(tags)])
+
+
+class Guarded:
+    """One connection behind a lock; every ``sqlite3`` error leaves as ``StoreError`` naming the path."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = conn
+        self._lock = threading.RLock()
+
+    def error(self, exc: BaseException) -> StoreError:
+        return StoreError(f"task store {self.path!r}: {exc}")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"task store {self.path!r} is closed")
+        return self._conn
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: commit on success, roll back on any error."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self.error(exc) from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise self.error(exc) from exc
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reads (autocommit: each statement sees one snapshot)."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise self.error(exc) from exc
+
+    def close(self) -> None:
+        """Close the connection. Idempotent; later calls raise ``StoreError``."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error as exc:
+                raise self.error(exc) from exc

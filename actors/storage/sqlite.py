@@ -1,0 +1,504 @@
+"""``SQLiteStore``: the task table in one SQLite file (the default store).
+
+Several processes may open the same file (a CLI creating tasks while a worker
+process runs): the file is in WAL mode, writers wait up to ``busy_timeout`` for
+each other, and every write — claims included — runs in one ``BEGIN IMMEDIATE``
+transaction, so two processes never claim the same row. Batches (``add``,
+``claim``, ``finish``, ``release``) are one transaction each.
+
+Rows hold JSON and numbers only (times as REAL epoch seconds, priority as its
+rank); nothing is pickled. Schema and migrations live in ``_sqlite_schema``.
+Every ``sqlite3`` error surfaces as ``StoreError`` naming the path.
+
+Semantics shared with ``MemoryStore`` (the contract suite checks both):
+
+* ``add`` refuses (``ValidationError``, nothing stored) a RUNNING task, an
+  unfinished task without ``run_at``, an unknown priority, a value that is not
+  JSON, and an id that is already used (in the table or twice in the batch).
+* A pause requested while a task runs is honoured when the row next leaves
+  RUNNING for PENDING (``finish``, ``release``, ``reclaim_expired``): it goes to
+  PAUSED instead. ``resume`` withdraws a requested pause.
+* ``pause`` / ``resume`` of a task in any other state (finished included) leave
+  it unchanged and return it; ``cancel`` of a finished task returns it unchanged.
+* ``merge_metadata`` is a shallow merge (top-level keys replace).
+* Leaving RUNNING clears owner, token and lease; ``finished_at`` is set for
+  SUCCEEDED / FAILED / CANCELLED and cleared otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from ..clock import from_timestamp, to_timestamp
+from ..errors import StoreError, TaskNotFound, ValidationError
+from ..models import PRIORITIES, Claim, Task, TaskStatus
+from ._sqlite_schema import TASK_COLUMNS, open_connection
+from .base import UPDATABLE_FIELDS, Finish, LogRecord, TaskQuery
+
+__all__ = ["SQLiteStore"]
+
+class SQLiteStore:
+    """The ``TaskStore`` over an SQLite file.
+
+    Args:
+        path: the database file (created if missing; its directory must exist),
+            or ``":memory:"`` for a private in-memory database.
+        synchronous: ``"NORMAL"`` (default; WAL makes this durable against
+            process crashes, a power cut may lose the last commits) or ``"FULL"``.
+        busy_timeout: seconds a write waits for another connection's lock
+            before ``StoreError``.
+        trace: called with every SQL statement this store runs, values bound in
+            (debugging, query-plan tests); None by default.
+
+    Raises:
+        StoreError: the file is not an actors task store, is corrupt, is a
+            directory, or has a newer schema version (the message names the path).
+        ValueError: ``synchronous`` is not "NORMAL" or "FULL".
+
+    Example:
+        >>> store = SQLiteStore(":memory:")
+        >>> store.counts()["pending"]
+        0
+        >>> store.close()
+    """
+
+    def __init__(self, path: str, *, synchronous: str = "NORMAL", busy_timeout: float = 5.0,
+                 trace: Callable[[str], object] | None = None) -> None:
+        if str(synchronous).upper() not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous={synchronous!r}: must be 'NORMAL' or 'FULL'")
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = open_connection(
+            self.path, synchronous=str(synchronous).upper(), busy_timeout=busy_timeout, trace=trace)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    # --- creating and reading ---------------------------------------------------------
+
+    def add(self, tasks: Sequence[Task]) -> list[str]:
+        """Insert tasks in one transaction; returns their ids in order.
+
+        A task whose ``idempotency_key`` is already used (in the table or earlier in
+        the batch) is not inserted and the existing id is returned in its place.
+
+        Raises:
+            ValidationError: a task is RUNNING, lacks ``run_at``, holds non-JSON
+                values or reuses an id; nothing is stored.
+        """
+        rows = [_task_row(task) for task in tasks]
+        ids = [task.id for task in tasks]
+        if len(set(ids)) != len(ids):
+            twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
+            raise ValidationError("id", twice, "appears twice in the batch")
+        if not tasks:
+            return []
+        try:
+            with self._tx() as conn:
+                return self._insert(conn, tasks, rows)
+        except _IdClash:
+            with self._read() as conn:
+                used = [row[0] for chunk in _chunks(ids) for row in conn.execute(
+                    f"SELECT id FROM tasks WHERE id IN ({_marks(len(chunk))})", chunk)]
+            clash = used[0] if used else ids
+            raise ValidationError("id", clash, "a task with this id already exists") from None
+
+    def get(self, task_id: str) -> Task | None:
+        """The task, or None."""
+        with self._read() as conn:
+            return self._fetch(conn, task_id)
+
+    def get_many(self, task_ids: Collection[str]) -> dict[str, Task]:
+        """The tasks that exist among ``task_ids``, by id."""
+        ids = list(dict.fromkeys(task_ids))
+        out: dict[str, Task] = {}
+        with self._read() as conn:
+            for chunk in _chunks(ids):
+                for row in conn.execute(_SELECT + f" WHERE id IN ({_marks(len(chunk))})", chunk):
+                    out[row[0]] = _to_task(row)
+        return out
+
+    def query(self, query: TaskQuery) -> list[Task]:
+        """Tasks matching every set field of ``query``, in creation order, at most ``limit``."""
+        if query.limit is not None and query.limit <= 0:
+            return []
+        where: list[str] = []
+        params: list[Any] = []
+        for column in ("name", "room_id", "world_id", "entity_id"):
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        statuses = list(dict.fromkeys(TaskStatus(s).value for s in query.status))
+        if not statuses and query.name is not None:
+            statuses = list(_ALL_STATUSES)  # same rows; lets the planner use tasks_claim
+        if statuses:
+            where.append(f"status IN ({_marks(len(statuses))})")
+            params.extend(statuses)
+        source, order = _SELECT, "seq"
+        if query.tags:
+            # Walk the first tag's entries in creation order and check the others by
+            # key, so "ORDER BY ... LIMIT" stops early instead of sorting every match.
+            first, *others = dict.fromkeys(query.tags)
+            source = _SELECT + " JOIN task_tags ON task_tags.task_seq = tasks.seq"
+            order = "task_tags.task_seq"
+            where.insert(0, "task_tags.tag = ?")
+            params.insert(0, first)
+            for tag in others:
+                where.append("EXISTS (SELECT 1 FROM task_tags AS other WHERE other.tag = ? "
+                             "AND other.task_seq = tasks.seq)")
+                params.append(tag)
+        sql = source + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(query.limit)
+        with self._read() as conn:
+            return [_to_task(row) for row in conn.execute(sql, params)]
+
+    # --- changing -------------------------------------------------------------------
+
+    def update(self, task_id: str, changes: Mapping[str, Any], now: float) -> Task:
+        """Set fields named in ``UPDATABLE_FIELDS`` (metadata and tags are replaced whole).
+
+        ``run_at`` is epoch seconds. ``updated_at`` becomes ``now``.
+
+        Raises:
+            ValidationError: a field is not updatable or its value is refused.
+            TaskNotFound: no such task.
+        """
+        columns = _columns(changes)
+        sets = "".join(f"{column} = ?, " for column in columns)
+        with self._tx() as conn:
+            old = conn.execute("SELECT seq, tags FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            if old is None:
+                raise TaskNotFound(task_id)
+            conn.execute(f"UPDATE tasks SET {sets}updated_at = ? WHERE id = ?",
+                         (*columns.values(), now, task_id))
+            if "tags" in columns:
+                self._untag(conn, [old])
+                conn.executemany("INSERT INTO task_tags (tag, task_seq) VALUES (?, ?)",
+                                 [(tag, old[0]) for tag in json.loads(columns["tags"])])
+            task = self._fetch(conn, task_id)
+        assert task is not None
+        return task
+
+    def delete(self, task_id: str) -> bool:
+        """Remove the task, its tags and its logs; False if there was none."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT seq, tags FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            if row is None:
+                return False
+            conn.execute("DELETE FROM tasks WHERE seq = ?", (row[0],))
+            self._untag(conn, [row])
+            conn.execute("DELETE FROM task_logs WHERE task_id = ?", (task_id,))
+            return True
+
+    # --- leases ------------------------------------------------------------------------
+
+    def claim(self, names: Collection[str], limit: int, now: float, owner: str,
+              lease_ttl: float) -> list[Claim]:
+        """Lease up to ``limit`` due PENDING tasks named in ``names`` (see ``TaskStore.claim``).
+
+        Due means ``run_at <= now``. Empty ``names`` or ``limit <= 0`` claims nothing.
+        """
+        wanted = sorted(set(names))
+        if not wanted or limit <= 0:
+            return []
+        params: list[Any] = []
+        for _ in PRIORITIES:
+            for name in wanted:
+                params.extend((name, now, limit))
+        params.append(limit)
+        with self._tx() as conn:
+            rows = conn.execute(_claim_sql(len(wanted)), params).fetchall()
+            if not rows:
+                return []
+            tokens = [os.urandom(16).hex() for _ in rows]
+            conn.executemany(
+                "UPDATE tasks SET status = 'running', attempts = attempts + 1, owner = ?, token = ?, "
+                "lease_expires_at = ?, updated_at = ? WHERE seq = ?",
+                [(owner, token, now + lease_ttl, now, row[0])
+                 for row, token in zip(rows, tokens, strict=True)])
+        claims: list[Claim] = []
+        for row, token in zip(rows, tokens, strict=True):
+            values = list(row[1:])  # as it was; patch what the UPDATE changed
+            values[_AT_STATUS], values[_AT_UPDATED] = _RUNNING, now
+            values[_AT_ATTEMPTS] += 1
+            claims.append(Claim(_to_task(values), token))
+        return claims
+
+    def renew(self, owner: str, now: float, lease_ttl: float) -> int:
+        """Extend every lease ``owner`` holds to ``now + lease_ttl``; returns how many."""
+        with self._tx() as conn:
+            return conn.execute(
+                "UPDATE tasks SET lease_expires_at = ? WHERE owner = ? AND status = 'running'",
+                (now + lease_ttl, owner)).rowcount
+
+    def release(self, claims: Sequence[tuple[str, str]], now: float) -> int:
+        """RUNNING → PENDING (PAUSED if a pause was requested), ``attempts - 1``; stale pairs ignored."""
+        if not claims:
+            return 0
+        with self._tx() as conn:
+            return conn.executemany(
+                "UPDATE tasks SET status = CASE WHEN pause_requested THEN 'paused' ELSE 'pending' END, "
+                f"attempts = MAX(attempts - 1, 0), updated_at = ?, {_LEAVE_RUNNING} "
+                "WHERE id = ? AND token = ? AND status = 'running'",
+                [(now, task_id, token) for task_id, token in claims]).rowcount
+
+    def finish(self, finishes: Sequence[Finish], now: float) -> list[str]:
+        """Apply attempt ends in one transaction; returns the ids applied, in order.
+
+        A finish is applied only if the row is RUNNING under the same token; a
+        second finish of the same attempt in one batch is stale. ``run_at`` None
+        keeps the row's ``run_at``.
+
+        Raises:
+            ValidationError: a finish has status RUNNING or a non-JSON result;
+                nothing is applied.
+        """
+        results: list[str] = []
+        statuses: list[TaskStatus] = []
+        for item in finishes:
+            statuses.append(TaskStatus(item.status))
+            if statuses[-1] is TaskStatus.RUNNING:
+                raise ValidationError("status", item.status.value, "an attempt cannot finish RUNNING")
+            results.append(_dumps("result", item.result))
+        if not finishes:
+            return []
+        ids = list(dict.fromkeys(item.task_id for item in finishes))
+        with self._tx() as conn:
+            live: dict[str, tuple[str, int]] = {}
+            for chunk in _chunks(ids):
+                for task_id, token, paused in conn.execute(
+                        "SELECT id, token, pause_requested FROM tasks WHERE status = 'running' "
+                        f"AND id IN ({_marks(len(chunk))})", chunk):
+                    live[task_id] = (token, paused)
+            applied: list[str] = []
+            params: list[tuple[Any, ...]] = []
+            for item, status, result in zip(finishes, statuses, results, strict=True):
+                current = live.get(item.task_id)
+                if current is None or current[0] != item.token:
+                    continue
+                del live[item.task_id]
+                if status is TaskStatus.PENDING and current[1]:
+                    status = TaskStatus.PAUSED
+                params.append((status.value, item.run_at, result, item.error, item.failure_count,
+                               item.crash_count, now if status.finished else None, now,
+                               item.task_id, item.token))
+                applied.append(item.task_id)
+            conn.executemany(
+                "UPDATE tasks SET status = ?, run_at = COALESCE(?, run_at), result = ?, error = ?, "
+                "failure_count = ?, crash_count = ?, finished_at = ?, updated_at = ?, "
+                f"{_LEAVE_RUNNING} WHERE id = ? AND token = ? AND status = 'running'", params)
+        return applied
+
+    def set_progress(self, task_id: str, token: str, progress: float, now: float) -> bool:
+        """Record progress of a running attempt; False if the token is stale."""
+        with self._tx() as conn:
+            return conn.execute(
+                "UPDATE tasks SET progress = ?, updated_at = ? "
+                "WHERE id = ? AND token = ? AND status = 'running'",
+                (progress, now, task_id, token)).rowcount == 1
+
+    def merge_metadata(self, task_id: str, token: str | None, values: Mapping[str, Any],
+                       now: float) -> bool:
+        """Shallow-merge ``values`` into the metadata; False if no such task or a stale token.
+
+        With ``token`` None the merge applies to the task in any state.
+
+        Raises:
+            ValidationError: ``values`` is not JSON; nothing changes.
+        """
+        patch = json.loads(_dumps("metadata", dict(values)))
+        fence = "" if token is None else " AND token = ? AND status = 'running'"
+        params = (task_id,) if token is None else (task_id, token)
+        with self._tx() as conn:
+            row = conn.execute(f"SELECT metadata FROM tasks WHERE id = ?{fence}", params).fetchone()
+            if row is None:
+                return False
+            merged = {**json.loads(row[0]), **patch}
+            conn.execute("UPDATE tasks SET metadata = ?, updated_at = ? WHERE id = ?",
+                         (_dumps("metadata", merged), now, task_id))
+            return True
+
+    def append_logs(self, records: Sequence[LogRecord]) -> None:
+        """Keep log lines with their attempt; lines of tasks that do not exist are dropped."""
+        if not records:
+            return
+        with self._tx() as conn:
+            conn.executemany(
+                "INSERT INTO task_logs (task_id, attempt, created, level, message) "
+                "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tasks WHERE id = ?)",
+                [(r.task_id, r.attempt, r.created, r.level, r.message, r.task_id) for r in records])
+
+    def logs(self, task_id: str) -> list[LogRecord]:
+        """The task's log lines, oldest first (by ``created``, then by arrival)."""
+        with self._read() as conn:
+            return [LogRecord(*row) for row in conn.execute(
+                "SELECT task_id, attempt, created, level, message FROM task_logs "
+                "WHERE task_id = ? ORDER BY created, seq", (task_id,))]
+
+    # --- user transitions ----------------------------------------------------------------
+
+    def _status(self, conn: sqlite3.Connection, task_id: str) -> str:
+        row = conn.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise TaskNotFound(task_id)
+        return str(row[0])
+
+    def pause(self, task_id: str, now: float) -> Task:
+        """PENDING → PAUSED; RUNNING: pause requested (applied when the attempt ends).
+
+        Any other state is left unchanged. Returns the task after the change.
+
+        Raises:
+            TaskNotFound: no such task.
+        """
+        with self._tx() as conn:
+            status = self._status(conn, task_id)
+            if status == "pending":
+                conn.execute("UPDATE tasks SET status = 'paused', updated_at = ? WHERE id = ?",
+                             (now, task_id))
+            elif status == "running":
+                conn.execute("UPDATE tasks SET pause_requested = 1, updated_at = ? WHERE id = ?",
+                             (now, task_id))
+            task = self._fetch(conn, task_id)
+        assert task is not None
+        return task
+
+    def resume(self, task_id: str, now: float) -> Task:
+        """PAUSED → PENDING with ``failure_count = 0``; RUNNING: a requested pause is withdrawn.
+
+        Any other state is left unchanged; ``run_at`` is kept. Returns the task after.
+
+        Raises:
+            TaskNotFound: no such task.
+        """
+        with self._tx() as conn:
+            status = self._status(conn, task_id)
+            if status == "paused":
+                conn.execute("UPDATE tasks SET status = 'pending', failure_count = 0, updated_at = ? "
+                             "WHERE id = ?", (now, task_id))
+            elif status == "running":
+                conn.execute("UPDATE tasks SET pause_requested = 0, updated_at = ? "
+                             "WHERE id = ? AND pause_requested = 1", (now, task_id))
+            task = self._fetch(conn, task_id)
+        assert task is not None
+        return task
+
+    def cancel(self, task_id: str, now: float) -> Task | None:
+        """PENDING / PAUSED / RUNNING → CANCELLED, lease dropped; returns the task as it was.
+
+        A finished task is returned unchanged; an unknown id returns None.
+        """
+        with self._tx() as conn:
+            before = self._fetch(conn, task_id)
+            if before is not None and not before.status.finished:
+                conn.execute(f"UPDATE tasks SET status = 'cancelled', finished_at = ?, updated_at = ?, "
+                             f"{_LEAVE_RUNNING} WHERE id = ?", (now, now, task_id))
+            return before
+
+    # --- maintenance ----------------------------------------------------------------------
+
+    def reclaim_expired(self, now: float, max_crashes: int) -> list[Task]:
+        """RUNNING rows with ``lease_expires_at <= now`` → PENDING (PAUSED if requested), crash + 1.
+
+        When the new ``crash_count`` reaches ``max_crashes`` (if ``max_crashes >= 1``)
+        the row becomes FAILED with an error saying it was quarantined. ``run_at``
+        and ``attempts`` are kept. Returns the rows after the change, oldest lease first.
+        """
+        with self._tx() as conn:
+            rows = conn.execute(
+                "SELECT seq, crash_count, owner, pause_requested FROM tasks INDEXED BY tasks_lease "
+                "WHERE status = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at, seq",
+                (now,)).fetchall()
+            params: list[tuple[Any, ...]] = []
+            for seq, crashes, owner, paused in rows:
+                crashes += 1
+                if max_crashes >= 1 and crashes >= max_crashes:
+                    status, finished = "failed", now
+                    error = (f"Quarantined: the lease expired {crashes} times (max_crashes={max_crashes}); "
+                             f"last owner {owner!r}")
+                else:
+                    status, finished = ("paused" if paused else "pending"), None
+                    error = f"Crashed: the lease of owner {owner!r} expired"
+                params.append((status, crashes, error, finished, now, seq))
+            conn.executemany(
+                "UPDATE tasks SET status = ?, crash_count = ?, error = ?, finished_at = ?, "
+                f"updated_at = ?, {_LEAVE_RUNNING} WHERE seq = ?", params)
+            return self._fetch_seqs(conn, [row[0] for row in rows])
+
+    def next_due(self, names: Collection[str]) -> float | None:
+        """The earliest ``run_at`` of a PENDING task named in ``names``, or None."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return None
+        params = [name for _ in PRIORITIES for name in wanted]
+        with self._read() as conn:
+            value = conn.execute(_next_due_sql(len(wanted)), params).fetchone()[0]
+        return None if value is None else float(value)
+
+    def next_lease_expiry(self) -> float | None:
+        """The earliest ``lease_expires_at`` of any RUNNING task, or None."""
+        with self._read() as conn:
+            value = conn.execute(
+                "SELECT MIN(lease_expires_at) FROM tasks INDEXED BY tasks_lease "
+                "WHERE status = 'running'").fetchone()[0]
+        return None if value is None else float(value)
+
+    def prune(self, before: float) -> int:
+        """Delete SUCCEEDED / FAILED / CANCELLED tasks (tags, logs) with ``finished_at < before``."""
+        # "+status" keeps the planner on tasks_finished instead of walking every finished row.
+        where = f"finished_at < ? AND +status IN {_FINISHED!r}"
+        with self._tx() as conn:
+            self._untag(conn, conn.execute(f"SELECT seq, tags FROM tasks WHERE {where} AND tags != '[]'",
+                                           (before,)).fetchall())
+            conn.execute(f"DELETE FROM task_logs WHERE task_id IN (SELECT id FROM tasks WHERE {where})",
+                         (before,))
+            return conn.execute(f"DELETE FROM tasks WHERE {where}", (before,)).rowcount
+
+    def counts(self) -> dict[str, int]:
+        """Number of tasks by status value (every status present, zeros included)."""
+        out = {status.value: 0 for status in TaskStatus}
+        with self._read() as conn:
+            out.update(conn.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
+        return out
+
+    def pending_names(self) -> dict[str, int]:
+        """PENDING task counts by name (names with none are left out)."""
+        # A loose index scan: hop from name to name inside the pending part of
+        # tasks_claim and count each name's range.
+        sql = (
+            "WITH RECURSIVE names(name) AS ("
+            "SELECT (SELECT MIN(name) FROM tasks WHERE status = 'pending') UNION ALL "
+            "SELECT (SELECT MIN(name) FROM tasks WHERE status = 'pending' AND name > names.name) "
+            "FROM names WHERE names.name IS NOT NULL) "
+            "SELECT name, (SELECT COUNT(*) FROM tasks WHERE status = 'pending' AND tasks.name = names.name) "
+            "FROM names WHERE name IS NOT NULL")
+        with self._read() as conn:
+            return {name: count for name, count in conn.execute(sql) if count}
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits (``PRAGMA data_version``).
+
+        Cheap; lets a scheduler notice tasks created by other processes (a CLI).
+        """
+        with self._read() as conn:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection. Idempotent; later calls raise ``StoreError``."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc

@@ -1,0 +1,104 @@
+"""Test helpers: bounded waits (never bare sleeps) and builders for executor tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from actors.messages import ExecutorEvent, Job, JobDone
+from actors.models import Outcome, Task
+
+__all__ = ["EventRecorder", "eventually", "make_job"]
+
+T = TypeVar("T")
+
+
+def eventually(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.01) -> T:
+    """Poll ``predicate`` until it returns something truthy (returned), for at most ``timeout`` s.
+
+    Raises:
+        AssertionError: it never did.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"condition still false after {timeout}s: {predicate!r}")
+        time.sleep(interval)
+
+
+def make_job(name: str, *, metadata: dict[str, Any] | None = None, timeout: float | None = None,
+             attempt: int = 1, task_id: str | None = None) -> Job:
+    """A job for a fresh task named ``name``."""
+    task = Task(id=task_id or str(uuid.uuid4()), name=name, metadata=dict(metadata or {}), timeout=timeout)
+    return Job(task, f"token-{uuid.uuid4().hex[:8]}", attempt, timeout)
+
+
+class EventRecorder:
+    """An executor's ``on_event`` that keeps every event and lets a test wait for them."""
+
+    def __init__(self) -> None:
+        self.events: list[ExecutorEvent] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: ExecutorEvent) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def snapshot(self) -> list[ExecutorEvent]:
+        with self._cond:
+            return list(self.events)
+
+    def of(self, task_id: str) -> list[ExecutorEvent]:
+        """The events of one task, in arrival order."""
+        return [event for event in self.snapshot() if event.task_id == task_id]
+
+    def dones(self) -> list[JobDone]:
+        return [event for event in self.snapshot() if isinstance(event, JobDone)]
+
+    def wait_for(self, predicate: Callable[[list[ExecutorEvent]], T], timeout: float = 30.0) -> T:
+        """Wait until ``predicate(events)`` is truthy and return it.
+
+        Raises:
+            AssertionError: it was not within ``timeout`` seconds (the events are shown).
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate(self.events)
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"not within {timeout}s; events so far: {self.events!r}")
+                self._cond.wait(left)
+
+    def outcome(self, job: Job, timeout: float = 30.0) -> Outcome:
+        """Wait for the ``JobDone`` of ``job`` and return its outcome."""
+        def done(events: list[ExecutorEvent]) -> JobDone | None:
+            for event in events:
+                if isinstance(event, JobDone) and event.task_id == job.task.id:
+                    return event
+            return None
+
+        event = self.wait_for(done, timeout)
+        assert event is not None
+        return event.outcome
+
+    def wait_done(self, count: int, timeout: float = 60.0) -> list[JobDone]:
+        """Wait until at least ``count`` jobs ended; return all the ``JobDone`` events."""
+        self.wait_for(lambda events: sum(isinstance(e, JobDone) for e in events) >= count, timeout)
+        return self.dones()
+
+    def wait_event(self, job: Job, kind: type[Any], timeout: float = 30.0) -> Any:
+        """Wait for the first event of type ``kind`` about ``job`` and return it."""
+        def found(events: list[ExecutorEvent]) -> Any:
+            return next((e for e in events if isinstance(e, kind) and e.task_id == job.task.id), None)
+
+        return self.wait_for(found, timeout)

@@ -1,0 +1,290 @@
+"""SQLiteStore specifics: files, several connections and processes, schema checks, query plans."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.errors import StoreError
+from actors.models import Claim, Task, TaskStatus
+from actors.spec import TaskSpec, build_task
+from actors.storage.base import Finish, LogRecord, TaskQuery
+from actors.storage.sqlite import SQLiteStore
+
+T0 = 1_700_000_000.0
+LEASE = 30.0
+
+
+def task(n: int, **spec: Any) -> Task:
+    spec.setdefault("name", "EMAIL")
+    return build_task(TaskSpec(**spec), task_id=f"t{n:06d}", now=T0)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> str:
+    return str(tmp_path / "tasks.db")
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def test_reopening_the_file_keeps_tasks_logs_and_leases(db_path: str) -> None:
+    store = SQLiteStore(db_path)
+    store.add([task(1, tags=["a"], metadata={"k": [1]}), task(2)])
+    [claim] = store.claim(["EMAIL"], 1, T0, "node", LEASE)
+    store.append_logs([LogRecord(claim.task.id, 1, T0, "INFO", "started")])
+    store.close()
+
+    again = SQLiteStore(db_path)
+    assert again.get(claim.task.id) == claim.task
+    assert [t.id for t in again.query(TaskQuery(tags=("a",)))] == ["t000001"]
+    assert again.logs(claim.task.id) == [LogRecord(claim.task.id, 1, T0, "INFO", "started")]
+    assert again.finish([Finish(claim.task.id, claim.token, TaskStatus.SUCCEEDED)], T0 + 1) == [claim.task.id]
+    again.close()
+
+
+def test_the_file_is_in_wal_mode_and_synchronous_is_configurable(db_path: str) -> None:
+    statements: list[str] = []
+    store = SQLiteStore(db_path, synchronous="FULL", trace=statements.append)
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert "PRAGMA synchronous = FULL" in statements
+    assert "PRAGMA busy_timeout = 5000" in statements
+    store.close()
+    with pytest.raises(ValueError, match="synchronous"):
+        SQLiteStore(db_path, synchronous="OFF")
+
+
+def test_rows_hold_json_and_numbers_never_pickles(db_path: str) -> None:
+    store = SQLiteStore(db_path)
+    store.add([task(1, metadata={"a": 1}, priority="low", tags=["x"])])
+    store.close()
+    with sqlite3.connect(db_path) as raw:
+        row = raw.execute("SELECT metadata, tags, result, priority, run_at, status FROM tasks").fetchone()
+    assert row == ('{"a":1}', '["x"]', "null", 2, T0, "pending")
+
+
+def test_memory_databases_work(tmp_path: Path) -> None:
+    store = SQLiteStore(":memory:")
+    assert store.add([task(1)]) == ["t000001"]
+    assert store.counts()["pending"] == 1
+    store.close()
+
+
+@pytest.mark.parametrize("content", [os.urandom(4096), b"SQLite format 3\x00" + b"\xff" * 4000])
+def test_a_corrupt_file_raises_store_error_naming_the_path(db_path: str, content: bytes) -> None:
+    Path(db_path).write_bytes(content)
+    with pytest.raises(StoreError, match=r"tasks\.db"):
+        SQLiteStore(db_path)
+
+
+def test_a_directory_raises_store_error_naming_the_path(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=str(tmp_path.name)):
+        SQLiteStore(str(tmp_path))
+    with pytest.raises(StoreError, match="missing-dir"):
+        SQLiteStore(str(tmp_path / "missing-dir" / "tasks.db"))
+
+
+def test_a_foreign_database_with_a_tasks_table_raises_store_error(db_path: str) -> None:
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT, done INTEGER)")
+        raw.execute("INSERT INTO tasks (title, done) VALUES ('buy milk', 0)")
+    raw.close()
+    with pytest.raises(StoreError, match=r"tasks\.db.*not an actors task store"):
+        SQLiteStore(db_path)
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT title FROM tasks").fetchall() == [("buy milk",)]
+    raw.close()
+
+
+def test_a_database_with_unrelated_tables_gets_the_task_tables_beside_them(db_path: str) -> None:
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    raw.close()
+    store = SQLiteStore(db_path)
+    assert store.add([task(1)]) == ["t000001"]
+    store.close()
+
+
+def test_a_newer_schema_version_raises_store_error(db_path: str) -> None:
+    SQLiteStore(db_path).close()
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("UPDATE actors_meta SET value = '999' WHERE key = 'schema_version'")
+    raw.close()
+    with pytest.raises(StoreError, match=r"tasks\.db.*schema version 999.*upgrade"):
+        SQLiteStore(db_path)
+
+
+def test_the_schema_version_is_recorded_once(db_path: str) -> None:
+    SQLiteStore(db_path).close()
+    SQLiteStore(db_path).close()
+    with sqlite3.connect(db_path) as raw:
+        meta = dict(raw.execute("SELECT key, value FROM actors_meta").fetchall())
+    raw.close()
+    assert meta == {"application": "actors", "schema_version": "1"}
+
+
+def test_errors_after_opening_are_store_errors_naming_the_path(db_path: str) -> None:
+    store = SQLiteStore(db_path, busy_timeout=0.05)
+    store.add([task(1)])
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match=r"tasks\.db.*locked"):
+            store.claim(["EMAIL"], 1, T0, "node", LEASE)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert len(store.claim(["EMAIL"], 1, T0, "node", LEASE)) == 1
+    store.close()
+    with pytest.raises(StoreError, match=r"tasks\.db.*closed"):
+        store.get("t000001")
+
+
+# --- several connections and processes --------------------------------------------------------
+
+
+def test_a_second_connection_sees_writes_and_data_version_moves(db_path: str) -> None:
+    reader, writer = SQLiteStore(db_path), SQLiteStore(db_path)
+    before = reader.data_version()
+    writer.add([task(1)])
+    assert reader.data_version() != before
+    assert reader.get("t000001") is not None
+    reader.close()
+    writer.close()
+
+
+def test_two_connections_claiming_at_once_never_share_a_row(db_path: str) -> None:
+    SQLiteStore(db_path).add([task(n) for n in range(400)])
+    rounds = threading.Barrier(2)
+    results: dict[str, list[Claim]] = {"a": [], "b": []}
+
+    def claim_in_rounds(owner: str) -> None:
+        # Both connections call claim at the same moment every round, so each round
+        # one of them waits on the other's BEGIN IMMEDIATE.
+        store = SQLiteStore(db_path)
+        for _ in range(30):
+            rounds.wait(10)
+            results[owner].extend(store.claim(["EMAIL"], 7, T0, owner, LEASE))
+        store.close()
+
+    threads = [threading.Thread(target=claim_in_rounds, args=(owner,)) for owner in results]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    claimed = [c.task.id for batch in results.values() for c in batch]
+    assert len(claimed) == 400 and len(set(claimed)) == 400
+    assert len(results["a"]) >= 7 and len(results["b"]) >= 7
+
+
+def _claim_in_child(db_path: str, owner: str, start: Any, out: Any) -> None:
+    store = SQLiteStore(db_path)
+    start.wait(30)
+    mine: list[str] = []
+    while batch := store.claim(["EMAIL"], 5, T0, owner, LEASE):
+        mine.extend(c.task.id for c in batch)
+        store.finish([Finish(c.task.id, c.token, TaskStatus.SUCCEEDED, result=owner) for c in batch], T0)
+    store.close()
+    out.put((owner, mine))
+
+
+def test_two_processes_claiming_at_once_never_share_a_row(db_path: str) -> None:
+    store = SQLiteStore(db_path)
+    store.add([task(n) for n in range(1_000)])
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Barrier(3), ctx.Queue()
+    children = [ctx.Process(target=_claim_in_child, args=(db_path, f"child-{i}", start, out))
+                for i in range(2)]
+    for child in children:
+        child.start()
+    start.wait(60)
+    mine: list[str] = []
+    while batch := store.claim(["EMAIL"], 5, T0, "parent", LEASE):
+        mine.extend(c.task.id for c in batch)
+        store.finish([Finish(c.task.id, c.token, TaskStatus.SUCCEEDED, result="parent") for c in batch], T0)
+    theirs: dict[str, list[str]] = dict(out.get(timeout=60) for _ in children)
+    for child in children:
+        child.join(30)
+        assert child.exitcode == 0
+    claimed = mine + theirs["child-0"] + theirs["child-1"]
+    assert len(claimed) == 1_000 and len(set(claimed)) == 1_000
+    assert store.counts()["succeeded"] == 1_000
+    owners = {t.id: t.result for t in store.get_many(claimed).values()}
+    assert all(owners[task_id] == "parent" for task_id in mine)
+    for owner, ids in theirs.items():
+        assert all(owners[task_id] == owner for task_id in ids)
+    store.close()
+
+
+# --- query plans ------------------------------------------------------------------------------
+
+
+def _plans(db_path: str, statements: list[str]) -> list[tuple[str, str]]:
+    """(plan detail, statement) for every statement the store ran that reads or writes rows."""
+    details: list[tuple[str, str]] = []
+    with sqlite3.connect(db_path) as raw:
+        for sql in statements:
+            if sql.split(None, 1)[0].upper() in ("SELECT", "UPDATE", "DELETE", "WITH", "INSERT"):
+                details += [(row[3], sql) for row in raw.execute("EXPLAIN QUERY PLAN " + sql)]
+    raw.close()
+    return details
+
+
+def _full_scans(details: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    tables = ("SCAN tasks", "SCAN task_tags", "SCAN task_logs")
+    return [(d, sql) for d, sql in details if d.startswith(tables) and "COVERING INDEX" not in d]
+
+
+def test_hot_paths_and_filtered_queries_use_indexes(db_path: str) -> None:
+    statements: list[str] = []
+    store = SQLiteStore(db_path, trace=statements.append)
+    store.add([task(n, name="EMAIL" if n % 2 else "SYNC", tags=["a", "b"] if n % 3 else ["a"],
+                    room_id=f"r{n % 4}", world_id="w", entity_id=f"e{n}", idempotency_key=f"k{n}",
+                    priority=("high", "normal", "low")[n % 3]) for n in range(60)])
+    statements.clear()
+    claims = store.claim(["EMAIL", "SYNC"], 10, T0, "node", LEASE)
+    store.renew("node", T0 + 1, LEASE)
+    store.finish([Finish(c.task.id, c.token, TaskStatus.SUCCEEDED) for c in claims[:5]], T0 + 2)
+    store.release([(c.task.id, c.token) for c in claims[5:7]], T0 + 2)
+    store.set_progress(claims[8].task.id, claims[8].token, 5.0, T0 + 2)
+    store.merge_metadata(claims[8].task.id, claims[8].token, {"x": 1}, T0 + 2)
+    store.reclaim_expired(T0 + 100, max_crashes=3)
+    store.next_due(["EMAIL", "SYNC"])
+    store.next_lease_expiry()
+    store.pending_names()
+    for query in (TaskQuery(room_id="r1"), TaskQuery(world_id="w"), TaskQuery(entity_id="e3"),
+                  TaskQuery(name="SYNC"), TaskQuery(tags=("a", "b")), TaskQuery(status=(TaskStatus.FAILED,)),
+                  TaskQuery(name="SYNC", status=(TaskStatus.PENDING,), limit=3)):
+        store.query(query)
+    store.add([task(999, idempotency_key="k1")])
+    store.append_logs([LogRecord("t000001", 1, T0, "INFO", "x")])
+    store.logs("t000001")
+    store.pause("t000002", T0)
+    store.cancel("t000003", T0)
+    store.prune(T0 + 1_000)
+    store.delete("t000004")
+    details = _plans(db_path, statements)
+    assert details, statements
+    assert _full_scans(details) == []
+    claim_plan = [d for d, sql in details if "AND run_at <=" in sql and "tasks" in d]
+    assert len(claim_plan) == 6 and all("tasks_claim" in d for d in claim_plan), claim_plan
+    store.close()
+
+
+def test_the_claim_range_stops_at_now(db_path: str) -> None:
+    statements: list[str] = []
+    store = SQLiteStore(db_path, trace=statements.append)
+    store.add([task(1)])
+    statements.clear()
+    store.claim(["EMAIL"], 5, T0, "node", LEASE)
+    details = [d for d, _ in _plans(db_path, statements) if "tasks_claim" in d]
+    assert len(details) == 3, details  # one index range per priority tier for the one name
+    assert all("status=? AND name=? AND priority=? AND run_at<?" in d for d in details), details
+    store.close()
