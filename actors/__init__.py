@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .batch import BatchProcessor, BatchQueue, ItemOutcome, PriorityQueue, RetryPolicy, Semaphore
+from .batch import BatchProcessor, BatchQueue, ItemOutcome, PriorityQueue, Semaphore
 from .clock import Clock, ManualClock, SystemClock
 from .errors import (
     ActorsError,
@@ -24,6 +24,7 @@ from .workers import TaskWorker, worker
 
 __all__ = [
     "ActorsError",
+    "AffinityDrains",
     "BatchProcessor",
     "BatchQueue",
     "Clock",
@@ -31,13 +32,13 @@ __all__ = [
     "ManualClock",
     "PriorityQueue",
     "Retry",
-    "RetryPolicy",
     "Semaphore",
     "StoreError",
     "Supervisor",
     "SystemClock",
     "Task",
     "TaskCancelled",
+    "TaskDrain",
     "TaskFailed",
     "TaskNotFound",
     "TaskSpec",
@@ -52,13 +53,16 @@ __all__ = [
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
+    from .drain import AffinityDrains, TaskDrain
     from .system import Supervisor
+
+_LAZY = {"Supervisor": "system", "TaskDrain": "drain", "AffinityDrains": "drain"}
 
 
 def __getattr__(name: str) -> Any:
     # Loaded on first use: child processes import actors' kernel without pykka.
-    if name == "Supervisor":
-        from .system import Supervisor
+    if name in _LAZY:
+        import importlib
 
-        return Supervisor
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'actors' has no attribute {name!r}")

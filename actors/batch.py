@@ -181,6 +181,9 @@ class BatchQueue(Generic[T]):
         sleep: Callable[[float], Any] | None = None,
         rng: random.Random | None = None,
         clock: Clock | None = None,
+        skip_register_worker: bool = False,
+        task_metadata: dict[str, Any] | None = None,
+        task_description: str | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ValidationError("name", name, "must be a non-empty string")
@@ -230,6 +233,11 @@ class BatchQueue(Generic[T]):
         )
         self._draining = threading.Lock()
         self._disposed = False
+        self._skip_register_worker = skip_register_worker
+        self._task_metadata = dict(task_metadata or {})
+        self._task_description = task_description
+        self._task_drain: Any = None
+        self._supervisor: Any = None
 
     # -- what the runtime's drain task reads ---------------------------------------
 
@@ -380,8 +388,39 @@ class BatchQueue(Generic[T]):
         self._stop_drain()
         return self._queue.drain()
 
+    def start(self, supervisor: Any) -> None:
+        """Make the queue durable-driven: a recurring drain task in ``supervisor``'s store
+        (an :class:`actors.drain.TaskDrain` named after the queue) calls :meth:`drain`
+        every ``drain_interval`` (``idle_drain_interval`` after an empty drain).
+
+        Raises:
+            ActorsError: the queue was disposed. A second call is a no-op.
+        """
+        from .drain import TaskDrain
+        from .errors import ActorsError
+
+        if self._disposed:
+            raise ActorsError(f"BatchQueue {self._name!r} has already been disposed")
+        if self._task_drain is not None:
+            return
+        self._supervisor = supervisor
+        self._task_drain = TaskDrain(
+            self._name, self._drain_interval, description=self._task_description,
+            task_metadata=self._task_metadata, skip_register_worker=self._skip_register_worker,
+            on_drain=None if self._skip_register_worker else (lambda _sup: self.drain()),
+            idle_interval=self._idle_drain_interval)
+        self._task_drain.start(supervisor)
+
+    def update_drain_interval(self, interval: float) -> None:
+        """Change the drain task's interval (seconds); a no-op before :meth:`start`."""
+        self._drain_interval = _interval("drain_interval", interval)
+        if self._task_drain is not None:
+            self._task_drain.update_interval(self._supervisor, self._drain_interval)
+
     def _stop_drain(self) -> None:
-        """Seam for the runtime: delete the drain task here (seed step 4). In memory: nothing."""
+        """Delete the drain task (seed step 4); nothing to do for a queue never started."""
+        if self._task_drain is not None:
+            self._task_drain.dispose(self._supervisor)
 
     # -- internals -----------------------------------------------------------------
 

@@ -61,8 +61,9 @@ def demo(store: str | None, workers: int) -> int:
         for _ in range(3):
             sup.wait(beat, timeout=10)
         sup.delete_task(beat)
+        never = datetime.min.replace(tzinfo=timezone.utc)
         tasks = sorted((t for t in (sup.get_task(i) for i in ids) if t is not None),
-                       key=lambda t: (t.finished_at or t.updated_at or datetime.min.replace(tzinfo=timezone.utc)))
+                       key=lambda t: t.finished_at or t.updated_at or never)
         rows = []
         for task in tasks:
             shown = repr(task.result) if task.status is TaskStatus.SUCCEEDED else (task.error or "")

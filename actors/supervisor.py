@@ -155,10 +155,10 @@ class SupervisorActor(pykka.ThreadingActor):
             self._pump()
             return task
         elif isinstance(message, CancelTask):
-            task = self._cancel(message.task_id)
-            if task is None:
+            cancelled = self._cancel(message.task_id)
+            if cancelled is None:
                 raise TaskNotFound(message.task_id)
-            return task
+            return cancelled
         elif isinstance(message, RegisterWorker):
             self._register(message.worker)
         elif isinstance(message, GetStats):

@@ -151,6 +151,7 @@ class Supervisor:
         self._workers = workers
         self._scheduler = scheduler
         self._task_workers: dict[str, TaskWorker] = {}
+        self._exclusive: set[str] = set()
         self._default_timeout = default_timeout
         self._stopped = False
 
@@ -246,7 +247,7 @@ class Supervisor:
         if self._scheduler is not None:
             self._scheduler.stop()
         try:
-            self.ref.ask(Shutdown())
+            self._ask(Shutdown())
             futures = [ref.ask(StopWorker(timeout), block=False) for ref in self._workers]
             for future in futures:
                 try:
@@ -255,10 +256,10 @@ class Supervisor:
                     log.exception("a worker did not stop cleanly")
                     continue
                 if unstarted:
-                    self.ref.ask(Release(list(unstarted)))
+                    self._ask(Release(list(unstarted)))
             for ref in self._workers:
                 ref.stop(block=True, timeout=timeout + 5)
-            self.ref.ask(ReleaseAll())
+            self._ask(ReleaseAll())
         finally:
             self._dispatch.stop(block=False)
             self.ref.stop(block=True, timeout=timeout + 5)
@@ -270,12 +271,26 @@ class Supervisor:
                  tb: TracebackType | None) -> None:
         self.stop()
 
+    def _ask(self, message: object) -> Any:
+        """Send ``message`` to the supervisor actor and return its reply (re-raising its error)."""
+        return self.ref.ask(message)
+
     # --- workers ----------------------------------------------------------------------------------
 
-    def register_task_worker(self, worker: TaskWorker | Mapping[str, Any]) -> TaskWorker:
-        """Serve tasks of ``worker.name`` on this node. Registering a name again replaces
-        the first worker, with a warning. Returns the worker."""
+    def register_task_worker(self, worker: TaskWorker | Mapping[str, Any], *,
+                             exclusive: bool = False) -> TaskWorker:
+        """Serve tasks of ``worker.name`` on this node. Returns the worker.
+
+        Registering a name again replaces the first worker, with a warning — unless
+        the first was registered ``exclusive`` (a dispatcher such as
+        ``AffinityDrains``): then this raises ``ValidationError`` and nothing changes.
+        """
         task_worker = as_worker(worker)
+        if task_worker.name in self._exclusive and self._task_workers.get(task_worker.name) is not task_worker:
+            raise ValidationError("name", task_worker.name,
+                                  "is registered exclusively (a dispatcher); it cannot be replaced")
+        if exclusive:
+            self._exclusive.add(task_worker.name)
         self._task_workers[task_worker.name] = task_worker
         self.ref.tell(RegisterWorker(task_worker))
         return task_worker
@@ -317,14 +332,14 @@ class Supervisor:
         tasks = [self._build(coerce_spec(spec, index)) for index, spec in enumerate(specs)]
         if not tasks:
             return []
-        ids: list[str] = self.ref.ask(CreateTasks(tasks))
+        ids: list[str] = self._ask(CreateTasks(tasks))
         return ids
 
     # --- reading ----------------------------------------------------------------------------------
 
     def get_task(self, task_id: str) -> Task | None:
         """The task, or None."""
-        result: Task | None = self.ref.ask(GetTask(task_id))
+        result: Task | None = self._ask(GetTask(task_id))
         return result
 
     def get_tasks(self, *, room_id: str | None = None, world_id: str | None = None,
@@ -344,7 +359,7 @@ class Supervisor:
             _positive_int("limit", limit)
         query = TaskQuery(room_id=room_id, world_id=world_id, entity_id=entity_id,
                           tags=tuple(tags or ()), name=name, status=tuple(statuses), limit=limit)
-        result: list[Task] = self.ref.ask(GetTasks(query))
+        result: list[Task] = self._ask(GetTasks(query))
         return result
 
     def get_tasks_by_name(self, name: str) -> list[Task]:
@@ -353,12 +368,12 @@ class Supervisor:
 
     def logs(self, task_id: str) -> list[LogRecord]:
         """What the task wrote to ``ctx.log``, attempt by attempt."""
-        result: list[LogRecord] = self.ref.ask(GetLogs(task_id))
+        result: list[LogRecord] = self._ask(GetLogs(task_id))
         return result
 
     def stats(self) -> dict[str, Any]:
         """Counts by status, workers, orphaned tasks (no worker here), fenced writes, health."""
-        result: dict[str, Any] = self.ref.ask(GetStats())
+        result: dict[str, Any] = self._ask(GetStats())
         return result
 
     # --- changing ---------------------------------------------------------------------------------
@@ -374,27 +389,27 @@ class Supervisor:
             if field not in UPDATABLE_FIELDS:
                 raise ValidationError(field, value, "cannot be updated (unknown or read-only field)")
             clean[field] = _check_change(field, value)
-        result: Task = self.ref.ask(UpdateTask(task_id, clean))
+        result: Task = self._ask(UpdateTask(task_id, clean))
         return result
 
     def delete_task(self, task_id: str) -> bool:
         """Remove a task (a running one is cancelled first). False if there was none."""
-        result: bool = self.ref.ask(DeleteTask(task_id))
+        result: bool = self._ask(DeleteTask(task_id))
         return result
 
     def pause_task(self, task_id: str) -> Task:
         """Pause a task (a running one pauses when its attempt ends)."""
-        result: Task = self.ref.ask(PauseTask(task_id))
+        result: Task = self._ask(PauseTask(task_id))
         return result
 
     def resume_task(self, task_id: str) -> Task:
         """Resume a paused task (its failure count starts again from 0)."""
-        result: Task = self.ref.ask(ResumeTask(task_id))
+        result: Task = self._ask(ResumeTask(task_id))
         return result
 
     def cancel_task(self, task_id: str) -> Task:
         """Cancel a task; a running attempt is aborted (killed after ``abort_grace``)."""
-        result: Task = self.ref.ask(CancelTask(task_id))
+        result: Task = self._ask(CancelTask(task_id))
         return result
 
     # --- waiting ----------------------------------------------------------------------------------
@@ -438,7 +453,7 @@ class Supervisor:
 
     def tick(self, now: float | None = None) -> None:
         """Let time pass now: claim due work, run maintenance (for a ``ManualClock``)."""
-        self.ref.ask(Tick(self.clock.now() if now is None else now))
+        self._ask(Tick(self.clock.now() if now is None else now))
 
     def worker_pids(self) -> list[int]:
         """Process ids of the pool's children (for tests and monitoring)."""

@@ -46,8 +46,8 @@ HEADLINE: list[tuple[str, str, str, bool]] = [
     ("C.p50_ms", "C latency p50", "ms", False),
     ("C.p99_ms", "C latency p99", "ms", False),
     ("D.peak_rss_mb", "D peak RSS, worker side", "MB", False),
-    ("E.A.drain_rate", "E backlog drain, 2M-row table", "tasks/s", True),
-    ("E.B.e2e_rate", "E end to end, 2M-row table", "tasks/s", True),
+    ("E.A.drain_rate", "E backlog drain, prefilled table", "tasks/s", True),
+    ("E.B.e2e_rate", "E end to end, prefilled table", "tasks/s", True),
 ]
 
 
@@ -198,6 +198,14 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
             if cfg["runs"] == 1
             else "Cells: median (min–max) over the runs that passed verification."
         ),
+        *(
+            [
+                "",
+                f"Phase E table prefilled with {cfg['prefill']:,} finished + {cfg['prefill']:,} future rows.",
+            ]
+            if cfg.get("prefill")
+            else []
+        ),
         "",
         "| system | "
         + " | ".join(f"{label} ({unit}, {'↑' if up else '↓'})" for _, label, unit, up in metrics)
@@ -309,6 +317,10 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -344,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-workdir", action="store_true")
     args = parser.parse_args(argv)
 
+    # SIGTERM and Ctrl-C (even if inherited as ignored) stop the current phase cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = [s for s in systems if s not in SYSTEMS]
     phases = [p.strip().upper() for p in args.phases.split(",") if p.strip()]
@@ -381,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         "raw": [],
     }
     values: dict[str, dict[str, list[float]]] = {}
+    interrupted = False
     log(f"systems {systems}, workloads {workloads}, n={args.n}, runs={args.runs}; logs in {base}")
     try:
         for run in range(args.runs):
@@ -429,22 +445,25 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     log(f"run {run} {system} {workload}: ok in {took:.0f} s: {shown}")
     except KeyboardInterrupt:
+        interrupted = True
         log("interrupted: writing what was measured so far")
     finally:
         report["results"] = {s: {k: summarise(v) for k, v in sorted(m.items())} for s, m in values.items()}
-        (out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
-        write_markdown(report, out / "latest.md")
         try:
-            write_chart(report, out / "latest.png")
-        except Exception as exc:  # a chart problem must not lose the figures
-            log(f"chart not written: {exc}")
-        if not args.keep_workdir and not report["failures"]:
-            shutil.rmtree(base, ignore_errors=True)
+            (out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+            write_markdown(report, out / "latest.md")
+            try:
+                write_chart(report, out / "latest.png")
+            except Exception as exc:  # a chart problem must not lose the figures
+                log(f"chart not written: {exc}")
+        finally:
+            if not args.keep_workdir and not report["failures"] and not interrupted:
+                shutil.rmtree(base, ignore_errors=True)
         log(
             f"wrote {out / 'latest.json'}, latest.md, latest.png"
-            + (f"; logs kept in {base}" if args.keep_workdir or report["failures"] else "")
+            + (f"; logs kept in {base}" if base.exists() else "")
         )
-    return 1 if report["failures"] else 0
+    return 130 if interrupted else 1 if report["failures"] else 0
 
 
 if __name__ == "__main__":

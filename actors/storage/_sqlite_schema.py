@@ -1,7 +1,7 @@
-"""Opening an SQLite task store: pragmas, schema versions and migrations.
+"""The SQLite task store's plumbing: opening, schema versions, migrations, row codec.
 
-Private to ``actors.storage.sqlite``. The schema version lives in the
-``actors_meta`` table (``key = 'schema_version'``); ``MIGRATIONS[i]`` brings a
+Private to ``actors.storage.sqlite`` (which holds the transitions). The schema
+version lives in the ``actors_meta`` table (``key = 'schema_version'``); ``MIGRATIONS[i]`` brings a
 database from version ``i`` to ``i + 1`` and all of them run inside one
 ``BEGIN IMMEDIATE`` transaction, so two processes opening a fresh file at the
 same time never both create the tables.
@@ -15,14 +15,27 @@ tables are added next to them.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
 
 import sqlite_utils
 
-from ..errors import StoreError
+from ..clock import from_timestamp, to_timestamp
+from ..errors import StoreError, ValidationError
+from ..models import PRIORITIES, Task, TaskStatus
+from .base import UPDATABLE_FIELDS
 
-__all__ = ["SCHEMA_VERSION", "TASK_COLUMNS", "open_connection"]
+__all__ = [
+    "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "CHUNK", "FINISHED", "INSERT",
+    "LEAVE_RUNNING", "RUNNING_VALUE", "SCHEMA_VERSION", "SELECT", "SELECT_SEQ", "TASK_COLUMNS", "Guarded",
+    "IdClash", "chunks", "claim_sql", "dumps", "fetch", "fetch_seqs", "insert", "load", "marks",
+    "next_due_sql", "open_connection", "task_row", "to_task", "untag", "update_columns",
+]
 
 #: Columns of ``tasks`` read back into a ``Task``, in ``Task`` field order.
 TASK_COLUMNS: tuple[str, ...] = (
@@ -210,28 +223,29 @@ def _check_columns(db: sqlite_utils.Database, path: str) -> None:
 
 # --- rows: codec, SQL text and shared statements ------------------------------------
 
-_CHUNK = 500  # ids per "IN (...)" list, well under SQLite's variable limit
-_FINISHED = ("succeeded", "failed", "cancelled")
-_SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
-_SELECT_SEQ = "SELECT seq, " + ", ".join(TASK_COLUMNS) + " FROM tasks"
-_INSERT = (f"INSERT INTO tasks (seq, {', '.join(TASK_COLUMNS)}) "
-           f"VALUES (?, {', '.join('?' for _ in TASK_COLUMNS)})")
-_LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = 0"
+CHUNK = 500  # ids per "IN (...)" list, well under SQLite's variable limit
+FINISHED = ("succeeded", "failed", "cancelled")
+SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
+SELECT_SEQ = "SELECT seq, " + ", ".join(TASK_COLUMNS) + " FROM tasks"
+INSERT = (f"INSERT INTO tasks (seq, {', '.join(TASK_COLUMNS)}) "
+          f"VALUES (?, {', '.join('?' for _ in TASK_COLUMNS)})")
+LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = 0"
 # Every status value: "status IN (all)" lets a name-only query use tasks_claim.
-_ALL_STATUSES = tuple(status.value for status in TaskStatus)
+ALL_STATUSES = tuple(status.value for status in TaskStatus)
 _ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 _DECODE = json.JSONDecoder().decode
 _STATUS = {status.value: status for status in TaskStatus}
-_RUNNING = TaskStatus.RUNNING.value
+RUNNING_VALUE = TaskStatus.RUNNING.value
 # Positions in a TASK_COLUMNS row that claim patches after its UPDATE.
-_AT_STATUS, _AT_ATTEMPTS, _AT_UPDATED = (TASK_COLUMNS.index(c) for c in ("status", "attempts", "updated_at"))
+AT_STATUS, AT_ATTEMPTS, AT_UPDATED = (TASK_COLUMNS.index(c) for c in ("status", "attempts", "updated_at"))
 
 
-class _IdClash(Exception):
+class IdClash(Exception):
     """An inserted id already exists (raised inside ``add``'s transaction)."""
 
 
-def _dumps(field: str, value: Any) -> str:
+def dumps(field: str, value: Any) -> str:
+    """Compact JSON text of ``value``; ``ValidationError`` naming ``field`` if it is not JSON."""
     if value is None:
         return "null"
     if not value and isinstance(value, (dict, list)):
@@ -242,8 +256,8 @@ def _dumps(field: str, value: Any) -> str:
         raise ValidationError(field, value, f"not JSON: {exc}") from None
 
 
-def _load(text: str) -> Any:
-    # The common values skip the decoder.
+def load(text: str) -> Any:
+    """The value of JSON ``text`` (the common small values skip the decoder)."""
     if text == "null":
         return None
     if text == "{}":
@@ -263,7 +277,7 @@ def _rank(priority: object) -> int:
     return PRIORITIES.index(str(priority))
 
 
-def _task_row(task: Task) -> tuple[Any, ...]:
+def task_row(task: Task) -> tuple[Any, ...]:
     """The INSERT parameters for ``task`` (in ``TASK_COLUMNS`` order), validated."""
     status = TaskStatus(task.status)
     if status is TaskStatus.RUNNING:
@@ -272,16 +286,16 @@ def _task_row(task: Task) -> tuple[Any, ...]:
         raise ValidationError("run_at", None, "an unfinished task needs run_at")
     return (
         task.id, task.name, task.description, status.value, _rank(task.priority), task.queue,
-        _dumps("tags", list(task.tags)), _dumps("metadata", dict(task.metadata)), task.room_id,
+        dumps("tags", list(task.tags)), dumps("metadata", dict(task.metadata)), task.room_id,
         task.world_id, task.entity_id, _ts(task.run_at), task.update_interval, task.attempts,
-        task.failure_count, task.crash_count, task.progress, _dumps("result", task.result),
+        task.failure_count, task.crash_count, task.progress, dumps("result", task.result),
         task.error, _ts(task.created_at), _ts(task.updated_at), _ts(task.finished_at),
         task.max_attempts, task.max_failures, task.timeout,
-        None if task.retry is None else _dumps("retry", dict(task.retry)), task.idempotency_key,
+        None if task.retry is None else dumps("retry", dict(task.retry)), task.idempotency_key,
     )
 
 
-def _to_task(row: Sequence[Any]) -> Task:
+def to_task(row: Sequence[Any]) -> Task:
     """A ``Task`` from a row selected as ``TASK_COLUMNS``."""
     (task_id, name, description, status, priority, queue, tags, metadata, room_id, world_id,
      entity_id, run_at, update_interval, attempts, failure_count, crash_count, progress, result,
@@ -289,14 +303,14 @@ def _to_task(row: Sequence[Any]) -> Task:
      key) = row
     return Task(
         id=task_id, name=name, description=description, status=_STATUS[status],
-        priority=PRIORITIES[priority], queue=queue, tags=tuple(_load(tags)),
-        metadata=_load(metadata), room_id=room_id, world_id=world_id, entity_id=entity_id,
+        priority=PRIORITIES[priority], queue=queue, tags=tuple(load(tags)),
+        metadata=load(metadata), room_id=room_id, world_id=world_id, entity_id=entity_id,
         run_at=from_timestamp(run_at), update_interval=update_interval, attempts=attempts,
         failure_count=failure_count, crash_count=crash_count, progress=progress,
-        result=_load(result), error=error, created_at=from_timestamp(created_at),
+        result=load(result), error=error, created_at=from_timestamp(created_at),
         updated_at=from_timestamp(updated_at), finished_at=from_timestamp(finished_at),
         max_attempts=max_attempts, max_failures=max_failures, timeout=timeout,
-        retry=None if retry is None else _load(retry), idempotency_key=key,
+        retry=None if retry is None else load(retry), idempotency_key=key,
     )
 
 
@@ -309,22 +323,22 @@ def _tags(value: object) -> tuple[str, ...]:
     return tags
 
 
-def _columns(changes: Mapping[str, Any]) -> dict[str, Any]:
+def update_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Column values for ``update``; ``ValidationError`` for an unknown or bad field."""
     out: dict[str, Any] = {}
     for field, value in changes.items():
         if field not in UPDATABLE_FIELDS:
             raise ValidationError(field, value, f"cannot be updated (allowed: {sorted(UPDATABLE_FIELDS)})")
         if field == "tags":
-            out[field] = _dumps("tags", list(_tags(value)))
+            out[field] = dumps("tags", list(_tags(value)))
         elif field == "metadata":
             if not isinstance(value, Mapping):
                 raise ValidationError("metadata", value, "must be a dict")
-            out[field] = _dumps("metadata", dict(value))
+            out[field] = dumps("metadata", dict(value))
         elif field == "retry":
             if value is not None and not isinstance(value, Mapping):
                 raise ValidationError("retry", value, "must be a dict or None")
-            out[field] = None if value is None else _dumps("retry", dict(value))
+            out[field] = None if value is None else dumps("retry", dict(value))
         elif field == "priority":
             out[field] = _rank(value)
         elif field == "run_at":
@@ -336,17 +350,17 @@ def _columns(changes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
+def chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
 
 
-def _marks(count: int) -> str:
+def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
 @lru_cache(maxsize=64)
-def _claim_sql(name_count: int) -> str:
+def claim_sql(name_count: int) -> str:
     # One arm per (tier, name): each is an index range that stops at ``run_at <= now``
     # and comes out in (run_at, seq) order; the outer ORDER BY merges at most
     # 3 * name_count * limit rows.
@@ -358,30 +372,43 @@ def _claim_sql(name_count: int) -> str:
 
 
 @lru_cache(maxsize=64)
-def _next_due_sql(name_count: int) -> str:
+def next_due_sql(name_count: int) -> str:
     arm = ("SELECT (SELECT MIN(run_at) FROM tasks WHERE status = 'pending' AND name = ? "
            "AND priority = {rank}) AS due")
     arms = [arm.format(rank=rank) for rank in range(len(PRIORITIES)) for _ in range(name_count)]
     return "SELECT MIN(due) FROM (" + " UNION ALL ".join(arms) + ")"
 
 
+
 def fetch(conn: sqlite3.Connection, task_id: str) -> Task | None:
-    row = conn.execute(_SELECT + " WHERE id = ?", (task_id,)).fetchone()
-    return None if row is None else _to_task(row)
+    """The task ``task_id``, or None."""
+    row = conn.execute(SELECT + " WHERE id = ?", (task_id,)).fetchone()
+    return None if row is None else to_task(row)
+
 
 def fetch_seqs(conn: sqlite3.Connection, seqs: Sequence[int]) -> list[Task]:
+    """The tasks with these ``seq`` values, in the order given (all must exist)."""
     by_seq: dict[int, Task] = {}
-    for chunk in _chunks(seqs):
-        for row in conn.execute(_SELECT_SEQ + f" WHERE seq IN ({_marks(len(chunk))})", chunk):
-            by_seq[row[0]] = _to_task(row[1:])
+    for chunk in chunks(seqs):
+        for row in conn.execute(SELECT_SEQ + f" WHERE seq IN ({marks(len(chunk))})", chunk):
+            by_seq[row[0]] = to_task(row[1:])
     return [by_seq[seq] for seq in seqs]
 
+
 def insert(conn: sqlite3.Connection, tasks: Sequence[Task], rows: list[tuple[Any, ...]]) -> list[str]:
+    """Insert ``tasks`` (``rows`` from ``task_row``) inside the caller's write transaction.
+
+    Returns the ids in order, an existing task's id for a used idempotency key.
+
+    Raises:
+        IdClash: an id is already in the table (the caller rolls back and says which).
+        ValidationError: the table refused a value.
+    """
     keys = list({task.idempotency_key for task in tasks if task.idempotency_key is not None})
     known: dict[str, str] = {}
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         known.update(conn.execute(
-            f"SELECT idempotency_key, id FROM tasks WHERE idempotency_key IN ({_marks(len(chunk))})",
+            f"SELECT idempotency_key, id FROM tasks WHERE idempotency_key IN ({marks(len(chunk))})",
             chunk).fetchall())
     # We hold the write lock, so the next seq values are ours to hand out.
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM tasks").fetchone()[0]
@@ -400,14 +427,15 @@ def insert(conn: sqlite3.Connection, tasks: Sequence[Task], rows: list[tuple[Any
         fresh.append((seq, *row))
         tag_rows.extend((tag, seq) for tag in task.tags)
     try:
-        conn.executemany(_INSERT, fresh)
+        conn.executemany(INSERT, fresh)
     except sqlite3.IntegrityError as exc:
         if "tasks.id" in str(exc):
-            raise _IdClash from None
+            raise IdClash from None
         column = str(exc).rpartition(".")[2]  # e.g. "NOT NULL constraint failed: tasks.name"
         raise ValidationError(column, None, f"refused by the task table: {exc}") from None
     conn.executemany("INSERT OR IGNORE INTO task_tags (tag, task_seq) VALUES (?, ?)", tag_rows)
     return out
+
 
 def untag(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
     """Delete the task_tags rows of (seq, tags JSON) pairs, one key lookup per tag."""

@@ -30,17 +30,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from functools import lru_cache
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from ..clock import from_timestamp, to_timestamp
-from ..errors import StoreError, TaskNotFound, ValidationError
+from ..errors import TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
-from ._sqlite_schema import TASK_COLUMNS, open_connection
-from .base import UPDATABLE_FIELDS, Finish, LogRecord, TaskQuery
+from . import _sqlite_schema as sq
+from .base import Finish, LogRecord, TaskQuery
 
 __all__ = ["SQLiteStore"]
 
@@ -74,9 +70,8 @@ class SQLiteStore:
         if str(synchronous).upper() not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous={synchronous!r}: must be 'NORMAL' or 'FULL'")
         self.path = str(path)
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = open_connection(
-            self.path, synchronous=str(synchronous).upper(), busy_timeout=busy_timeout, trace=trace)
+        self._db = sq.Guarded(sq.open_connection(self.path, synchronous=str(synchronous).upper(),
+                                           busy_timeout=busy_timeout, trace=trace), self.path)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -93,7 +88,7 @@ class SQLiteStore:
             ValidationError: a task is RUNNING, lacks ``run_at``, holds non-JSON
                 values or reuses an id; nothing is stored.
         """
-        rows = [_task_row(task) for task in tasks]
+        rows = [sq.task_row(task) for task in tasks]
         ids = [task.id for task in tasks]
         if len(set(ids)) != len(ids):
             twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
@@ -101,28 +96,28 @@ class SQLiteStore:
         if not tasks:
             return []
         try:
-            with self._tx() as conn:
-                return self._insert(conn, tasks, rows)
-        except _IdClash:
-            with self._read() as conn:
-                used = [row[0] for chunk in _chunks(ids) for row in conn.execute(
-                    f"SELECT id FROM tasks WHERE id IN ({_marks(len(chunk))})", chunk)]
+            with self._db.tx() as conn:
+                return sq.insert(conn, tasks, rows)
+        except sq.IdClash:
+            with self._db.read() as conn:
+                used = [row[0] for chunk in sq.chunks(ids) for row in conn.execute(
+                    f"SELECT id FROM tasks WHERE id IN ({sq.marks(len(chunk))})", chunk)]
             clash = used[0] if used else ids
             raise ValidationError("id", clash, "a task with this id already exists") from None
 
     def get(self, task_id: str) -> Task | None:
         """The task, or None."""
-        with self._read() as conn:
-            return self._fetch(conn, task_id)
+        with self._db.read() as conn:
+            return sq.fetch(conn, task_id)
 
     def get_many(self, task_ids: Collection[str]) -> dict[str, Task]:
         """The tasks that exist among ``task_ids``, by id."""
         ids = list(dict.fromkeys(task_ids))
         out: dict[str, Task] = {}
-        with self._read() as conn:
-            for chunk in _chunks(ids):
-                for row in conn.execute(_SELECT + f" WHERE id IN ({_marks(len(chunk))})", chunk):
-                    out[row[0]] = _to_task(row)
+        with self._db.read() as conn:
+            for chunk in sq.chunks(ids):
+                for row in conn.execute(sq.SELECT + f" WHERE id IN ({sq.marks(len(chunk))})", chunk):
+                    out[row[0]] = sq.to_task(row)
         return out
 
     def query(self, query: TaskQuery) -> list[Task]:
@@ -138,16 +133,16 @@ class SQLiteStore:
                 params.append(value)
         statuses = list(dict.fromkeys(TaskStatus(s).value for s in query.status))
         if not statuses and query.name is not None:
-            statuses = list(_ALL_STATUSES)  # same rows; lets the planner use tasks_claim
+            statuses = list(sq.ALL_STATUSES)  # same rows; lets the planner use tasks_claim
         if statuses:
-            where.append(f"status IN ({_marks(len(statuses))})")
+            where.append(f"status IN ({sq.marks(len(statuses))})")
             params.extend(statuses)
-        source, order = _SELECT, "seq"
+        source, order = sq.SELECT, "seq"
         if query.tags:
             # Walk the first tag's entries in creation order and check the others by
             # key, so "ORDER BY ... LIMIT" stops early instead of sorting every match.
             first, *others = dict.fromkeys(query.tags)
-            source = _SELECT + " JOIN task_tags ON task_tags.task_seq = tasks.seq"
+            source = sq.SELECT + " JOIN task_tags ON task_tags.task_seq = tasks.seq"
             order = "task_tags.task_seq"
             where.insert(0, "task_tags.tag = ?")
             params.insert(0, first)
@@ -159,8 +154,8 @@ class SQLiteStore:
         if query.limit is not None:
             sql += " LIMIT ?"
             params.append(query.limit)
-        with self._read() as conn:
-            return [_to_task(row) for row in conn.execute(sql, params)]
+        with self._db.read() as conn:
+            return [sq.to_task(row) for row in conn.execute(sql, params)]
 
     # --- changing -------------------------------------------------------------------
 
@@ -173,30 +168,30 @@ class SQLiteStore:
             ValidationError: a field is not updatable or its value is refused.
             TaskNotFound: no such task.
         """
-        columns = _columns(changes)
+        columns = sq.update_columns(changes)
         sets = "".join(f"{column} = ?, " for column in columns)
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             old = conn.execute("SELECT seq, tags FROM tasks WHERE id = ?", (task_id,)).fetchone()
             if old is None:
                 raise TaskNotFound(task_id)
             conn.execute(f"UPDATE tasks SET {sets}updated_at = ? WHERE id = ?",
                          (*columns.values(), now, task_id))
             if "tags" in columns:
-                self._untag(conn, [old])
+                sq.untag(conn, [old])
                 conn.executemany("INSERT INTO task_tags (tag, task_seq) VALUES (?, ?)",
                                  [(tag, old[0]) for tag in json.loads(columns["tags"])])
-            task = self._fetch(conn, task_id)
+            task = sq.fetch(conn, task_id)
         assert task is not None
         return task
 
     def delete(self, task_id: str) -> bool:
         """Remove the task, its tags and its logs; False if there was none."""
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             row = conn.execute("SELECT seq, tags FROM tasks WHERE id = ?", (task_id,)).fetchone()
             if row is None:
                 return False
             conn.execute("DELETE FROM tasks WHERE seq = ?", (row[0],))
-            self._untag(conn, [row])
+            sq.untag(conn, [row])
             conn.execute("DELETE FROM task_logs WHERE task_id = ?", (task_id,))
             return True
 
@@ -216,8 +211,8 @@ class SQLiteStore:
             for name in wanted:
                 params.extend((name, now, limit))
         params.append(limit)
-        with self._tx() as conn:
-            rows = conn.execute(_claim_sql(len(wanted)), params).fetchall()
+        with self._db.tx() as conn:
+            rows = conn.execute(sq.claim_sql(len(wanted)), params).fetchall()
             if not rows:
                 return []
             tokens = [os.urandom(16).hex() for _ in rows]
@@ -229,14 +224,14 @@ class SQLiteStore:
         claims: list[Claim] = []
         for row, token in zip(rows, tokens, strict=True):
             values = list(row[1:])  # as it was; patch what the UPDATE changed
-            values[_AT_STATUS], values[_AT_UPDATED] = _RUNNING, now
-            values[_AT_ATTEMPTS] += 1
-            claims.append(Claim(_to_task(values), token))
+            values[sq.AT_STATUS], values[sq.AT_UPDATED] = sq.RUNNING_VALUE, now
+            values[sq.AT_ATTEMPTS] += 1
+            claims.append(Claim(sq.to_task(values), token))
         return claims
 
     def renew(self, owner: str, now: float, lease_ttl: float) -> int:
         """Extend every lease ``owner`` holds to ``now + lease_ttl``; returns how many."""
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             return conn.execute(
                 "UPDATE tasks SET lease_expires_at = ? WHERE owner = ? AND status = 'running'",
                 (now + lease_ttl, owner)).rowcount
@@ -245,10 +240,10 @@ class SQLiteStore:
         """RUNNING → PENDING (PAUSED if a pause was requested), ``attempts - 1``; stale pairs ignored."""
         if not claims:
             return 0
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             return conn.executemany(
                 "UPDATE tasks SET status = CASE WHEN pause_requested THEN 'paused' ELSE 'pending' END, "
-                f"attempts = MAX(attempts - 1, 0), updated_at = ?, {_LEAVE_RUNNING} "
+                f"attempts = MAX(attempts - 1, 0), updated_at = ?, {sq.LEAVE_RUNNING} "
                 "WHERE id = ? AND token = ? AND status = 'running'",
                 [(now, task_id, token) for task_id, token in claims]).rowcount
 
@@ -269,16 +264,16 @@ class SQLiteStore:
             statuses.append(TaskStatus(item.status))
             if statuses[-1] is TaskStatus.RUNNING:
                 raise ValidationError("status", item.status.value, "an attempt cannot finish RUNNING")
-            results.append(_dumps("result", item.result))
+            results.append(sq.dumps("result", item.result))
         if not finishes:
             return []
         ids = list(dict.fromkeys(item.task_id for item in finishes))
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             live: dict[str, tuple[str, int]] = {}
-            for chunk in _chunks(ids):
+            for chunk in sq.chunks(ids):
                 for task_id, token, paused in conn.execute(
                         "SELECT id, token, pause_requested FROM tasks WHERE status = 'running' "
-                        f"AND id IN ({_marks(len(chunk))})", chunk):
+                        f"AND id IN ({sq.marks(len(chunk))})", chunk):
                     live[task_id] = (token, paused)
             applied: list[str] = []
             params: list[tuple[Any, ...]] = []
@@ -296,12 +291,12 @@ class SQLiteStore:
             conn.executemany(
                 "UPDATE tasks SET status = ?, run_at = COALESCE(?, run_at), result = ?, error = ?, "
                 "failure_count = ?, crash_count = ?, finished_at = ?, updated_at = ?, "
-                f"{_LEAVE_RUNNING} WHERE id = ? AND token = ? AND status = 'running'", params)
+                f"{sq.LEAVE_RUNNING} WHERE id = ? AND token = ? AND status = 'running'", params)
         return applied
 
     def set_progress(self, task_id: str, token: str, progress: float, now: float) -> bool:
         """Record progress of a running attempt; False if the token is stale."""
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             return conn.execute(
                 "UPDATE tasks SET progress = ?, updated_at = ? "
                 "WHERE id = ? AND token = ? AND status = 'running'",
@@ -316,23 +311,23 @@ class SQLiteStore:
         Raises:
             ValidationError: ``values`` is not JSON; nothing changes.
         """
-        patch = json.loads(_dumps("metadata", dict(values)))
+        patch = json.loads(sq.dumps("metadata", dict(values)))
         fence = "" if token is None else " AND token = ? AND status = 'running'"
         params = (task_id,) if token is None else (task_id, token)
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             row = conn.execute(f"SELECT metadata FROM tasks WHERE id = ?{fence}", params).fetchone()
             if row is None:
                 return False
             merged = {**json.loads(row[0]), **patch}
             conn.execute("UPDATE tasks SET metadata = ?, updated_at = ? WHERE id = ?",
-                         (_dumps("metadata", merged), now, task_id))
+                         (sq.dumps("metadata", merged), now, task_id))
             return True
 
     def append_logs(self, records: Sequence[LogRecord]) -> None:
         """Keep log lines with their attempt; lines of tasks that do not exist are dropped."""
         if not records:
             return
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             conn.executemany(
                 "INSERT INTO task_logs (task_id, attempt, created, level, message) "
                 "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tasks WHERE id = ?)",
@@ -340,7 +335,7 @@ class SQLiteStore:
 
     def logs(self, task_id: str) -> list[LogRecord]:
         """The task's log lines, oldest first (by ``created``, then by arrival)."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return [LogRecord(*row) for row in conn.execute(
                 "SELECT task_id, attempt, created, level, message FROM task_logs "
                 "WHERE task_id = ? ORDER BY created, seq", (task_id,))]
@@ -361,7 +356,7 @@ class SQLiteStore:
         Raises:
             TaskNotFound: no such task.
         """
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             status = self._status(conn, task_id)
             if status == "pending":
                 conn.execute("UPDATE tasks SET status = 'paused', updated_at = ? WHERE id = ?",
@@ -369,7 +364,7 @@ class SQLiteStore:
             elif status == "running":
                 conn.execute("UPDATE tasks SET pause_requested = 1, updated_at = ? WHERE id = ?",
                              (now, task_id))
-            task = self._fetch(conn, task_id)
+            task = sq.fetch(conn, task_id)
         assert task is not None
         return task
 
@@ -381,7 +376,7 @@ class SQLiteStore:
         Raises:
             TaskNotFound: no such task.
         """
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             status = self._status(conn, task_id)
             if status == "paused":
                 conn.execute("UPDATE tasks SET status = 'pending', failure_count = 0, updated_at = ? "
@@ -389,7 +384,7 @@ class SQLiteStore:
             elif status == "running":
                 conn.execute("UPDATE tasks SET pause_requested = 0, updated_at = ? "
                              "WHERE id = ? AND pause_requested = 1", (now, task_id))
-            task = self._fetch(conn, task_id)
+            task = sq.fetch(conn, task_id)
         assert task is not None
         return task
 
@@ -398,11 +393,11 @@ class SQLiteStore:
 
         A finished task is returned unchanged; an unknown id returns None.
         """
-        with self._tx() as conn:
-            before = self._fetch(conn, task_id)
+        with self._db.tx() as conn:
+            before = sq.fetch(conn, task_id)
             if before is not None and not before.status.finished:
                 conn.execute(f"UPDATE tasks SET status = 'cancelled', finished_at = ?, updated_at = ?, "
-                             f"{_LEAVE_RUNNING} WHERE id = ?", (now, now, task_id))
+                             f"{sq.LEAVE_RUNNING} WHERE id = ?", (now, now, task_id))
             return before
 
     # --- maintenance ----------------------------------------------------------------------
@@ -414,7 +409,7 @@ class SQLiteStore:
         the row becomes FAILED with an error saying it was quarantined. ``run_at``
         and ``attempts`` are kept. Returns the rows after the change, oldest lease first.
         """
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             rows = conn.execute(
                 "SELECT seq, crash_count, owner, pause_requested FROM tasks INDEXED BY tasks_lease "
                 "WHERE status = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at, seq",
@@ -432,8 +427,8 @@ class SQLiteStore:
                 params.append((status, crashes, error, finished, now, seq))
             conn.executemany(
                 "UPDATE tasks SET status = ?, crash_count = ?, error = ?, finished_at = ?, "
-                f"updated_at = ?, {_LEAVE_RUNNING} WHERE seq = ?", params)
-            return self._fetch_seqs(conn, [row[0] for row in rows])
+                f"updated_at = ?, {sq.LEAVE_RUNNING} WHERE seq = ?", params)
+            return sq.fetch_seqs(conn, [row[0] for row in rows])
 
     def next_due(self, names: Collection[str]) -> float | None:
         """The earliest ``run_at`` of a PENDING task named in ``names``, or None."""
@@ -441,13 +436,13 @@ class SQLiteStore:
         if not wanted:
             return None
         params = [name for _ in PRIORITIES for name in wanted]
-        with self._read() as conn:
-            value = conn.execute(_next_due_sql(len(wanted)), params).fetchone()[0]
+        with self._db.read() as conn:
+            value = conn.execute(sq.next_due_sql(len(wanted)), params).fetchone()[0]
         return None if value is None else float(value)
 
     def next_lease_expiry(self) -> float | None:
         """The earliest ``lease_expires_at`` of any RUNNING task, or None."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             value = conn.execute(
                 "SELECT MIN(lease_expires_at) FROM tasks INDEXED BY tasks_lease "
                 "WHERE status = 'running'").fetchone()[0]
@@ -456,9 +451,9 @@ class SQLiteStore:
     def prune(self, before: float) -> int:
         """Delete SUCCEEDED / FAILED / CANCELLED tasks (tags, logs) with ``finished_at < before``."""
         # "+status" keeps the planner on tasks_finished instead of walking every finished row.
-        where = f"finished_at < ? AND +status IN {_FINISHED!r}"
-        with self._tx() as conn:
-            self._untag(conn, conn.execute(f"SELECT seq, tags FROM tasks WHERE {where} AND tags != '[]'",
+        where = f"finished_at < ? AND +status IN {sq.FINISHED!r}"
+        with self._db.tx() as conn:
+            sq.untag(conn, conn.execute(f"SELECT seq, tags FROM tasks WHERE {where} AND tags != '[]'",
                                            (before,)).fetchall())
             conn.execute(f"DELETE FROM task_logs WHERE task_id IN (SELECT id FROM tasks WHERE {where})",
                          (before,))
@@ -467,7 +462,7 @@ class SQLiteStore:
     def counts(self) -> dict[str, int]:
         """Number of tasks by status value (every status present, zeros included)."""
         out = {status.value: 0 for status in TaskStatus}
-        with self._read() as conn:
+        with self._db.read() as conn:
             out.update(conn.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
         return out
 
@@ -482,7 +477,7 @@ class SQLiteStore:
             "FROM names WHERE names.name IS NOT NULL) "
             "SELECT name, (SELECT COUNT(*) FROM tasks WHERE status = 'pending' AND tasks.name = names.name) "
             "FROM names WHERE name IS NOT NULL")
-        with self._read() as conn:
+        with self._db.read() as conn:
             return {name: count for name, count in conn.execute(sql) if count}
 
     def data_version(self) -> int:
@@ -490,15 +485,9 @@ class SQLiteStore:
 
         Cheap; lets a scheduler notice tasks created by other processes (a CLI).
         """
-        with self._read() as conn:
+        with self._db.read() as conn:
             return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
     def close(self) -> None:
         """Close the connection. Idempotent; later calls raise ``StoreError``."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except sqlite3.Error as exc:
-                raise self._error(exc) from exc
+        self._db.close()

@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored
     module_name, env = SYSTEMS[args.system]
     os.environ.update(env)
     os.environ["BENCH_WORKDIR"] = args.workdir

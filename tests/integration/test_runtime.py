@@ -159,7 +159,7 @@ def test_worker_retry_with_real_processes(sup: actors.Supervisor) -> None:
 def test_corrupt_database_file_is_a_store_error_naming_the_path(tmp_path: Path) -> None:
     path = tmp_path / "garbage.db"
     path.write_bytes(os.urandom(4096))
-    with pytest.raises(actors.StoreError, match="garbage.db"):
+    with pytest.raises(actors.StoreError, match=r"garbage\.db"):
         actors.Supervisor.start(str(path), workers=0)
 
 

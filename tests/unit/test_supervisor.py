@@ -64,7 +64,7 @@ def test_unknown_ids(sup: actors.Supervisor) -> None:
 
 def test_validate_rejects_at_create_time(sup: actors.Supervisor) -> None:
     sup.register_task_worker(TaskWorker("V", add, validate=lambda ctx, options: "a" in options))
-    with pytest.raises(actors.ValidationError, match="rejected by V.validate"):
+    with pytest.raises(actors.ValidationError, match=r"rejected by V\.validate"):
         sup.create_task("V", metadata={"b": 1})
     assert sup.get_tasks(name="V") == []
     assert sup.create_task("V", metadata={"a": 1, "b": 1})
