@@ -152,7 +152,7 @@ def test_batch_queue_started_on_a_supervisor_drains_on_its_interval(
         sup: actors.Supervisor, clock: ManualClock) -> None:
     processed: list[str] = []
     queue: BatchQueue[str] = BatchQueue("EMBEDDING_DRAIN", processed.append, batch_size=2,
-                                        drain_interval=0.1, get_priority=lambda item: item[0] == "!" and "high"
+                                        drain_interval=0.1, get_priority=lambda item: (item[0] == "!" and "high")
                                         or "normal")
     queue.start(sup)
     for item in ("a", "b", "c", "!x"):
