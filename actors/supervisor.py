@@ -11,6 +11,7 @@ renews its leases, reclaims expired ones and prunes old finished rows.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -114,6 +115,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._next_prune = 0.0
         self._warned_orphans: set[str] = set()
         self._idle_waiters: list[Any] = []
+        self._claim_after = -math.inf
         self.fenced = 0
         self.last_tick: float | None = None
 
@@ -144,7 +146,7 @@ class SupervisorActor(pykka.ThreadingActor):
             return self._store.logs(message.task_id)
         elif isinstance(message, UpdateTask):
             task = self._store.update(message.task_id, message.changes, self._clock.now())
-            self._pump()
+            self._invalidate()
             return task
         elif isinstance(message, DeleteTask):
             return self._delete(message.task_id)
@@ -152,7 +154,7 @@ class SupervisorActor(pykka.ThreadingActor):
             return self._store.pause(message.task_id, self._clock.now())
         elif isinstance(message, ResumeTask):
             task = self._store.resume(message.task_id, self._clock.now())
-            self._pump()
+            self._invalidate()
             return task
         elif isinstance(message, CancelTask):
             cancelled = self._cancel(message.task_id)
@@ -167,7 +169,8 @@ class SupervisorActor(pykka.ThreadingActor):
             self._release(message.jobs)
         elif isinstance(message, Attach):
             self._dispatch, self._worker_refs, self._scheduler = message
-            self._pump()
+            self._invalidate()
+            self._wake_scheduler(self._clock.now())
         elif isinstance(message, WhenIdle):
             self._idle_waiters.append(message.future)
             self._check_idle()
@@ -184,10 +187,9 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _create(self, tasks: list[Task]) -> list[str]:
         ids = self._store.add(tasks)
-        if any(task.name in self._workers for task in tasks):
-            self._pump()
-        elif self._scheduler is not None:
-            self._wake_scheduler(self._clock.now())
+        due = [task.run_at.timestamp() for task in tasks if task.run_at is not None and task.name in self._workers]
+        if due:
+            self._hint(min(due))
         return ids
 
     def _cancel(self, task_id: str) -> Task | None:
@@ -219,25 +221,47 @@ class SupervisorActor(pykka.ThreadingActor):
             log.warning("task worker %r registered again: the new one replaces the old", worker.name)
         self._workers[worker.name] = worker
         self._warned_orphans.discard(worker.name)
-        self._pump()
+        self._invalidate()
 
     # --- claiming and dispatching ----------------------------------------------------------
 
     def _names(self, kind: str) -> list[str]:
         return [name for name, w in self._workers.items() if w.isolation == kind]
 
+    def _invalidate(self) -> None:
+        """Something may have become due (a change, a new worker, time passed): claim now."""
+        self._claim_after = -math.inf
+        self._pump()
+
+    def _hint(self, when: float) -> None:
+        """A task becomes due at ``when``: claim then (and wake the scheduler for it)."""
+        self._note_due(when)
+        self._pump()
+
+    def _note_due(self, when: float) -> None:
+        self._claim_after = min(self._claim_after, when)
+        if self._scheduler is not None and when > self._clock.now():
+            self._scheduler.wake_at(when)
+
     def _pump(self) -> None:
-        """Claim due work up to the free capacity, then tell the scheduler when to wake."""
+        """Claim due work up to the free capacity.
+
+        ``_claim_after`` saves the claim queries while nothing can be due: it is set to
+        infinity when a claim found less than it could take, and lowered by every
+        event that makes a task due (a create, a retry, a recurring run, a change, a tick).
+        """
         now = self._clock.now()
-        if self._stopping or self._dispatch is None or not self._cfg.serving:
-            self._wake_scheduler(now)
+        if self._stopping or self._dispatch is None or not self._cfg.serving or now < self._claim_after:
+            self._check_idle()
             return
+        saturated = False
         for kind, slots in self._cfg.slots.items():
             free = slots - self._held_per_kind[kind]
             names = self._names(kind)
             if free <= 0 or not names:
                 continue
             claims = self._store.claim(names, free, now, self._cfg.node_id, self._cfg.lease_ttl)
+            saturated = saturated or len(claims) == free
             if not claims:
                 continue
             items = []
@@ -249,7 +273,8 @@ class SupervisorActor(pykka.ThreadingActor):
                 job = Job(claim.task, claim.token, claim.task.attempts, timeout)
                 items.append(Work(job, worker.execute, kind))
             self._dispatch.tell(Enqueue(items))
-        self._wake_scheduler(now)
+        if not saturated:
+            self._claim_after = math.inf
         self._check_idle()
 
     def _check_idle(self) -> None:
@@ -284,7 +309,8 @@ class SupervisorActor(pykka.ThreadingActor):
             self._maintain(now)
         if self._waiters:
             self._settle(list(self._waiters))
-        self._pump()
+        self._invalidate()
+        self._wake_scheduler(now)
 
     def _maintain(self, now: float) -> None:
         ttl = self._cfg.lease_ttl
@@ -334,7 +360,8 @@ class SupervisorActor(pykka.ThreadingActor):
             elif isinstance(event, JobChained):
                 chained.append(self._chained_task(event, now))
         if chained:
-            self._store.add([task for task in chained if task is not None])
+            self._store.add(chained)
+            self._note_due(min(task.run_at.timestamp() for task in chained if task.run_at is not None))
         for (task_id, token), value in progress.items():
             self._store.set_progress(task_id, token, value, now)
         if logs:
@@ -367,6 +394,9 @@ class SupervisorActor(pykka.ThreadingActor):
             return
         applied = self._store.finish(finishes, now)
         self.fenced += len(finishes) - len(applied)
+        again = [f.run_at for f in finishes if f.status is TaskStatus.PENDING and f.run_at is not None]
+        if again:
+            self._note_due(min(again))
         for finish in finishes:
             if finish.status is TaskStatus.FAILED:
                 log.warning("task %s failed for good: %s", finish.task_id, finish.error)
