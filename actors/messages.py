@@ -242,9 +242,9 @@ class Dispatch(NamedTuple):
 
 
 class JobEnded(NamedTuple):
-    """A worker's own note that one of its jobs ended (frees a slot)."""
+    """A worker's own note that ``n`` of its jobs ended (frees slots)."""
 
-    task_id: str
+    n: int
 
 
 class Abort(NamedTuple):

@@ -210,7 +210,8 @@ class Supervisor:
         node = node_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         task_store = open_store(store, synchronous=str(synchronous).upper())
         serving = count > 0
-        slots = {"process": count * max_batch, "thread": thread_workers * max_batch} if serving else {}
+        # twice what the workers hold: the next batch waits in the dispatch queue, claimed and ready
+        slots = {"process": 2 * count * max_batch, "thread": 2 * thread_workers * max_batch} if serving else {}
         config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, max_crashes=max_crashes,
                                   retention=keep, abort_grace=abort_grace, serving=serving)
         sup_ref = SupervisorActor.start(task_store, clock, config)

@@ -31,6 +31,26 @@ __all__ = ["WorkerActor"]
 log = logging.getLogger(__name__)
 
 
+class _Sink:
+    """Where an executor reports: events go to the supervisor, ends also to the worker."""
+
+    def __init__(self, supervisor: Any, worker: Any) -> None:
+        self._supervisor = supervisor
+        self._worker = worker
+
+    def __call__(self, event: ExecutorEvent) -> None:
+        self.many([event])
+
+    def many(self, events: list[ExecutorEvent]) -> None:
+        try:
+            self._supervisor.tell(WorkerEvents(tuple(events)))
+            ended = sum(1 for event in events if type(event) is JobDone)
+            if ended:
+                self._worker.tell(JobEnded(ended))
+        except pykka.ActorDeadError:
+            log.debug("%d event(s) after stop dropped", len(events))
+
+
 class WorkerActor(pykka.ThreadingActor):
     """One slot of the pool.
 
@@ -57,17 +77,7 @@ class WorkerActor(pykka.ThreadingActor):
         self._executor: Executor | None = None
 
     def on_start(self) -> None:
-        supervisor, me = self._supervisor, self.actor_ref
-
-        def on_event(event: ExecutorEvent) -> None:
-            try:
-                supervisor.tell(WorkerEvents((event,)))
-                if isinstance(event, JobDone):
-                    me.tell(JobEnded(event.task_id))
-            except pykka.ActorDeadError:
-                log.debug("event after stop dropped: %r", event)
-
-        self._executor = self._make_executor(on_event)
+        self._executor = self._make_executor(_Sink(self._supervisor, self.actor_ref))
         self._demand()
 
     @property
@@ -90,7 +100,7 @@ class WorkerActor(pykka.ThreadingActor):
             self._executor.submit([work.job for work in message.items], functions)
             self._demand()
         elif isinstance(message, JobEnded):
-            self._inflight -= 1
+            self._inflight -= message.n
             self._demand()
         elif isinstance(message, Abort):
             return self._executor.abort(message.task_id, message.grace)

@@ -19,6 +19,8 @@ from ..messages import ExecutorEvent, Job
 
 __all__ = ["EventSink", "Executor", "ExecutorFactory"]
 
+#: Called once per event. A sink may also offer ``many(events)``: an executor that
+#: receives events in batches (the process executor) then hands a batch over at once.
 EventSink = Callable[[ExecutorEvent], None]
 
 

@@ -301,6 +301,13 @@ class ProcessExecutor:
             slot.conn.send(message)
 
     def _emit_all(self, events: Sequence[ExecutorEvent]) -> None:
+        many = getattr(self._on_event, "many", None)
+        if many is not None and events:
+            try:
+                many(list(events))
+            except Exception:
+                log.exception("on_event.many failed for %d event(s)", len(events))
+            return
         for event in events:
             try:
                 self._on_event(event)
