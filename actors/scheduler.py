@@ -35,7 +35,7 @@ class Scheduler:
         poll_interval: the longest sleep between two ticks (external changes).
     """
 
-    def __init__(self, target: Any, clock: Clock, poll_interval: float = 0.5) -> None:
+    def __init__(self, target: Any, clock: Clock, poll_interval: float = 0.1) -> None:
         self._target = target
         self._clock = clock
         self._poll = poll_interval

@@ -116,6 +116,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._warned_orphans: set[str] = set()
         self._idle_waiters: list[Any] = []
         self._claim_after = -math.inf
+        self._data_version: int | None = None
         self.fenced = 0
         self.last_tick: float | None = None
 
@@ -290,6 +291,7 @@ class SupervisorActor(pykka.ThreadingActor):
         due = self._store.next_due(list(self._workers)) if self._cfg.serving else None
         if due is not None:
             wake = min(wake, due)
+            self._claim_after = min(self._claim_after, due)
         self._scheduler.wake_at(max(wake, now))
 
     def _drop_held(self, task_id: str) -> Claim | None:
@@ -304,13 +306,28 @@ class SupervisorActor(pykka.ThreadingActor):
     # --- time passing ------------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
+        """Time passed. Claims only when something may be due: a known due time came, or
+        another process wrote to the store (``data_version`` moved), so idle polls are cheap."""
         self.last_tick = now
+        external = self._external_change()
         if now >= self._next_maintenance:
             self._maintain(now)
-        if self._waiters:
+            external = True
+        if self._waiters and external:
             self._settle(list(self._waiters))
-        self._invalidate()
+        if external:
+            self._claim_after = -math.inf
+        self._pump()
         self._wake_scheduler(now)
+
+    def _external_change(self) -> bool:
+        version_of = getattr(self._store, "data_version", None)
+        if version_of is None:
+            return True  # a store that cannot tell: assume it changed
+        version = version_of()
+        changed = version != self._data_version
+        self._data_version = version
+        return bool(changed)
 
     def _maintain(self, now: float) -> None:
         ttl = self._cfg.lease_ttl

@@ -161,7 +161,7 @@ class Supervisor:
     def start(cls, store: str | os.PathLike[str] | TaskStore = "tasks.db", *, workers: int | None = None,
               lease_ttl: float | timedelta = 30.0, clock: Clock | None = None,
               executor: str = "process", thread_workers: int = 2, max_batch: int = 16,
-              synchronous: str = "NORMAL", poll_interval: float = 0.5,
+              synchronous: str = "NORMAL", poll_interval: float = 0.1,
               retention: float | timedelta = timedelta(days=7), max_crashes: int = 3,
               abort_grace: float = 2.0, kill_grace: float = 1.0, timeout: float | None = None,
               rss_limit_mb: int | None = None, max_tasks_per_child: int | None = None,

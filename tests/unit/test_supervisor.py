@@ -271,3 +271,29 @@ def test_stats_counts_by_status(sup: actors.Supervisor) -> None:
     counts = sup.stats()["tasks"]
     assert counts["succeeded"] == 1
     assert counts["pending"] == 1
+
+
+def test_finished_tasks_are_pruned_after_the_retention(clock: ManualClock) -> None:
+    node = inline_supervisor(clock=clock, retention=60.0)
+    try:
+        node.register_task_worker(TaskWorker("ADD", add))
+        done = node.create_task("ADD", metadata={"a": 1, "b": 1})
+        node.wait(done, timeout=10)
+        waiting = node.create_task("ADD", metadata={"a": 1, "b": 1}, delay=10_000)
+        node.tick()  # the first maintenance prunes nothing: the task finished just now
+        assert node.get_task(done) is not None
+        clock.advance(3601)
+        node.tick()
+        assert node.get_task(done) is None
+        assert node.get_task(waiting) is not None  # unfinished tasks are never pruned
+    finally:
+        node.stop()
+
+
+def test_bad_settings_are_named() -> None:
+    with pytest.raises(actors.ValidationError, match="workers=-1"):
+        actors.Supervisor.start("memory://", workers=-1)
+    with pytest.raises(actors.ValidationError, match="lease_ttl=0"):
+        actors.Supervisor.start("memory://", workers=0, lease_ttl=0)
+    with pytest.raises(actors.ValidationError, match="synchronous='SOMETIMES'"):
+        actors.Supervisor.start("memory://", workers=0, synchronous="SOMETIMES")

@@ -1,0 +1,60 @@
+"""The `actors` command: the demo, and a worker process serving another process's tasks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import actors
+from actors.testing import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_the_mixed_workload(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "actors.cli", "demo", "--store", str(tmp_path / "d.db")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180, check=True)
+    out = done.stdout
+    assert "SYNC_FLAKY" in out and "succeeded  3" in out
+    assert "Timeout: the attempt ran longer than 1s" in out
+    assert "'succeeded': 8, 'failed': 1" in out
+    assert "HEARTBEAT ran 3 times" in out
+
+
+def test_worker_command_serves_tasks_created_by_another_process_and_stops_on_sigterm(tmp_path: Path) -> None:
+    db = str(tmp_path / "shared.db")
+    with actors.Supervisor.start(db, workers=0):
+        pass  # create the schema before two processes race for it
+    proc = subprocess.Popen([sys.executable, "-m", "actors.cli", "worker", "tests.integration.cli_workers",
+                             "--store", db, "--workers", "1"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert proc.stdout is not None
+        assert "serving DOUBLE" in proc.stdout.readline()
+        with actors.Supervisor.start(db, workers=0) as client:
+            ids = client.create_tasks([{"name": "DOUBLE", "metadata": {"x": i}} for i in range(10)])
+            assert [client.wait(task_id, timeout=60) for task_id in ids] == [2 * i for i in range(10)]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_worker_command_refuses_a_module_without_workers() -> None:
+    done = subprocess.run([sys.executable, "-m", "actors.cli", "worker", "json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "defines no actors.TaskWorker" in done.stderr
+
+
+def test_eventually_is_bounded() -> None:
+    try:
+        eventually(lambda: False, timeout=0.05)
+    except actors.Timeout as exc:
+        assert "False" in str(exc)
+    else:
+        raise AssertionError("eventually returned for a predicate that never holds")
