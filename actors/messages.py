@@ -201,6 +201,10 @@ class Flush(NamedTuple):
     """Write the buffered worker events in one transaction (sent to self)."""
 
 
+class Pump(NamedTuple):
+    """Claim due work now (sent to self, so creates that arrive together share one claim)."""
+
+
 class Release(NamedTuple):
     """Claimed jobs that never started: give them back to the store."""
 

@@ -41,6 +41,7 @@ from .messages import (
     JobMetadata,
     JobProgress,
     PauseTask,
+    Pump,
     RegisterWorker,
     Release,
     ReleaseAll,
@@ -117,6 +118,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._idle_waiters: list[Any] = []
         self._claim_after = -math.inf
         self._data_version: int | None = None
+        self._pump_pending = False
         self.fenced = 0
         self.last_tick: float | None = None
 
@@ -130,6 +132,9 @@ class SupervisorActor(pykka.ThreadingActor):
                 self.actor_ref.tell(Flush())
         elif isinstance(message, Flush):
             self._flush()
+        elif isinstance(message, Pump):
+            self._pump_pending = False
+            self._pump()
         elif isinstance(message, CreateTasks):
             return self._create(message.tasks)
         elif isinstance(message, Tick):
@@ -235,9 +240,15 @@ class SupervisorActor(pykka.ThreadingActor):
         self._pump()
 
     def _hint(self, when: float) -> None:
-        """A task becomes due at ``when``: claim then (and wake the scheduler for it)."""
+        """A task becomes due at ``when``: claim then (and wake the scheduler for it).
+
+        The claim runs from a ``Pump`` message to self, after whatever is already in the
+        inbox, so a burst of creates is claimed in one transaction, not one each.
+        """
         self._note_due(when)
-        self._pump()
+        if not self._pump_pending:
+            self._pump_pending = True
+            self.actor_ref.tell(Pump())
 
     def _note_due(self, when: float) -> None:
         self._claim_after = min(self._claim_after, when)
@@ -279,7 +290,8 @@ class SupervisorActor(pykka.ThreadingActor):
         self._check_idle()
 
     def _check_idle(self) -> None:
-        if self._idle_waiters and not self._held and not self._buffer and not self._flush_pending:
+        if (self._idle_waiters and not self._held and not self._buffer and not self._flush_pending
+                and not self._pump_pending):
             waiters, self._idle_waiters = self._idle_waiters, []
             for future in waiters:
                 future.set_result(True)
