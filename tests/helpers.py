@@ -10,26 +10,11 @@ from typing import Any, TypeVar
 
 from actors.messages import ExecutorEvent, Job, JobDone
 from actors.models import Outcome, Task
+from actors.testing import eventually
 
-__all__ = ["EventRecorder", "eventually", "make_job"]
+__all__ = ["EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip"]
 
 T = TypeVar("T")
-
-
-def eventually(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.01) -> T:
-    """Poll ``predicate`` until it returns something truthy (returned), for at most ``timeout`` s.
-
-    Raises:
-        AssertionError: it never did.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"condition still false after {timeout}s: {predicate!r}")
-        time.sleep(interval)
 
 
 def make_job(name: str, *, metadata: dict[str, Any] | None = None, timeout: float | None = None,
@@ -102,3 +87,27 @@ class EventRecorder:
             return next((e for e in events if isinstance(e, kind) and e.task_id == job.task.id), None)
 
         return self.wait_for(found, timeout)
+
+
+def postgres_dsn_or_skip() -> str:
+    """The test PostgreSQL DSN (``ACTORS_TEST_POSTGRES_DSN``) once the server answers.
+
+    Skips the calling test when it does not (or psycopg is missing), unless
+    ``ACTORS_REQUIRE_POSTGRES=1`` (CI), where that fails the test instead.
+    """
+    import os
+
+    import pytest
+
+    dsn = os.environ.get("ACTORS_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres")
+    required = os.environ.get("ACTORS_REQUIRE_POSTGRES") == "1"
+    try:
+        import psycopg
+
+        psycopg.connect(dsn, connect_timeout=3).close()
+    except Exception as exc:  # any failure means "no server here"
+        reason = f"PostgreSQL at {dsn!r} does not answer: {exc}"
+        if required:
+            pytest.fail(f"{reason} (ACTORS_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    return dsn

@@ -86,7 +86,7 @@ class PostgresStore:
             conn = psycopg.connect(dsn, **kwargs)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {self.where}: {_first_line(exc)}") from None
-        except Exception as exc:  # noqa: BLE001 - a malformed DSN may raise anything
+        except Exception as exc:  # a malformed DSN may raise anything
             raise StoreError(f"cannot connect to PostgreSQL at {self.where}: {exc}") from None
         try:
             pg.migrate(conn, self.schema, self.where)
