@@ -171,7 +171,13 @@ class RunDrain(NamedTuple):
 
 
 class _DrainActor(pykka.ThreadingActor):
-    """Owns one affinity key's drain function; runs one drain at a time."""
+    """Owns one affinity key's drain function; runs one drain at a time.
+
+    A daemon thread: it holds nothing to flush, so a program that forgets
+    ``AffinityDrains.dispose()`` still exits.
+    """
+
+    use_daemon_thread = True
 
     def __init__(self, key: str, on_drain: DrainFn) -> None:
         super().__init__()

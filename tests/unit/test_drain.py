@@ -124,6 +124,7 @@ def test_affinity_drains_share_one_worker_and_dispatch_by_key(
     sup.create_task("BATCHER_DRAIN", metadata={"affinityKey": "room-b"})
     sup.join(timeout=10)
     assert drained.count("room-b") == 2
+    drains.dispose()
 
 
 def test_removing_the_last_user_of_a_key_disposes_its_row(sup: actors.Supervisor) -> None:
@@ -146,6 +147,7 @@ def test_the_dispatcher_cannot_be_replaced_silently(sup: actors.Supervisor) -> N
         sup.register_task_worker(actors.TaskWorker("BATCHER_DRAIN", lambda ctx, o, t: None))
     dispatcher = sup.get_task_worker("BATCHER_DRAIN")
     assert dispatcher is not None and dispatcher.isolation == "thread"
+    drains.dispose()
 
 
 def test_batch_queue_started_on_a_supervisor_drains_on_its_interval(
