@@ -9,6 +9,7 @@ the supervisor actor.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import os
 import socket
@@ -307,7 +308,7 @@ class Supervisor:
         task = build_task(spec, task_id=spec.id or str(uuid.uuid4()), now=self.clock.now(),
                           default_priority=worker.priority if worker else None)
         if worker is not None and worker.queue and task.queue is None:
-            task = _replace(task, queue=worker.queue)
+            task = dataclasses.replace(task, queue=worker.queue)
         if worker is not None and worker.validate is not None:
             try:
                 ok = worker.validate(self, dict(task.metadata))
@@ -464,12 +465,6 @@ class Supervisor:
             if pid is not None:
                 pids.append(pid)
         return pids
-
-
-def _replace(task: Task, **changes: Any) -> Task:
-    from dataclasses import replace
-
-    return replace(task, **changes)
 
 
 def _check_change(field: str, value: Any) -> Any:
