@@ -28,7 +28,7 @@ import sqlite_utils
 from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, ValidationError
 from ..models import PRIORITIES, Task, TaskStatus
-from .base import UPDATABLE_FIELDS
+from .base import check_update
 
 __all__ = [
     "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "CHUNK", "FINISHED", "INSERT",
@@ -314,39 +314,16 @@ def to_task(row: Sequence[Any]) -> Task:
     )
 
 
-def _tags(value: object) -> tuple[str, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValidationError("tags", value, "must be a list of strings")
-    tags = tuple(dict.fromkeys(value))
-    if not all(isinstance(tag, str) and tag for tag in tags):
-        raise ValidationError("tags", value, "each tag must be a non-empty string")
-    return tags
-
-
 def update_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Column values for ``update``; ``ValidationError`` for an unknown or bad field."""
-    out: dict[str, Any] = {}
-    for field, value in changes.items():
-        if field not in UPDATABLE_FIELDS:
-            raise ValidationError(field, value, f"cannot be updated (allowed: {sorted(UPDATABLE_FIELDS)})")
-        if field == "tags":
-            out[field] = dumps("tags", list(_tags(value)))
-        elif field == "metadata":
-            if not isinstance(value, Mapping):
-                raise ValidationError("metadata", value, "must be a dict")
-            out[field] = dumps("metadata", dict(value))
+    out = check_update(changes)
+    for field, value in out.items():
+        if field in ("tags", "metadata"):
+            out[field] = dumps(field, list(value) if field == "tags" else value)
         elif field == "retry":
-            if value is not None and not isinstance(value, Mapping):
-                raise ValidationError("retry", value, "must be a dict or None")
-            out[field] = None if value is None else dumps("retry", dict(value))
+            out[field] = None if value is None else dumps("retry", value)
         elif field == "priority":
             out[field] = _rank(value)
-        elif field == "run_at":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValidationError("run_at", value, "must be epoch seconds")
-            out[field] = float(value)
-        else:
-            out[field] = value
     return out
 
 

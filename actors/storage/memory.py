@@ -26,14 +26,14 @@ import itertools
 import json
 import threading
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
-from .base import UPDATABLE_FIELDS, Finish, LogRecord, TaskQuery
+from .base import Finish, LogRecord, TaskQuery, check_update
 
 __all__ = ["MemoryStore"]
 
@@ -53,15 +53,6 @@ def _check_priority(priority: object) -> str:
     if priority not in PRIORITIES:
         raise ValidationError("priority", priority, "must be 'high', 'normal' or 'low'")
     return str(priority)
-
-
-def _tags(value: object) -> tuple[str, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValidationError("tags", value, "must be a list of strings")
-    tags = tuple(dict.fromkeys(value))
-    if not all(isinstance(tag, str) and tag for tag in tags):
-        raise ValidationError("tags", value, "each tag must be a non-empty string")
-    return tags
 
 
 @dataclass
@@ -119,28 +110,10 @@ class _Row:
 
 def _stored_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     """``update`` changes in storage form; ``ValidationError`` for an unknown or bad field."""
-    out: dict[str, Any] = {}
-    for field, value in changes.items():
-        if field not in UPDATABLE_FIELDS:
-            raise ValidationError(field, value, f"cannot be updated (allowed: {sorted(UPDATABLE_FIELDS)})")
-        if field == "tags":
-            out[field] = _tags(value)
-        elif field == "metadata":
-            if not isinstance(value, Mapping):
-                raise ValidationError("metadata", value, "must be a dict")
-            out[field] = _dumps("metadata", dict(value))
-        elif field == "retry":
-            if value is not None and not isinstance(value, Mapping):
-                raise ValidationError("retry", value, "must be a dict or None")
-            out[field] = None if value is None else _dumps("retry", dict(value))
-        elif field == "priority":
-            out[field] = _check_priority(value)
-        elif field == "run_at":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValidationError("run_at", value, "must be epoch seconds")
-            out[field] = float(value)
-        else:
-            out[field] = value
+    out = check_update(changes)
+    for field in ("metadata", "retry"):
+        if out.get(field) is not None:
+            out[field] = _dumps(field, out[field])
     return out
 
 
