@@ -34,7 +34,7 @@ from typing import Any
 
 import actors
 
-from .common import WorkerProcs, add_and_record, workdir
+from .common import PeerBase, WorkerProcs, add_and_record, workdir
 
 MODE = os.environ.get("BENCH_ACTORS_MODE", "embedded")
 SYNC = os.environ.get("BENCH_ACTORS_SYNC", "NORMAL")
@@ -60,7 +60,7 @@ def spec(i: int, **extra: Any) -> dict[str, Any]:
     return {"name": NAME, "metadata": {"i": i, "a": 1, "b": 2}, **extra}
 
 
-class ActorsSystem:
+class ActorsSystem(PeerBase):
     bulk = True
     table = True
 
@@ -107,9 +107,6 @@ class ActorsSystem:
             return [os.getpid()]
         argv = [sys.executable, "-m", "peers.actors_sqlite", "serve", str(workers)]
         return [self.procs.start(argv, "serve")]
-
-    def check_workers(self) -> None:
-        self.procs.check_alive()
 
     def stop_workers(self) -> None:
         try:

@@ -8,7 +8,7 @@ from importlib.metadata import version
 
 from celery import Celery
 
-from .common import PEER_DBS, REDIS_HOST, REDIS_PORT, WorkerProcs, add_and_record, flush_db, workdir
+from .common import PEER_DBS, REDIS_HOST, REDIS_PORT, PeerBase, WorkerProcs, add_and_record, flush_db, workdir
 
 DB = PEER_DBS["celery_redis"]
 app = Celery("bench", broker=f"redis://{REDIS_HOST}:{REDIS_PORT}/{DB}")
@@ -24,7 +24,7 @@ def add(i: int, a: int, b: int) -> int:
     return add_and_record(i, a, b)
 
 
-class CelerySystem:
+class CelerySystem(PeerBase):
     """Producer: ``task.delay``. Workers: ``celery worker --concurrency N --pool prefork``
     with Celery's defaults otherwise (early ack, prefetch multiplier 4, mingle, gossip)."""
 
@@ -40,12 +40,6 @@ class CelerySystem:
 
     def reset(self) -> None:
         flush_db(DB)
-
-    def open_producer(self) -> None:
-        pass
-
-    def close_producer(self) -> None:
-        pass
 
     def enqueue(self, i: int) -> None:
         add.delay(i, 1, 2)
@@ -69,15 +63,6 @@ class CelerySystem:
             "WARNING",
         ]
         return [self.procs.start(argv, "celery")]
-
-    def check_workers(self) -> None:
-        self.procs.check_alive()
-
-    def stop_workers(self) -> None:
-        self.procs.stop()
-
-    def prefill(self, finished: int, future: int) -> None:
-        raise NotImplementedError
 
 
 def make() -> CelerySystem:

@@ -365,3 +365,29 @@ class System(Protocol):
     def stop_workers(self) -> None: ...
     def prefill(self, finished: int, future: int) -> None: ...
     def version(self) -> str: ...
+
+
+class PeerBase:
+    """The defaults most systems share: no producer connection to manage, no bulk
+    enqueue, no phase-E prefill, workers kept in ``self.procs``."""
+
+    name: str
+    procs: WorkerProcs
+
+    def open_producer(self) -> None:
+        pass
+
+    def close_producer(self) -> None:
+        pass
+
+    def enqueue_bulk(self, indices: Sequence[int]) -> None:
+        raise NotImplementedError(f"{self.name} has no bulk enqueue")
+
+    def check_workers(self) -> None:
+        self.procs.check_alive()
+
+    def stop_workers(self) -> None:
+        self.procs.stop()
+
+    def prefill(self, finished: int, future: int) -> None:
+        raise NotImplementedError

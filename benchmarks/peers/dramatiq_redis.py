@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from importlib.metadata import version
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
-from .common import PEER_DBS, REDIS_HOST, REDIS_PORT, WorkerProcs, add_and_record, flush_db, workdir
+from .common import PEER_DBS, REDIS_HOST, REDIS_PORT, PeerBase, WorkerProcs, add_and_record, flush_db, workdir
 
 DB = PEER_DBS["dramatiq_redis"]
 broker = RedisBroker(url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{DB}")
@@ -21,7 +20,7 @@ def add(i: int, a: int, b: int) -> int:
     return add_and_record(i, a, b)
 
 
-class DramatiqSystem:
+class DramatiqSystem(PeerBase):
     """Producer: ``actor.send``. Workers: ``dramatiq --processes N --threads 8``
     (Dramatiq's default threads); default middleware, no result backend."""
 
@@ -38,17 +37,8 @@ class DramatiqSystem:
     def reset(self) -> None:
         flush_db(DB)
 
-    def open_producer(self) -> None:
-        pass
-
-    def close_producer(self) -> None:
-        pass
-
     def enqueue(self, i: int) -> None:
         add.send(i, 1, 2)
-
-    def enqueue_bulk(self, indices: Sequence[int]) -> None:
-        raise NotImplementedError("Dramatiq has no bulk enqueue")
 
     def start_workers(self, workers: int) -> list[int]:
         argv = [
@@ -62,15 +52,6 @@ class DramatiqSystem:
             "8",
         ]
         return [self.procs.start(argv, "dramatiq")]
-
-    def check_workers(self) -> None:
-        self.procs.check_alive()
-
-    def stop_workers(self) -> None:
-        self.procs.stop()
-
-    def prefill(self, finished: int, future: int) -> None:
-        raise NotImplementedError
 
 
 def make() -> DramatiqSystem:

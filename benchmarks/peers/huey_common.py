@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
 
-from .common import WorkerProcs, workdir
+from .common import PeerBase, WorkerProcs, workdir
 
 
-class HueySystem:
+class HueySystem(PeerBase):
     """Huey: the producer calls the task; ``huey_consumer -w N -k process`` runs it.
 
     The consumer's graceful signal is SIGINT (SIGTERM interrupts running tasks).
@@ -38,17 +38,8 @@ class HueySystem:
     def reset(self) -> None:
         self.huey.flush()
 
-    def open_producer(self) -> None:
-        pass
-
-    def close_producer(self) -> None:
-        pass
-
     def enqueue(self, i: int) -> None:
         self.task(i, 1, 2)
-
-    def enqueue_bulk(self, indices: Sequence[int]) -> None:
-        raise NotImplementedError("Huey has no bulk enqueue")
 
     def start_workers(self, workers: int) -> list[int]:
         argv = [
@@ -63,12 +54,3 @@ class HueySystem:
             "-q",
         ]
         return [self.procs.start(argv, "consumer")]
-
-    def check_workers(self) -> None:
-        self.procs.check_alive()
-
-    def stop_workers(self) -> None:
-        self.procs.stop()
-
-    def prefill(self, finished: int, future: int) -> None:
-        raise NotImplementedError

@@ -15,7 +15,7 @@ from importlib.metadata import version
 import procrastinate
 import psycopg
 
-from .common import WorkerProcs, add_and_record, workdir
+from .common import PeerBase, WorkerProcs, add_and_record, workdir
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 DB_NAME = "actors_bench"
@@ -51,7 +51,7 @@ def add(i: int, a: int, b: int) -> int:
     return add_and_record(i, a, b)
 
 
-class ProcrastinateSystem:
+class ProcrastinateSystem(PeerBase):
     """Producer: ``task.defer`` (bulk: ``task.batch_defer``, one INSERT).
 
     Workers: N ``procrastinate worker`` processes, each with ``--concurrency``
@@ -122,12 +122,6 @@ class ProcrastinateSystem:
             ]
             self.procs.start(argv, f"worker-{k}")
         return self.procs.pids
-
-    def check_workers(self) -> None:
-        self.procs.check_alive()
-
-    def stop_workers(self) -> None:
-        self.procs.stop()
 
     def prefill(self, finished: int, future: int) -> None:
         """``finished`` succeeded jobs and ``future`` jobs due in ten years."""

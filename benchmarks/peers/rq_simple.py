@@ -10,7 +10,7 @@ from importlib.metadata import version
 from redis import Redis
 from rq import Queue
 
-from .common import PEER_DBS, REDIS_HOST, REDIS_PORT, WorkerProcs, add_and_record, flush_db, workdir
+from .common import PEER_DBS, REDIS_HOST, REDIS_PORT, PeerBase, WorkerProcs, add_and_record, flush_db, workdir
 
 DB = PEER_DBS["rq_simple"]
 URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{DB}"
@@ -21,7 +21,7 @@ def add(i: int, a: int, b: int) -> int:
     return add_and_record(i, a, b)
 
 
-class RqSystem:
+class RqSystem(PeerBase):
     """Producer: ``Queue.enqueue`` (bulk: ``Queue.enqueue_many``, one pipeline).
 
     Workers: N separate ``rq worker -w rq.worker.SimpleWorker`` processes (an RQ
@@ -78,15 +78,6 @@ class RqSystem:
             ]
             self.procs.start(argv, f"worker-{k}")
         return self.procs.pids
-
-    def check_workers(self) -> None:
-        self.procs.check_alive()
-
-    def stop_workers(self) -> None:
-        self.procs.stop()
-
-    def prefill(self, finished: int, future: int) -> None:
-        raise NotImplementedError
 
 
 def make() -> RqSystem:
