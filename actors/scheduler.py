@@ -43,7 +43,6 @@ class Scheduler:
         self._cond = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="actors-scheduler", daemon=True)
-        self.ticks = 0
 
     def start(self) -> Scheduler:
         self._thread.start()
@@ -82,7 +81,6 @@ class Scheduler:
                 self._wake = math.inf
                 last_tick = now
             try:
-                self.ticks += 1
                 self._target.tell(Tick(now))
             except Exception:  # the supervisor is gone: nothing left to wake
                 log.debug("scheduler target stopped; scheduler exits")

@@ -101,6 +101,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._cfg = config
         self._rng = rng or random.Random()
         self._workers: dict[str, TaskWorker] = {}
+        self._names_by_kind: dict[str, list[str]] = {}  # worker names per kind, kept on register
         self._held: dict[str, Claim] = {}  # claimed by this node, not yet ended
         self._held_per_kind: dict[str, int] = defaultdict(int)
         self._cancelled: set[str] = set()
@@ -226,13 +227,14 @@ class SupervisorActor(pykka.ThreadingActor):
         if worker.name in self._workers:
             log.warning("task worker %r registered again: the new one replaces the old", worker.name)
         self._workers[worker.name] = worker
+        self._names_by_kind = {
+            kind: [name for name, w in self._workers.items() if w.isolation == kind]
+            for kind in self._cfg.slots
+        }
         self._warned_orphans.discard(worker.name)
         self._invalidate()
 
     # --- claiming and dispatching ----------------------------------------------------------
-
-    def _names(self, kind: str) -> list[str]:
-        return [name for name, w in self._workers.items() if w.isolation == kind]
 
     def _invalidate(self) -> None:
         """Something may have become due (a change, a new worker, time passed): claim now."""
@@ -269,7 +271,7 @@ class SupervisorActor(pykka.ThreadingActor):
         saturated = False
         for kind, slots in self._cfg.slots.items():
             free = slots - self._held_per_kind[kind]
-            names = self._names(kind)
+            names = self._names_by_kind.get(kind, [])
             if free <= 0 or not names:
                 continue
             claims = self._store.claim(names, free, now, self._cfg.node_id, self._cfg.lease_ttl)
