@@ -8,7 +8,7 @@ transaction under a transaction-scoped advisory lock keyed by the schema name,
 so several nodes starting at once never race to create the tables.
 
 Rows hold JSON text and numbers only, in the same codec as the SQLite store
-(``_sqlite_schema.task_row`` / ``to_task``): times are double precision epoch
+(``_codec.task_row`` / ``to_task``): times are double precision epoch
 seconds, priority its rank. Tags are also kept as a ``text[]`` (``tag_list``)
 under a GIN index for "carries all these tags" queries.
 """
@@ -24,7 +24,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from ..errors import StoreError
-from ._sqlite_schema import TASK_COLUMNS
+from ._codec import TASK_COLUMNS
 
 __all__ = ["INSERT", "LEAVE_RUNNING", "SCHEMA_VERSION", "SELECT", "SELECT_SEQ", "TASK_COLUMNS",
            "check_schema_name", "describe", "migrate"]

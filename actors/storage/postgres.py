@@ -29,20 +29,20 @@ from psycopg_pool import ConnectionPool
 
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
+from . import _codec as codec
 from . import _pg_schema as pg
-from . import _sqlite_schema as sq
 from .base import Finish, LogRecord, TaskQuery
 
 __all__ = ["PostgresStore"]
 
-_FINISHED = list(sq.FINISHED)
+_FINISHED = list(codec.FINISHED)
 _CLAIM = (
     "WITH picked AS (SELECT seq FROM tasks WHERE status = 'pending' AND name = ANY(%s) "
     "AND run_at <= %s ORDER BY priority, run_at, seq LIMIT %s FOR UPDATE SKIP LOCKED) "
     "UPDATE tasks SET status = 'running', attempts = tasks.attempts + 1, owner = %s, "
     "token = replace(gen_random_uuid()::text, '-', ''), lease_expires_at = %s, updated_at = %s "
     "FROM picked WHERE tasks.seq = picked.seq RETURNING tasks.seq, tasks.token, "
-    + ", ".join(f"tasks.{column}" for column in sq.TASK_COLUMNS))
+    + ", ".join(f"tasks.{column}" for column in codec.TASK_COLUMNS))
 _FINISH = (
     "UPDATE tasks SET status = CASE WHEN v.status = 'pending' AND tasks.pause_requested "
     "THEN 'paused' ELSE v.status END, run_at = COALESCE(v.run_at, tasks.run_at), "
@@ -151,7 +151,7 @@ class PostgresStore:
             ValidationError: a task is RUNNING, lacks ``run_at``, holds non-JSON
                 values or reuses an id; nothing is stored.
         """
-        rows = [sq.task_row(task) for task in tasks]
+        rows = [codec.task_row(task) for task in tasks]
         ids = [task.id for task in tasks]
         if len(set(ids)) != len(ids):
             twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
@@ -196,7 +196,7 @@ class PostgresStore:
         """The task, or None."""
         with self._tx() as conn:
             row = conn.execute(pg.SELECT + " WHERE id = %s", (task_id,)).fetchone()
-        return None if row is None else sq.to_task(row)
+        return None if row is None else codec.to_task(row)
 
     def get_many(self, task_ids: Collection[str]) -> dict[str, Task]:
         """The tasks that exist among ``task_ids``, by id."""
@@ -204,7 +204,7 @@ class PostgresStore:
         if not ids:
             return {}
         with self._tx() as conn:
-            return {row[0]: sq.to_task(row) for row in conn.execute(
+            return {row[0]: codec.to_task(row) for row in conn.execute(
                 pg.SELECT + " WHERE id = ANY(%s)", (ids,))}
 
     def query(self, query: TaskQuery) -> list[Task]:
@@ -230,7 +230,7 @@ class PostgresStore:
             text += " LIMIT %s"
             params.append(query.limit)
         with self._tx() as conn:
-            return [sq.to_task(row) for row in conn.execute(text.encode(), params)]
+            return [codec.to_task(row) for row in conn.execute(text.encode(), params)]
 
     # --- changing -------------------------------------------------------------------
 
@@ -241,17 +241,17 @@ class PostgresStore:
             ValidationError: a field is not updatable or its value is refused.
             TaskNotFound: no such task.
         """
-        columns = sq.update_columns(changes)
+        columns = codec.update_columns(changes)
         if "tags" in columns:
             columns["tag_list"] = json.loads(columns["tags"])
         sets = "".join(f"{column} = %s, " for column in columns)
         with self._tx() as conn:
             row = conn.execute(
-                f"UPDATE tasks SET {sets}updated_at = %s WHERE id = %s RETURNING {', '.join(sq.TASK_COLUMNS)}"
+                f"UPDATE tasks SET {sets}updated_at = %s WHERE id = %s RETURNING {', '.join(codec.TASK_COLUMNS)}"
                 .encode(), (*columns.values(), now, task_id)).fetchone()
         if row is None:
             raise TaskNotFound(task_id)
-        return sq.to_task(row)
+        return codec.to_task(row)
 
     def delete(self, task_id: str) -> bool:
         """Remove the task and its logs; False if there was none."""
@@ -277,7 +277,7 @@ class PostgresStore:
         with self._tx() as conn:
             rows = conn.execute(_CLAIM, (wanted, now, limit, owner, now + lease_ttl, now)).fetchall()
         rows.sort(key=lambda row: (row[2 + 4], row[2 + 11], row[0]))  # priority, run_at, seq
-        return [Claim(sq.to_task(row[2:]), row[1]) for row in rows]
+        return [Claim(codec.to_task(row[2:]), row[1]) for row in rows]
 
     def renew(self, owner: str, now: float, lease_ttl: float) -> int:
         """Extend every lease ``owner`` holds to ``now + lease_ttl``; returns how many."""
@@ -315,7 +315,7 @@ class PostgresStore:
             status = TaskStatus(item.status)
             if status is TaskStatus.RUNNING:
                 raise ValidationError("status", item.status.value, "an attempt cannot finish RUNNING")
-            result = sq.dumps("result", item.result)
+            result = codec.dumps("result", item.result)
             picked.setdefault((item.task_id, item.token), (item, status, result))
         if not picked:
             return []
@@ -351,7 +351,7 @@ class PostgresStore:
         Raises:
             ValidationError: ``values`` is not JSON; nothing changes.
         """
-        patch = json.loads(sq.dumps("metadata", dict(values)))
+        patch = json.loads(codec.dumps("metadata", dict(values)))
         fence = "" if token is None else " AND token = %s AND status = 'running'"
         params = (task_id,) if token is None else (task_id, token)
         with self._tx() as conn:
@@ -361,7 +361,7 @@ class PostgresStore:
                 return False
             merged = {**json.loads(row[0]), **patch}
             conn.execute("UPDATE tasks SET metadata = %s, updated_at = %s WHERE id = %s",
-                         (sq.dumps("metadata", merged), now, task_id))
+                         (codec.dumps("metadata", merged), now, task_id))
             return True
 
     def append_logs(self, records: Sequence[LogRecord]) -> None:
@@ -399,7 +399,7 @@ class PostgresStore:
     def _fetch(conn: psycopg.Connection[Any], task_id: str) -> Task:
         row = conn.execute(pg.SELECT + " WHERE id = %s", (task_id,)).fetchone()
         assert row is not None
-        return sq.to_task(row)
+        return codec.to_task(row)
 
     def pause(self, task_id: str, now: float) -> Task:
         """PENDING → PAUSED; RUNNING: pause requested (applied when the attempt ends).
@@ -446,7 +446,7 @@ class PostgresStore:
             row = conn.execute(pg.SELECT + " WHERE id = %s FOR UPDATE", (task_id,)).fetchone()
             if row is None:
                 return None
-            before = sq.to_task(row)
+            before = codec.to_task(row)
             if not before.status.finished:
                 conn.execute("UPDATE tasks SET status = 'cancelled', finished_at = %s, updated_at = %s, "
                              f"{pg.LEAVE_RUNNING} WHERE id = %s", (now, now, task_id))
@@ -494,7 +494,7 @@ class PostgresStore:
                 "FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[], %s::float8[]) "
                 "AS v(seq, status, crash_count, error, finished_at) WHERE tasks.seq = v.seq",
                 (now, seqs, statuses, crash_counts, errors, finished))
-            by_seq = {row[0]: sq.to_task(row[1:]) for row in conn.execute(
+            by_seq = {row[0]: codec.to_task(row[1:]) for row in conn.execute(
                 pg.SELECT_SEQ + " WHERE seq = ANY(%s)", (seqs,))}
         return [by_seq[seq] for seq in seqs]
 
@@ -555,5 +555,5 @@ def _first_line(exc: BaseException) -> str:
 
 
 # Claim rows come back as (seq, token, *TASK_COLUMNS); the sort above relies on these.
-assert sq.TASK_COLUMNS[4] == "priority" and sq.TASK_COLUMNS[11] == "run_at"
+assert codec.TASK_COLUMNS[4] == "priority" and codec.TASK_COLUMNS[11] == "run_at"
 assert PRIORITIES[0] == "high"

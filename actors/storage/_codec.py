@@ -1,0 +1,125 @@
+"""The task row codec shared by the SQL stores (SQLite and PostgreSQL): stdlib only.
+
+A ``Task`` travels to a row as ``task_row`` (JSON text for tags, metadata, result
+and retry; the priority as its rank 0 = high; times as epoch seconds) and back
+as ``to_task``. Nothing read back is unpickled: the columns hold JSON only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..clock import from_timestamp, to_timestamp
+from ..errors import ValidationError
+from ..models import PRIORITIES, Task, TaskStatus
+from .base import check_update
+
+__all__ = [
+    "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "FINISHED", "RUNNING_VALUE", "TASK_COLUMNS",
+    "dumps", "load", "rank", "task_row", "to_task", "update_columns",
+]
+
+#: Columns of ``tasks`` read back into a ``Task``, in ``Task`` field order.
+TASK_COLUMNS: tuple[str, ...] = (
+    "id", "name", "description", "status", "priority", "queue", "tags", "metadata",
+    "room_id", "world_id", "entity_id", "run_at", "update_interval", "attempts",
+    "failure_count", "crash_count", "progress", "result", "error", "created_at",
+    "updated_at", "finished_at", "max_attempts", "max_failures", "timeout", "retry",
+    "idempotency_key",
+)
+
+FINISHED = ("succeeded", "failed", "cancelled")
+# Every status value: "status IN (all)" lets a name-only query use tasks_claim.
+ALL_STATUSES = tuple(status.value for status in TaskStatus)
+_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+_DECODE = json.JSONDecoder().decode
+_STATUS = {status.value: status for status in TaskStatus}
+RUNNING_VALUE = TaskStatus.RUNNING.value
+# Positions in a TASK_COLUMNS row that claim patches after its UPDATE.
+AT_STATUS, AT_ATTEMPTS, AT_UPDATED = (TASK_COLUMNS.index(c) for c in ("status", "attempts", "updated_at"))
+
+
+def dumps(field: str, value: Any) -> str:
+    """Compact JSON text of ``value``; ``ValidationError`` naming ``field`` if it is not JSON."""
+    if value is None:
+        return "null"
+    if not value and isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"
+    try:
+        return _ENCODE(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(field, value, f"not JSON: {exc}") from None
+
+
+def load(text: str) -> Any:
+    """The value of JSON ``text`` (the common small values skip the decoder)."""
+    if text == "null":
+        return None
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return _DECODE(text)
+
+
+def _ts(value: Any) -> float | None:
+    return None if value is None else to_timestamp(value)
+
+
+def rank(priority: object) -> int:
+    """The stored rank of a priority name (0 = high); ``ValidationError`` for anything else."""
+    if priority not in PRIORITIES:
+        raise ValidationError("priority", priority, "must be 'high', 'normal' or 'low'")
+    return PRIORITIES.index(str(priority))
+
+
+def task_row(task: Task) -> tuple[Any, ...]:
+    """The INSERT parameters for ``task`` (in ``TASK_COLUMNS`` order), validated."""
+    status = TaskStatus(task.status)
+    if status is TaskStatus.RUNNING:
+        raise ValidationError("status", status.value, "a task cannot be added RUNNING")
+    if task.run_at is None and not status.finished:
+        raise ValidationError("run_at", None, "an unfinished task needs run_at")
+    return (
+        task.id, task.name, task.description, status.value, rank(task.priority), task.queue,
+        dumps("tags", list(task.tags)), dumps("metadata", dict(task.metadata)), task.room_id,
+        task.world_id, task.entity_id, _ts(task.run_at), task.update_interval, task.attempts,
+        task.failure_count, task.crash_count, task.progress, dumps("result", task.result),
+        task.error, _ts(task.created_at), _ts(task.updated_at), _ts(task.finished_at),
+        task.max_attempts, task.max_failures, task.timeout,
+        None if task.retry is None else dumps("retry", dict(task.retry)), task.idempotency_key,
+    )
+
+
+def to_task(row: Sequence[Any]) -> Task:
+    """A ``Task`` from a row selected as ``TASK_COLUMNS``."""
+    (task_id, name, description, status, priority, queue, tags, metadata, room_id, world_id,
+     entity_id, run_at, update_interval, attempts, failure_count, crash_count, progress, result,
+     error, created_at, updated_at, finished_at, max_attempts, max_failures, timeout, retry,
+     key) = row
+    return Task(
+        id=task_id, name=name, description=description, status=_STATUS[status],
+        priority=PRIORITIES[priority], queue=queue, tags=tuple(load(tags)),
+        metadata=load(metadata), room_id=room_id, world_id=world_id, entity_id=entity_id,
+        run_at=from_timestamp(run_at), update_interval=update_interval, attempts=attempts,
+        failure_count=failure_count, crash_count=crash_count, progress=progress,
+        result=load(result), error=error, created_at=from_timestamp(created_at),
+        updated_at=from_timestamp(updated_at), finished_at=from_timestamp(finished_at),
+        max_attempts=max_attempts, max_failures=max_failures, timeout=timeout,
+        retry=None if retry is None else load(retry), idempotency_key=key,
+    )
+
+
+def update_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values for ``update``; ``ValidationError`` for an unknown or bad field."""
+    out = check_update(changes)
+    for field, value in out.items():
+        if field in ("tags", "metadata"):
+            out[field] = dumps(field, list(value) if field == "tags" else value)
+        elif field == "retry":
+            out[field] = None if value is None else dumps("retry", value)
+        elif field == "priority":
+            out[field] = rank(value)
+    return out
