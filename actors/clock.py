@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Protocol, overload
 
 __all__ = ["Clock", "ManualClock", "SystemClock", "from_timestamp", "to_timestamp"]
 
@@ -63,6 +63,12 @@ class ManualClock:
             self._now = float(now)
 
 
+@overload
+def from_timestamp(ts: float) -> datetime: ...
+@overload
+def from_timestamp(ts: None) -> None: ...
+@overload
+def from_timestamp(ts: float | None) -> datetime | None: ...
 def from_timestamp(ts: float | None) -> datetime | None:
     """An aware UTC datetime from epoch seconds (None stays None)."""
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)

@@ -16,8 +16,10 @@ __all__ = [
     "Cancelled",
     "Claim",
     "Crashed",
+    "Node",
     "Outcome",
     "Raised",
+    "Schedule",
     "Succeeded",
     "Task",
     "TaskStatus",
@@ -94,6 +96,47 @@ class Task:
     def recurring(self) -> bool:
         """True when the task runs again every ``update_interval`` seconds."""
         return self.update_interval is not None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A named schedule that creates one task per fire time (cron or fixed period).
+
+    ``key`` identifies the schedule (unique in the store); ``name`` is the task
+    worker each firing runs; ``fields`` the other ``create_task`` arguments each
+    task gets (JSON). Exactly one of ``cron`` (an :class:`actors.cron.Cron`
+    expression, UTC) and ``every`` (seconds) is set. Each fire time is recorded
+    once per store, whatever the number of nodes.
+    """
+
+    key: str
+    name: str
+    cron: str | None = None
+    every: float | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    next_fire: datetime | None = None
+    last_fire: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    """A supervisor that serves a store, as its heartbeat row tells.
+
+    ``expires_at``: when the node counts as dead unless it beats again.
+    ``info``: what the node said about itself (host, pid, workers).
+    """
+
+    node_id: str
+    started_at: datetime
+    heartbeat_at: datetime
+    expires_at: datetime
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def alive(self, now: datetime) -> bool:
+        """True while the last heartbeat has not expired at ``now``."""
+        return self.expires_at > now
 
 
 @dataclass(frozen=True)

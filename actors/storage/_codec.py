@@ -18,7 +18,7 @@ from .base import check_update
 
 __all__ = [
     "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "FINISHED", "RUNNING_VALUE", "TASK_COLUMNS",
-    "dumps", "load", "rank", "task_row", "to_task", "update_columns",
+    "dumps", "load", "rank", "required_time", "task_row", "to_task", "update_columns",
 ]
 
 #: Columns of ``tasks`` read back into a ``Task``, in ``Task`` field order.
@@ -62,6 +62,13 @@ def load(text: str) -> Any:
     if text == "[]":
         return []
     return _DECODE(text)
+
+
+def required_time(field: str, value: Any) -> float:
+    """Epoch seconds of a datetime that must be set; ``ValidationError`` naming ``field`` if None."""
+    if value is None:
+        raise ValidationError(field, None, "is required")
+    return to_timestamp(value)
 
 
 def _ts(value: Any) -> float | None:

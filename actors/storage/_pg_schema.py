@@ -24,6 +24,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from ..errors import StoreError
+from ._cluster_sql import CLUSTER_DDL
 from ._codec import TASK_COLUMNS
 
 __all__ = ["INSERT", "LEAVE_RUNNING", "SCHEMA_VERSION", "SELECT", "SELECT_SEQ", "TASK_COLUMNS",
@@ -98,7 +99,7 @@ CREATE INDEX task_logs_task ON task_logs (task_id, created, seq);
 """
 
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, CLUSTER_DDL)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
@@ -108,6 +109,7 @@ INSERT = (f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}, tag_list) "
           "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING")
 LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = FALSE"
 
+_OWN_TABLES = frozenset({"tasks", "task_logs", "nodes", "leases", "schedules", "schedule_firings"})
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -143,7 +145,7 @@ def migrate(conn: psycopg.Connection[Any], schema: str, where: str) -> None:
         tables = {row[0] for row in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))}
         if "actors_meta" not in tables:
-            clash = sorted(tables.intersection({"tasks", "task_logs"}))
+            clash = sorted(tables.intersection(_OWN_TABLES))
             if clash:
                 raise StoreError(f"PostgreSQL {where} schema {schema!r} is not an actors task store: "
                                  f"it already has a table {clash[0]!r} (use another schema)")

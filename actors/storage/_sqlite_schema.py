@@ -28,6 +28,7 @@ import sqlite_utils
 
 from ..errors import StoreError, ValidationError
 from ..models import PRIORITIES, Task
+from ._cluster_sql import CLUSTER_DDL
 from ._codec import (
     ALL_STATUSES,
     AT_ATTEMPTS,
@@ -53,7 +54,7 @@ __all__ = [
 #: Columns that only the store sees (lease and bookkeeping).
 PRIVATE_COLUMNS: tuple[str, ...] = ("seq", "owner", "token", "lease_expires_at", "pause_requested")
 
-_OWN_TABLES = ("tasks", "task_tags", "task_logs")
+_OWN_TABLES = ("tasks", "task_tags", "task_logs", "nodes", "leases", "schedules", "schedule_firings")
 
 # Index notes (claims must stay fast with millions of future and finished rows, and
 # bulk inserts must touch few b-trees: a new row costs the table, the id index,
@@ -134,8 +135,15 @@ def _migrate_to_1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _migrate_to_2(conn: sqlite3.Connection) -> None:
+    """Nodes, leases and schedules (``_cluster_sql``)."""
+    for statement in CLUSTER_DDL.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_1, _migrate_to_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -19,9 +19,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import ValidationError
-from ..models import PRIORITIES, Claim, Task, TaskStatus
+from ..models import PRIORITIES, Claim, Node, Schedule, Task, TaskStatus
 
-__all__ = ["UPDATABLE_FIELDS", "Finish", "LogRecord", "TaskQuery", "TaskStore", "check_tags", "check_update"]
+__all__ = [
+    "LEADER", "UPDATABLE_FIELDS", "Finish", "Firing", "LogRecord", "TaskQuery", "TaskStore", "check_tags",
+    "check_update",
+]
+
+#: The lease name of the node that fires schedules and prunes (``TaskStore.acquire_lease``).
+LEADER = "leader"
 
 #: Fields ``TaskStore.update`` accepts (``run_at`` as epoch seconds).
 UPDATABLE_FIELDS = frozenset({
@@ -124,6 +130,22 @@ class LogRecord:
     created: float
     level: str
     message: str
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One fire time of a schedule, as the leader decided it (``TaskStore.fire``).
+
+    ``task`` is created only if (``key``, ``fire_time``) was never recorded; the
+    schedule's ``next_fire`` moves to ``next_fire`` only if it still equals
+    ``expected`` (so two leaders for a moment cannot both advance it).
+    """
+
+    key: str
+    fire_time: float
+    expected: float
+    next_fire: float
+    task: Task
 
 
 class TaskStore(Protocol):
@@ -237,7 +259,8 @@ class TaskStore(Protocol):
         ...
 
     def prune(self, before: float) -> int:
-        """Delete SUCCEEDED / FAILED / CANCELLED tasks finished before ``before``."""
+        """Delete SUCCEEDED / FAILED / CANCELLED tasks finished before ``before`` (and
+        schedule firings recorded before it); returns the number of tasks deleted."""
         ...
 
     def counts(self) -> dict[str, int]:
@@ -246,6 +269,64 @@ class TaskStore(Protocol):
 
     def pending_names(self) -> dict[str, int]:
         """PENDING task counts by name (to find tasks no registered worker can run)."""
+        ...
+
+    # --- nodes, leases and schedules (several nodes sharing one store) -------------------
+
+    def heartbeat(self, node_id: str, now: float, ttl: float, info: Mapping[str, Any]) -> None:
+        """Record that ``node_id`` is alive until ``now + ttl`` (first call: registers it)."""
+        ...
+
+    def leave(self, node_id: str) -> None:
+        """Remove the node's row (a graceful stop). Unknown ids are ignored."""
+        ...
+
+    def nodes(self) -> list[Node]:
+        """Every registered node, alive or not, oldest first."""
+        ...
+
+    def forget_nodes(self, expired_before: float) -> int:
+        """Delete node rows whose heartbeat expired before ``expired_before``; returns how many."""
+        ...
+
+    def acquire_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        """Take or renew the lease ``name`` until ``now + ttl``.
+
+        Succeeds when nobody holds it, its holder is ``holder``, or it expired; at most
+        one holder at any time.
+        """
+        ...
+
+    def release_lease(self, name: str, holder: str) -> bool:
+        """Give the lease up if ``holder`` has it; True if it did."""
+        ...
+
+    def lease_holder(self, name: str, now: float) -> str | None:
+        """Who holds the unexpired lease ``name``, or None."""
+        ...
+
+    def put_schedule(self, schedule: Schedule) -> Schedule:
+        """Insert or replace the schedule ``schedule.key`` (``next_fire`` must be set)."""
+        ...
+
+    def schedules(self, due_before: float | None = None) -> list[Schedule]:
+        """Schedules by key; only those with ``next_fire <= due_before`` when it is given."""
+        ...
+
+    def delete_schedule(self, key: str) -> bool:
+        """Remove the schedule (its recorded firings stay until pruned); False if none."""
+        ...
+
+    def next_fire(self) -> float | None:
+        """The earliest ``next_fire`` of any schedule, or None."""
+        ...
+
+    def fire(self, firings: Sequence[Firing], now: float) -> list[str]:
+        """Record firings in one transaction; returns the ids of the tasks created.
+
+        A (key, fire_time) already recorded creates nothing. Firings are pruned with
+        finished tasks (``prune``).
+        """
         ...
 
     def close(self) -> None:

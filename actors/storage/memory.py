@@ -33,6 +33,7 @@ from typing import Any
 from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
+from ._memory_cluster import MemoryCluster
 from .base import Finish, LogRecord, TaskQuery, check_update
 
 __all__ = ["MemoryStore"]
@@ -117,7 +118,7 @@ def _stored_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class MemoryStore:
+class MemoryStore(MemoryCluster):
     """The ``TaskStore`` in process memory; nothing survives the process.
 
     Example:
@@ -127,6 +128,7 @@ class MemoryStore:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.RLock()
         self._rows: dict[str, _Row] = {}
         self._keys: dict[str, str] = {}  # idempotency_key -> id
@@ -456,6 +458,7 @@ class MemoryStore:
                       and row.values["finished_at"] is not None and row.values["finished_at"] < before]
             for task_id in doomed:
                 self.delete(task_id)
+            self._prune_firings(before)
             return len(doomed)
 
     def counts(self) -> dict[str, int]:

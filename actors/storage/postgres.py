@@ -20,7 +20,7 @@ import json
 import math
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
@@ -31,6 +31,7 @@ from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _codec as codec
 from . import _pg_schema as pg
+from ._cluster_sql import SQLCluster
 from .base import Finish, LogRecord, TaskQuery
 
 __all__ = ["PostgresStore"]
@@ -54,7 +55,7 @@ _FINISH = (
     "WHERE tasks.id = v.id AND tasks.token = v.token AND tasks.status = 'running' RETURNING tasks.id")
 
 
-class PostgresStore:
+class PostgresStore(SQLCluster):
     """The ``TaskStore`` over a PostgreSQL database.
 
     Args:
@@ -109,6 +110,15 @@ class PostgresStore:
 
     # --- plumbing -----------------------------------------------------------------------
 
+    _MARK = "%s"
+
+    def _cluster_tx(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self._tx()
+
+    def _insert_fired(self, conn: psycopg.Connection[Any], tasks: Sequence[Task]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(pg.INSERT, [(*codec.task_row(task), list(task.tags)) for task in tasks])
+
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         conn.commit()
@@ -136,7 +146,7 @@ class PostgresStore:
         store holding real work.
         """
         with self._tx() as conn:
-            conn.execute("TRUNCATE tasks, task_logs RESTART IDENTITY")
+            conn.execute("TRUNCATE tasks, task_logs, nodes, leases, schedules, schedule_firings RESTART IDENTITY")
 
     # --- creating and reading ---------------------------------------------------------
 
@@ -522,6 +532,7 @@ class PostgresStore:
                 (before, _FINISHED))]
             if ids:
                 conn.execute("DELETE FROM task_logs WHERE task_id = ANY(%s)", (ids,))
+            self._prune_firings(conn, before)
         return len(ids)
 
     def counts(self) -> dict[str, int]:

@@ -31,16 +31,18 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from ..errors import TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _sqlite_schema as sq
+from ._cluster_sql import SQLCluster
 from .base import Finish, LogRecord, TaskQuery
 
 __all__ = ["SQLiteStore"]
 
-class SQLiteStore:
+class SQLiteStore(SQLCluster):
     """The ``TaskStore`` over an SQLite file.
 
     Args:
@@ -75,6 +77,12 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
+
+    def _cluster_tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.tx()
+
+    def _insert_fired(self, conn: sqlite3.Connection, tasks: Sequence[Task]) -> None:
+        sq.insert(conn, tasks, [sq.task_row(task) for task in tasks])
 
     # --- creating and reading ---------------------------------------------------------
 
@@ -457,6 +465,7 @@ class SQLiteStore:
                                            (before,)).fetchall())
             conn.execute(f"DELETE FROM task_logs WHERE task_id IN (SELECT id FROM tasks WHERE {where})",
                          (before,))
+            self._prune_firings(conn, before)
             return conn.execute(f"DELETE FROM tasks WHERE {where}", (before,)).rowcount
 
     def counts(self) -> dict[str, int]:

@@ -127,7 +127,25 @@ def test_the_schema_version_is_recorded_once(db_path: str) -> None:
     with sqlite3.connect(db_path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM actors_meta").fetchall())
     raw.close()
-    assert meta == {"application": "actors", "schema_version": "1"}
+    assert meta == {"application": "actors", "schema_version": "2"}
+
+
+def test_a_version_1_file_is_migrated_to_version_2_keeping_its_tasks(db_path: str) -> None:
+    """A file written before nodes, leases and schedules existed opens and gains them."""
+    from actors.storage import _sqlite_schema
+
+    raw = sqlite3.connect(db_path, isolation_level=None)
+    _sqlite_schema.MIGRATIONS[0](raw)
+    raw.execute("CREATE TABLE actors_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    raw.execute("INSERT INTO actors_meta VALUES ('application', 'actors'), ('schema_version', '1')")
+    raw.execute(_sqlite_schema.INSERT, (1, *_sqlite_schema.task_row(task(1))))
+    raw.close()
+
+    store = SQLiteStore(db_path)
+    store.heartbeat("node-a", 1.0, 30.0, {})
+    assert [t.id for t in store.query(TaskQuery())] == ["t000001"]
+    assert [node.node_id for node in store.nodes()] == ["node-a"]
+    store.close()
 
 
 def test_errors_after_opening_are_store_errors_naming_the_path(db_path: str) -> None:
