@@ -34,7 +34,8 @@ sys.path.insert(0, str(HERE))
 from peers.driver import ACTORS_SYSTEMS, LATENCY_RATE, SYSTEMS  # noqa: E402
 
 PEERS = ["huey_sqlite", "huey_redis", "rq_simple", "dramatiq_redis", "celery_redis", "procrastinate_pg"]
-DEFAULT_SYSTEMS = ["actors", "actors_full", "actors_remote", *PEERS]
+ACTORS_PG = ["actors_pg1", "actors_pg2", "actors_pg3"]  # phase E not implemented for them (skipped)
+DEFAULT_SYSTEMS = ["actors", "actors_full", "actors_remote", *ACTORS_PG, *PEERS]
 TABLE_SYSTEMS = {"actors", "actors_full", "actors_remote", "huey_sqlite", "procrastinate_pg"}
 
 # (metric key, label, unit, higher is better)

@@ -29,6 +29,9 @@ SYSTEMS: dict[str, tuple[str, dict[str, str]]] = {
     "actors": ("peers.actors_sqlite", {"BENCH_ACTORS_SYNC": "NORMAL", "BENCH_ACTORS_MODE": "embedded"}),
     "actors_full": ("peers.actors_sqlite", {"BENCH_ACTORS_SYNC": "FULL", "BENCH_ACTORS_MODE": "embedded"}),
     "actors_remote": ("peers.actors_sqlite", {"BENCH_ACTORS_SYNC": "NORMAL", "BENCH_ACTORS_MODE": "remote"}),
+    "actors_pg1": ("peers.actors_pg", {"BENCH_ACTORS_NODES": "1"}),
+    "actors_pg2": ("peers.actors_pg", {"BENCH_ACTORS_NODES": "2"}),
+    "actors_pg3": ("peers.actors_pg", {"BENCH_ACTORS_NODES": "3"}),
     "huey_sqlite": ("peers.huey_sqlite", {}),
     "huey_redis": ("peers.huey_redis", {}),
     "rq_simple": ("peers.rq_simple", {}),
@@ -36,7 +39,7 @@ SYSTEMS: dict[str, tuple[str, dict[str, str]]] = {
     "celery_redis": ("peers.celery_redis", {}),
     "procrastinate_pg": ("peers.procrastinate_pg", {}),
 }
-ACTORS_SYSTEMS = ("actors", "actors_full", "actors_remote")
+ACTORS_SYSTEMS = ("actors", "actors_full", "actors_remote", "actors_pg1", "actors_pg2", "actors_pg3")
 
 WARMUP = 8  # tasks run (and then forgotten) so that workers are warm in B, C and E
 LATENCY_RATE = 200  # tasks/s in phase C
