@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .batch import BatchProcessor, BatchQueue, ItemOutcome, PriorityQueue, Semaphore
 from .clock import Clock, ManualClock, SystemClock
+from .cron import Cron
 from .errors import (
     ActorsError,
     StoreError,
@@ -17,7 +18,7 @@ from .errors import (
     UnknownWorker,
     ValidationError,
 )
-from .models import Task, TaskStatus
+from .models import Node, Schedule, Task, TaskStatus
 from .retry import Retry
 from .spec import TaskSpec
 from .workers import TaskWorker, worker
@@ -28,10 +29,13 @@ __all__ = [
     "BatchProcessor",
     "BatchQueue",
     "Clock",
+    "Cron",
     "ItemOutcome",
     "ManualClock",
+    "Node",
     "PriorityQueue",
     "Retry",
+    "Schedule",
     "Semaphore",
     "StoreError",
     "Supervisor",

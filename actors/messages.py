@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .models import Outcome, Task
+from .models import Outcome, Schedule, Task
 
 __all__ = [
     "ExecutorEvent",
@@ -179,6 +179,22 @@ class RegisterWorker(NamedTuple):
     """Serve tasks of ``worker.name`` on this node (replaces an earlier one, with a warning)."""
 
     worker: Any
+
+
+class PutSchedule(NamedTuple):
+    """Insert or replace a schedule (reply: the stored ``Schedule``)."""
+
+    schedule: Schedule
+
+
+class GetSchedules(NamedTuple):
+    """Reply: every schedule, by key."""
+
+
+class DeleteSchedule(NamedTuple):
+    """Remove a schedule (reply: True if it existed)."""
+
+    key: str
 
 
 class GetStats(NamedTuple):

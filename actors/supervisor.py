@@ -19,18 +19,21 @@ from typing import Any
 
 import pykka
 
-from .clock import Clock
+from .clock import Clock, from_timestamp
 from .errors import TaskNotFound
 from .lifecycle import decide
+from .maintenance import Maintenance
 from .messages import (
     Abort,
     Attach,
     CancelTask,
     CreateTasks,
+    DeleteSchedule,
     DeleteTask,
     Enqueue,
     Flush,
     GetLogs,
+    GetSchedules,
     GetStats,
     GetTask,
     GetTasks,
@@ -42,6 +45,7 @@ from .messages import (
     JobProgress,
     PauseTask,
     Pump,
+    PutSchedule,
     RegisterWorker,
     Release,
     ReleaseAll,
@@ -82,6 +86,7 @@ class SupervisorConfig:
     abort_grace: float = 2.0
     orphan_grace: float = 60.0
     serving: bool = True
+    info: dict[str, Any] | None = None  # what this node tells other nodes about itself
 
 
 @dataclass
@@ -112,10 +117,10 @@ class SupervisorActor(pykka.ThreadingActor):
         self._worker_refs: list[Any] = []
         self._scheduler: Any = None
         self._stopping = False
-        self._started = clock.now()
-        self._next_maintenance = 0.0
-        self._next_prune = 0.0
-        self._warned_orphans: set[str] = set()
+        self._maintenance = Maintenance(store, node_id=config.node_id, lease_ttl=config.lease_ttl,
+                                        max_crashes=config.max_crashes, retention=config.retention,
+                                        orphan_grace=config.orphan_grace, started=clock.now(),
+                                        info=config.info)
         self._idle_waiters: list[Any] = []
         self._claim_after = -math.inf
         self._data_version: int | None = None
@@ -172,6 +177,15 @@ class SupervisorActor(pykka.ThreadingActor):
             self._register(message.worker)
         elif isinstance(message, GetStats):
             return self._stats()
+        elif isinstance(message, PutSchedule):
+            schedule = self._store.put_schedule(message.schedule)
+            self._maintenance.schedules_changed()
+            self._wake_scheduler(self._clock.now())
+            return schedule
+        elif isinstance(message, GetSchedules):
+            return self._store.schedules()
+        elif isinstance(message, DeleteSchedule):
+            return self._store.delete_schedule(message.key)
         elif isinstance(message, Release):
             self._release(message.jobs)
         elif isinstance(message, Attach):
@@ -231,7 +245,7 @@ class SupervisorActor(pykka.ThreadingActor):
             kind: [name for name, w in self._workers.items() if w.isolation == kind]
             for kind in self._cfg.slots
         }
-        self._warned_orphans.discard(worker.name)
+        self._maintenance.registered(worker.name)
         self._invalidate()
 
     # --- claiming and dispatching ----------------------------------------------------------
@@ -301,7 +315,7 @@ class SupervisorActor(pykka.ThreadingActor):
     def _wake_scheduler(self, now: float) -> None:
         if self._scheduler is None:
             return
-        wake = self._next_maintenance
+        wake = self._maintenance.next_wake() if self._cfg.serving else math.inf
         due = self._store.next_due(list(self._workers)) if self._cfg.serving else None
         if due is not None:
             wake = min(wake, due)
@@ -324,8 +338,10 @@ class SupervisorActor(pykka.ThreadingActor):
         another process wrote to the store (``data_version`` moved), so idle polls are cheap."""
         self.last_tick = now
         external = self._external_change()
-        if now >= self._next_maintenance:
-            self._maintain(now)
+        if external:
+            self._maintenance.schedules_changed()  # another node may have added one
+        if self._cfg.serving and now >= self._maintenance.next_wake():
+            self._maintenance.run(now, holding=bool(self._held), worker_names=self._workers)
             external = True
         if self._waiters and external:
             self._settle(list(self._waiters))
@@ -342,31 +358,6 @@ class SupervisorActor(pykka.ThreadingActor):
         changed = version != self._data_version
         self._data_version = version
         return bool(changed)
-
-    def _maintain(self, now: float) -> None:
-        ttl = self._cfg.lease_ttl
-        self._next_maintenance = now + ttl / 3
-        if self._held:
-            self._store.renew(self._cfg.node_id, now, ttl)
-        reclaimed = self._store.reclaim_expired(now, self._cfg.max_crashes)
-        for task in reclaimed:
-            log.warning("task %s (%s): lease expired; %s", task.id, task.name,
-                        "quarantined" if task.status is TaskStatus.FAILED else "back to pending")
-        if now >= self._next_prune:
-            self._next_prune = now + 3600.0
-            pruned = self._store.prune(now - self._cfg.retention)
-            if pruned:
-                log.info("pruned %d finished task(s) older than the retention", pruned)
-        self._check_orphans(now)
-
-    def _check_orphans(self, now: float) -> None:
-        if not self._cfg.serving or now - self._started < self._cfg.orphan_grace:
-            return
-        for name, count in self._store.pending_names().items():
-            if name not in self._workers and name not in self._warned_orphans:
-                self._warned_orphans.add(name)
-                log.warning("%d pending task(s) named %r: no worker registered on this node; "
-                            "they wait (never deleted) until one is", count, name)
 
     # --- what workers report ---------------------------------------------------------------
 
@@ -475,6 +466,7 @@ class SupervisorActor(pykka.ThreadingActor):
     # --- reporting and stopping ------------------------------------------------------------
 
     def _stats(self) -> dict[str, Any]:
+        now = from_timestamp(self._clock.now())
         counts = self._store.counts()
         orphaned = {
             name: count for name, count in self._store.pending_names().items()
@@ -494,9 +486,13 @@ class SupervisorActor(pykka.ThreadingActor):
             "orphaned": sum(orphaned.values()),
             "orphaned_by_name": orphaned,
             "fenced": self.fenced,
+            "leader": self._maintenance.leader,
+            "nodes": [{"node_id": node.node_id, "alive": node.alive(now), "started_at": node.started_at,
+                       "heartbeat_at": node.heartbeat_at, "info": node.info} for node in self._store.nodes()],
             "health": {
                 "scheduler": bool(self._scheduler is not None and self._scheduler.alive),
                 "last_tick": self.last_tick,
+                "loops": self._maintenance.stats(),
             },
         }
 
@@ -515,5 +511,7 @@ class SupervisorActor(pykka.ThreadingActor):
             self._flush()
         jobs = [Job(c.task, c.token, c.task.attempts, None) for c in self._held.values()]
         self._release(jobs)
+        if self._cfg.serving:
+            self._maintenance.leave()
         return len(jobs)
 

@@ -31,16 +31,20 @@ from .errors import (
     ValidationError,
 )
 from .execution.base import EventSink, Executor, ExecutorFactory
+from .maintenance import build_schedule
 from .messages import (
     Attach,
     CancelTask,
     CreateTasks,
+    DeleteSchedule,
     DeleteTask,
     GetLogs,
+    GetSchedules,
     GetStats,
     GetTask,
     GetTasks,
     PauseTask,
+    PutSchedule,
     RegisterWorker,
     Release,
     ReleaseAll,
@@ -53,7 +57,7 @@ from .messages import (
     Watch,
     WhenIdle,
 )
-from .models import Task, TaskStatus
+from .models import Schedule, Task, TaskStatus
 from .priority_queue import DispatchActor
 from .scheduler import Scheduler
 from .spec import (
@@ -213,8 +217,10 @@ class Supervisor:
         serving = count > 0
         # twice what the workers hold: the next batch waits in the dispatch queue, claimed and ready
         slots = {"process": 2 * count * max_batch, "thread": 2 * thread_workers * max_batch} if serving else {}
+        info = {"host": socket.gethostname(), "pid": os.getpid(), "workers": count,
+                "thread_workers": thread_workers if serving else 0}
         config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, max_crashes=max_crashes,
-                                  retention=keep, abort_grace=abort_grace, serving=serving)
+                                  retention=keep, abort_grace=abort_grace, serving=serving, info=info)
         sup_ref = SupervisorActor.start(task_store, clock, config)
         dispatch = DispatchActor.start()
         refs: list[pykka.ActorRef[Any]] = []
@@ -336,6 +342,35 @@ class Supervisor:
             return []
         ids: list[str] = self._ask(CreateTasks(tasks))
         return ids
+
+    # --- schedules --------------------------------------------------------------------------------
+
+    def schedule(self, name: str, *, cron: str | None = None, every: float | timedelta | None = None,
+                 key: str | None = None, **fields: Any) -> Schedule:
+        """Create (or replace, by ``key``) a schedule that creates a ``name`` task per fire time.
+
+        Give ``cron`` (``"*/5 * * * *"``, or six fields with seconds first; UTC) or
+        ``every`` (seconds). ``key`` (default ``name``) identifies the schedule; other
+        keywords are ``create_task``'s (``metadata``, ``priority``, ...). Each fire time
+        creates one task in the store however many nodes serve it: the leader node
+        fires, and firings are recorded unique per (key, fire time). Missed fire times
+        (no node up) fire late, the newest ``MAX_CATCH_UP`` of them.
+
+        Raises:
+            ValidationError: a bad expression, period, key or task field (named).
+        """
+        built = build_schedule(name, cron=cron, every=every, key=key, fields=fields, now=self.clock.now())
+        stored: Schedule = self._ask(PutSchedule(built))
+        return stored
+
+    def get_schedules(self) -> list[Schedule]:
+        """Every schedule in the store, by key."""
+        schedules: list[Schedule] = self._ask(GetSchedules())
+        return schedules
+
+    def delete_schedule(self, key: str) -> bool:
+        """Remove a schedule (tasks it already created stay); False if there was none."""
+        return bool(self._ask(DeleteSchedule(key)))
 
     # --- reading ----------------------------------------------------------------------------------
 
