@@ -74,6 +74,7 @@ class SQLiteStore(SQLCluster):
         self.path = str(path)
         self._db = sq.Guarded(sq.open_connection(self.path, synchronous=str(synchronous).upper(),
                                            busy_timeout=busy_timeout, trace=trace), self.path)
+        self._checkpointer = None if self.path == ":memory:" else sq.Checkpointer(self.path, self._db)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -499,4 +500,6 @@ class SQLiteStore(SQLCluster):
 
     def close(self) -> None:
         """Close the connection. Idempotent; later calls raise ``StoreError``."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._db.close()

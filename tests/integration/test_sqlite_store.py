@@ -306,3 +306,20 @@ def test_the_claim_range_stops_at_now(db_path: str) -> None:
     assert len(details) == 3, details  # one index range per priority tier for the one name
     assert all("status=? AND name=? AND priority=? AND run_at<?" in d for d in details), details
     store.close()
+
+
+def test_a_file_store_checkpoints_its_wal_on_its_own_thread_and_stops_it_on_close(db_path: str) -> None:
+    """The writer's automatic checkpoint is only a safety net; a thread keeps the WAL short."""
+    import threading
+
+    before = set(threading.enumerate())
+    store = SQLiteStore(db_path)
+    threads = [t for t in set(threading.enumerate()) - before if t.name == "actors-sqlite-checkpoint"]
+    assert len(threads) == 1 and threads[0].is_alive()
+    store.add([task(i) for i in range(1, 50)])
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    raw.close()
+    store.close()
+    threads[0].join(timeout=5)
+    assert not threads[0].is_alive()
