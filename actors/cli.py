@@ -91,7 +91,7 @@ def _find_workers(module_name: str) -> list[TaskWorker]:
     return list(unique.values())
 
 
-def serve(module_name: str, store: str, workers: int | None) -> int:
+def serve(module_name: str, store: str, workers: int | None, lease_ttl: float = 30.0) -> int:
     """Serve the workers a module defines until SIGINT / SIGTERM."""
     sys.path.insert(0, os.getcwd())
     task_workers = _find_workers(module_name)
@@ -105,7 +105,7 @@ def serve(module_name: str, store: str, workers: int | None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    with Supervisor.start(store, workers=workers) as sup:
+    with Supervisor.start(store, workers=workers, lease_ttl=lease_ttl) as sup:
         for worker in task_workers:
             sup.register_task_worker(worker)
         names = ", ".join(w.name for w in task_workers)
@@ -122,19 +122,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="run a small mixed workload on an SQLite file")
-    p_demo.add_argument("--store", default=None, help="store (default: a new SQLite file in a temp dir)")
+    p_demo.add_argument("--store", default=None,
+                        help="store: an SQLite path or postgresql://...[?schema=NAME] (default: a new SQLite file)")
     p_demo.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p_worker = sub.add_parser("worker", help="serve the task workers a module defines, until Ctrl-C")
     p_worker.add_argument("module", help="importable module defining actors.TaskWorker objects")
-    p_worker.add_argument("--store", default="tasks.db", help="store (default tasks.db)")
+    p_worker.add_argument("--store", default="tasks.db",
+                          help="store: an SQLite path or postgresql://...[?schema=NAME] (default tasks.db)")
     p_worker.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
+    p_worker.add_argument("--lease-ttl", type=float, default=30.0,
+                          help="seconds before a dead node's tasks are reclaimed (default 30)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "demo":
             return demo(args.store, args.workers)
-        return serve(args.module, args.store, args.workers)
+        return serve(args.module, args.store, args.workers, args.lease_ttl)
     except ActorsError as exc:
         print(f"actors: {exc}", file=sys.stderr)
         return 1

@@ -123,6 +123,7 @@ class SupervisorActor(pykka.ThreadingActor):
                                         info=config.info)
         self._idle_waiters: list[Any] = []
         self._claim_after = -math.inf
+        self._known_due = -math.inf  # the earliest due time the store told us, lowered by our writes
         self._data_version: int | None = None
         self._pump_pending = False
         self.fenced = 0
@@ -268,6 +269,7 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _note_due(self, when: float) -> None:
         self._claim_after = min(self._claim_after, when)
+        self._known_due = min(self._known_due, when)
         if self._scheduler is not None and when > self._clock.now():
             self._scheduler.wake_at(when)
 
@@ -317,6 +319,7 @@ class SupervisorActor(pykka.ThreadingActor):
             return
         wake = self._maintenance.next_wake() if self._cfg.serving else math.inf
         due = self._store.next_due(list(self._workers)) if self._cfg.serving else None
+        self._known_due = math.inf if due is None else due
         if due is not None:
             wake = min(wake, due)
             self._claim_after = min(self._claim_after, due)
@@ -348,7 +351,10 @@ class SupervisorActor(pykka.ThreadingActor):
         if external:
             self._claim_after = -math.inf
         self._pump()
-        self._wake_scheduler(now)
+        if external or now >= self._known_due:
+            self._wake_scheduler(now)
+        elif self._scheduler is not None:  # nothing new: the due time we know still holds
+            self._scheduler.wake_at(max(min(self._known_due, self._maintenance.next_wake()), now))
 
     def _external_change(self) -> bool:
         version_of = getattr(self._store, "data_version", None)
@@ -493,8 +499,13 @@ class SupervisorActor(pykka.ThreadingActor):
                 "scheduler": bool(self._scheduler is not None and self._scheduler.alive),
                 "last_tick": self.last_tick,
                 "loops": self._maintenance.stats(),
+                "listener": self._listener_health(),
             },
         }
+
+    def _listener_health(self) -> dict[str, Any] | None:
+        health = getattr(self._store, "listener_health", None)
+        return None if health is None else health()
 
     def _shutdown(self) -> int:
         """Stop claiming and give back what the dispatch queue still holds."""

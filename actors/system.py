@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import os
 import socket
+import urllib.parse
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
@@ -85,7 +86,8 @@ def open_store(store: str | os.PathLike[str] | TaskStore, *, synchronous: str = 
     """The store a ``Supervisor.start`` argument names.
 
     ``"memory://"``: in memory (lost on exit); ``"postgresql://..."``: PostgreSQL
-    (``pip install actors[postgres]``); anything else: an SQLite file path
+    (``pip install actors[postgres]``; a ``schema=NAME`` query parameter picks the
+    schema holding the tables, default ``actors``); anything else: an SQLite file path
     (``":memory:"`` included). A ``TaskStore`` instance is used as is.
     """
     if not isinstance(store, (str, os.PathLike)):
@@ -102,12 +104,24 @@ def open_store(store: str | os.PathLike[str] | TaskStore, *, synchronous: str = 
             raise StoreError(
                 f"PostgreSQL store unavailable ({exc}); install it with: pip install 'actors[postgres]'"
             ) from None
-        return PostgresStore(target)  # type: ignore[no-any-return,unused-ignore]
+        dsn, schema = _split_schema(target)
+        return PostgresStore(dsn, schema=schema)  # type: ignore[no-any-return,unused-ignore]
     if target.startswith("sqlite:///"):
         target = target[len("sqlite:///"):]
     from .storage.sqlite import SQLiteStore
 
     return SQLiteStore(target, synchronous=synchronous)
+
+
+def _split_schema(url: str) -> tuple[str, str]:
+    """``(url without its schema parameter, schema)`` of a PostgreSQL URL (libpq knows no ``schema``)."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for key, value in query if key == "schema"]
+    rest = urllib.parse.urlencode([(key, value) for key, value in query if key != "schema"])
+    if len(schemas) > 1:
+        raise ValidationError("schema", schemas, "given more than once in the store URL")
+    return urllib.parse.urlunsplit(parts._replace(query=rest)), schemas[0] if schemas else "actors"
 
 
 def _executor_factory(kind: str, executor: str, options: Mapping[str, Any]) -> ExecutorFactory:
@@ -235,6 +249,10 @@ class Supervisor:
             scheduler = None
             if not isinstance(clock, ManualClock):
                 scheduler = Scheduler(sup_ref, clock, poll_interval).start()
+                subscribe = getattr(task_store, "subscribe", None)  # PostgreSQL: LISTEN/NOTIFY
+                if subscribe is not None and serving:
+                    wake = scheduler.wake_at
+                    subscribe(lambda due: wake(clock.now() if due is None else due))
             sup_ref.tell(Attach(dispatch, refs, scheduler))
         except BaseException:
             for ref in refs:

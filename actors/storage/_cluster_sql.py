@@ -100,6 +100,9 @@ class SQLCluster:
     def _insert_fired(self, conn: Any, tasks: Sequence[Task]) -> None:
         raise NotImplementedError
 
+    def _announce(self, conn: Any, due: float | None) -> None:
+        """Inside a transaction: tell other nodes work may be due (a store that can, does)."""
+
     def _run(self, conn: Any, statement: str, params: Sequence[Any] = ()) -> Any:
         return conn.execute(statement if self._MARK == "?" else _percent(statement), tuple(params))
 
@@ -172,6 +175,7 @@ class SQLCluster:
                             "next_fire = excluded.next_fire, updated_at = excluded.updated_at",
                       (schedule.key, schedule.name, schedule.cron, schedule.every,
                        dumps("fields", dict(schedule.fields)), next_fire, last, created, updated))
+            self._announce(conn, next_fire)
             row = self._run(conn, _SCHEDULE + " WHERE key = ?", (schedule.key,)).fetchone()
         return _schedule(row)
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -32,6 +33,7 @@ from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _codec as codec
 from . import _pg_schema as pg
 from ._cluster_sql import SQLCluster
+from ._pg_listen import Listener
 from .base import Finish, LogRecord, TaskQuery
 
 __all__ = ["PostgresStore"]
@@ -65,6 +67,8 @@ class PostgresStore(SQLCluster):
         connect_timeout: seconds to wait for the server before ``StoreError``
             (connecting, and waiting for a pooled connection).
         pool_size: the most connections this store opens.
+        listen_retry: seconds before the listener (``subscribe``) reconnects after
+            losing its connection (doubling up to 5 s while it fails).
 
     Raises:
         StoreError: the server does not answer, refuses the login, or the schema
@@ -73,7 +77,7 @@ class PostgresStore(SQLCluster):
     """
 
     def __init__(self, dsn: str, *, schema: str = "actors", connect_timeout: float = 5.0,
-                 pool_size: int = 4) -> None:
+                 pool_size: int = 4, listen_retry: float = 0.5) -> None:
         self.schema = pg.check_schema_name(schema)
         if not connect_timeout > 0:
             raise ValueError(f"connect_timeout={connect_timeout!r}: must be > 0")
@@ -81,8 +85,15 @@ class PostgresStore(SQLCluster):
             raise ValueError(f"pool_size={pool_size!r}: must be >= 1")
         self.where = pg.describe(dsn)
         self._lock = threading.RLock()
+        self._dsn = dsn
+        self._instance = uuid.uuid4().hex
+        self._channel = f"actors_{self.schema}"[:63]
+        self._listener: Listener | None = None
+        self._listen_retry = listen_retry
+        self._unheard = 0  # data_version while nobody listens: a new value every call
         # libpq's connect_timeout is whole seconds (and at least 2).
         kwargs: dict[str, Any] = {"connect_timeout": max(2, math.ceil(connect_timeout))}
+        self._connect_kwargs = kwargs
         try:
             conn = psycopg.connect(dsn, **kwargs)
         except psycopg.Error as exc:
@@ -118,6 +129,40 @@ class PostgresStore(SQLCluster):
     def _insert_fired(self, conn: psycopg.Connection[Any], tasks: Sequence[Task]) -> None:
         with conn.cursor() as cur:
             cur.executemany(pg.INSERT, [(*codec.task_row(task), list(task.tags)) for task in tasks])
+        self._announce(conn, _earliest(tasks))
+
+    def _announce(self, conn: psycopg.Connection[Any], due: float | None) -> None:
+        """Tell listening nodes (on commit) that work may be due at ``due`` (None: now)."""
+        conn.execute("SELECT pg_notify(%s, %s)", (self._channel, f"{self._instance} {'' if due is None else due}"))
+
+    def subscribe(self, on_wake: Callable[[float | None], None]) -> None:
+        """Call ``on_wake(due)`` when another store instance commits work due at ``due``.
+
+        Starts the ``LISTEN`` thread (once; re-listens after a dropped connection,
+        first waiting ``listen_retry`` seconds). While it is disconnected ``data_version``
+        changes on every call, so the node falls back to polling.
+        """
+        with self._lock:
+            if self._listener is None:
+                self._listener = Listener(self._dsn, self._connect_kwargs, self._channel, self._instance,
+                                          on_wake, retry=self._listen_retry)
+
+    def data_version(self) -> int:
+        """Changes when another store instance committed work (a notification arrived).
+
+        Without a connected listener (not subscribed, or reconnecting) it changes on
+        every call: the caller cannot tell, so it must look.
+        """
+        listener = self._listener
+        if listener is None or not listener.connected:
+            self._unheard -= 1
+            return self._unheard
+        return listener.version
+
+    def listener_health(self) -> dict[str, Any] | None:
+        """The listener's state (connected, reconnects, notifications, backend_pid), or None."""
+        listener = self._listener
+        return None if listener is None else listener.health()
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
@@ -182,6 +227,7 @@ class PostgresStore(SQLCluster):
                     fresh.append((*row, list(task.tags)))
                 with conn.cursor() as cur:
                     cur.executemany(pg.INSERT, fresh)
+                self._announce(conn, _earliest(tasks))
                 known: dict[str, str] = {}
                 if keys:
                     known.update(conn.execute(
@@ -259,6 +305,8 @@ class PostgresStore(SQLCluster):
             row = conn.execute(
                 f"UPDATE tasks SET {sets}updated_at = %s WHERE id = %s RETURNING {', '.join(codec.TASK_COLUMNS)}"
                 .encode(), (*columns.values(), now, task_id)).fetchone()
+            if row is not None:
+                self._announce(conn, columns.get("run_at"))
         if row is None:
             raise TaskNotFound(task_id)
         return codec.to_task(row)
@@ -302,6 +350,7 @@ class PostgresStore(SQLCluster):
             return 0
         pairs = list(dict.fromkeys((task_id, token) for task_id, token in claims))
         with self._tx() as conn:
+            self._announce(conn, None)
             return conn.execute(
                 "UPDATE tasks SET status = CASE WHEN pause_requested THEN 'paused' ELSE 'pending' END, "
                 f"attempts = GREATEST(attempts - 1, 0), updated_at = %s, {pg.LEAVE_RUNNING} "
@@ -337,6 +386,9 @@ class PostgresStore(SQLCluster):
                 [v[1].value for v in values], [v[0].run_at for v in values],
                 [v[2] for v in values], [v[0].error for v in values],
                 [v[0].failure_count for v in values], [v[0].crash_count for v in values]))}
+            again = [v[0].run_at for v in values if v[1] is TaskStatus.PENDING and v[0].run_at is not None]
+            if again:
+                self._announce(conn, min(again))
         out: list[str] = []
         for item, _status, _result in values:
             if item.task_id in applied:
@@ -442,6 +494,7 @@ class PostgresStore(SQLCluster):
             if status == "paused":
                 conn.execute("UPDATE tasks SET status = 'pending', failure_count = 0, updated_at = %s "
                              "WHERE id = %s", (now, task_id))
+                self._announce(conn, None)
             elif status == "running":
                 conn.execute("UPDATE tasks SET pause_requested = FALSE, updated_at = %s "
                              "WHERE id = %s AND pause_requested", (now, task_id))
@@ -504,6 +557,7 @@ class PostgresStore(SQLCluster):
                 "FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[], %s::float8[]) "
                 "AS v(seq, status, crash_count, error, finished_at) WHERE tasks.seq = v.seq",
                 (now, seqs, statuses, crash_counts, errors, finished))
+            self._announce(conn, None)
             by_seq = {row[0]: codec.to_task(row[1:]) for row in conn.execute(
                 pg.SELECT_SEQ + " WHERE seq = ANY(%s)", (seqs,))}
         return [by_seq[seq] for seq in seqs]
@@ -550,14 +604,22 @@ class PostgresStore(SQLCluster):
                 "SELECT name, COUNT(*) FROM tasks WHERE status = 'pending' GROUP BY name")}
 
     def close(self) -> None:
-        """Close the pool. Idempotent; later calls raise ``StoreError``."""
+        """Stop listening and close the pool. Idempotent; later calls raise ``StoreError``."""
         with self._lock:
             pool, self._pool = self._pool, None
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
         if pool is not None:
             try:
                 pool.close()
             except psycopg.Error as exc:
                 raise self._error(exc) from None
+
+
+def _earliest(tasks: Sequence[Task]) -> float | None:
+    times = [task.run_at.timestamp() for task in tasks if task.run_at is not None]
+    return min(times) if times else None
 
 
 def _first_line(exc: BaseException) -> str:
