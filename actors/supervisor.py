@@ -20,7 +20,7 @@ from typing import Any
 import pykka
 
 from .clock import Clock, from_timestamp
-from .errors import TaskNotFound
+from .errors import StoreError, TaskNotFound
 from .lifecycle import decide
 from .maintenance import Maintenance
 from .messages import (
@@ -340,6 +340,8 @@ class SupervisorActor(pykka.ThreadingActor):
         """Time passed. Claims only when something may be due: a known due time came, or
         another process wrote to the store (``data_version`` moved), so idle polls are cheap."""
         self.last_tick = now
+        if self._buffer and not self._flush_pending:
+            self._flush()  # attempt ends kept while the store was unavailable
         external = self._external_change()
         if external:
             self._maintenance.schedules_changed()  # another node may have added one
@@ -375,28 +377,49 @@ class SupervisorActor(pykka.ThreadingActor):
         logs: list[LogRecord] = []
         done: list[JobDone] = []
         progress: dict[tuple[str, str], float] = {}
+        chained_events: list[JobChained] = []
         for event in events:
             if isinstance(event, JobDone):
                 done.append(event)
             elif isinstance(event, JobProgress):
                 progress[(event.task_id, event.token)] = event.progress
             elif isinstance(event, JobMetadata):
-                self._store.merge_metadata(event.task_id, event.token, event.values, now)
+                self._best_effort(self._store.merge_metadata, event.task_id, event.token, event.values, now)
             elif isinstance(event, JobLog):
                 logs.append(LogRecord(event.task_id, event.attempt, event.created, event.level,
                                       event.message))
             elif isinstance(event, JobChained):
+                chained_events.append(event)
                 chained.append(self._chained_task(event, now))
+        retry: list[Any] = []
         if chained:
-            self._store.add(chained)
-            self._note_due(min(task.run_at.timestamp() for task in chained if task.run_at is not None))
+            try:
+                self._store.add(chained)
+                self._note_due(min(task.run_at.timestamp() for task in chained if task.run_at is not None))
+            except StoreError:
+                retry += chained_events
         for (task_id, token), value in progress.items():
-            self._store.set_progress(task_id, token, value, now)
+            self._best_effort(self._store.set_progress, task_id, token, value, now)
         if logs:
-            self._store.append_logs(logs)
+            self._best_effort(self._store.append_logs, logs)
         if done:
-            self._record(done, now)
+            try:
+                self._record(done, now)
+            except StoreError:
+                retry += done
+        if retry:
+            # the store is unreachable: keep what decides a task's fate and try again on the
+            # next tick; the rows stay RUNNING under our lease meanwhile, nothing is lost
+            log.warning("store unavailable: %d attempt end(s) kept to be recorded later", len(retry))
+            self._buffer[:0] = retry
         self._pump()
+
+    def _best_effort(self, write: Any, *args: Any) -> None:
+        """Progress, metadata and log lines: dropped (with a warning) if the store fails."""
+        try:
+            write(*args)
+        except StoreError as exc:
+            log.warning("store unavailable: a progress/metadata/log write was dropped (%s)", exc)
 
     def _chained_task(self, event: JobChained, now: float) -> Task:
         spec = dict(event.spec)
@@ -404,23 +427,26 @@ class SupervisorActor(pykka.ThreadingActor):
         return build_task(coerce_spec(spec), task_id=task_id, now=now)
 
     def _record(self, done: list[JobDone], now: float) -> None:
+        """Decide and store attempt ends; the claims are dropped only once the store has them."""
         finishes: list[Finish] = []
+        ended: list[str] = []
         for event in done:
             claim = self._held.get(event.task_id)
             if claim is None or claim.token != event.token:
                 self.fenced += 1
                 continue
-            cancelled = event.task_id in self._cancelled
-            self._drop_held(event.task_id)
-            if cancelled:
+            ended.append(event.task_id)
+            if event.task_id in self._cancelled:
                 continue  # the row is CANCELLED already and its lease dropped
             worker = self._workers.get(claim.task.name)
             finishes.append(decide(claim.task, claim.token, event.outcome, now,
                                    worker_retry=worker.retry if worker else None,
                                    max_crashes=self._cfg.max_crashes, rng=self._rng))
+        applied = self._store.finish(finishes, now) if finishes else []
+        for task_id in ended:
+            self._drop_held(task_id)
         if not finishes:
             return
-        applied = self._store.finish(finishes, now)
         self.fenced += len(finishes) - len(applied)
         again = [f.run_at for f in finishes if f.status is TaskStatus.PENDING and f.run_at is not None]
         if again:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 import actors
 from actors import ManualClock, Retry, TaskStatus, TaskWorker
+from actors.storage.memory import MemoryStore
 from actors.testing import inline_supervisor
 
 START = 1_700_000_000.0
@@ -297,3 +299,43 @@ def test_bad_settings_are_named() -> None:
         actors.Supervisor.start("memory://", workers=0, lease_ttl=0)
     with pytest.raises(actors.ValidationError, match="synchronous='SOMETIMES'"):
         actors.Supervisor.start("memory://", workers=0, synchronous="SOMETIMES")
+
+
+
+class FlakyStore(MemoryStore):
+    """A memory store whose ``finish`` fails while ``down`` is set (a database blip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.refused = threading.Event()
+
+    def finish(self, finishes: Any, now: float) -> list[str]:
+        if self.down:
+            self.refused.set()
+            raise actors.StoreError("server closed the connection unexpectedly")
+        return super().finish(finishes, now)
+
+
+def test_an_attempt_end_the_store_refused_is_kept_and_recorded_when_it_is_back(clock: ManualClock) -> None:
+    store = FlakyStore()
+    node = inline_supervisor(store, clock=clock, lease_ttl=30.0)
+    try:
+        node.register_task_worker(TaskWorker("ADD", add))
+        store.down = True
+        task_id = node.create_task("ADD", metadata={"a": 1, "b": 2})
+        assert store.refused.wait(10)
+        task = node.get_task(task_id)
+        assert task is not None and task.status is TaskStatus.RUNNING  # ran, but its end is not stored
+        clock.advance(5)
+        node.tick()
+        task = node.get_task(task_id)
+        assert task is not None and task.status is TaskStatus.RUNNING  # still down: kept, not lost
+        store.down = False
+        clock.advance(5)
+        node.tick()
+        assert node.wait(task_id, timeout=10) == 3
+        task = node.get_task(task_id)
+        assert task is not None and (task.attempts, task.crash_count) == (1, 0)
+    finally:
+        node.stop()
