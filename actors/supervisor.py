@@ -254,6 +254,7 @@ class SupervisorActor(pykka.ThreadingActor):
     def _invalidate(self) -> None:
         """Something may have become due (a change, a new worker, time passed): claim now."""
         self._claim_after = -math.inf
+        self._known_due = -math.inf
         self._pump()
 
     def _hint(self, when: float) -> None:
@@ -284,14 +285,18 @@ class SupervisorActor(pykka.ThreadingActor):
         if self._stopping or self._dispatch is None or not self._cfg.serving or now < self._claim_after:
             self._check_idle()
             return
-        saturated = False
+        exhausted = True  # every claim made came back short: nothing else is due now
         for kind, slots in self._cfg.slots.items():
             free = slots - self._held_per_kind[kind]
             names = self._names_by_kind.get(kind, [])
-            if free <= 0 or not names:
+            if not names:
+                continue
+            if free <= 0:  # full: whether more is due is unknown, so keep claiming when a slot frees
+                exhausted = False
                 continue
             claims = self._store.claim(names, free, now, self._cfg.node_id, self._cfg.lease_ttl)
-            saturated = saturated or len(claims) == free
+            if len(claims) == free:
+                exhausted = False
             if not claims:
                 continue
             items = []
@@ -303,7 +308,7 @@ class SupervisorActor(pykka.ThreadingActor):
                 job = Job(claim.task, claim.token, claim.task.attempts, timeout)
                 items.append(Work(job, worker.execute, kind))
             self._dispatch.tell(Enqueue(items))
-        if not saturated:
+        if exhausted:
             self._claim_after = math.inf
         self._check_idle()
 

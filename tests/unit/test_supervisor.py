@@ -339,3 +339,24 @@ def test_an_attempt_end_the_store_refused_is_kept_and_recorded_when_it_is_back(c
         assert task is not None and (task.attempts, task.crash_count) == (1, 0)
     finally:
         node.stop()
+
+
+def test_a_backlog_drains_without_ticks_while_creates_arrive_with_every_slot_full(
+        sup: actors.Supervisor) -> None:
+    """Claims resume as slots free up, not on the next scheduler tick (there is none here)."""
+    gate = threading.Event()
+
+    def held(ctx: Any, options: dict[str, Any], task: actors.Task) -> int:
+        assert gate.wait(30)
+        return int(options["i"])
+
+    sup.register_task_worker(TaskWorker("HELD", held))
+    total = 100
+    ids = [sup.create_task("HELD", metadata={"i": i}) for i in range(total)]
+    stats = sup.stats()
+    assert 0 < stats["held"] < total  # every slot full; the last creates found no room
+    assert stats["tasks"]["pending"] == total - stats["held"]
+    gate.set()
+    sup.join(timeout=30)
+    assert sup.stats()["tasks"]["succeeded"] == total
+    assert sup.wait(ids[-1], timeout=10) == total - 1
