@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .batch import BatchProcessor, BatchQueue, ItemOutcome, PriorityQueue, Semaphore
 from .clock import Clock, ManualClock, SystemClock
 from .cron import Cron
 from .errors import (
@@ -57,14 +56,18 @@ __all__ = [
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
+    from .batch import BatchProcessor, BatchQueue, ItemOutcome, PriorityQueue, Semaphore
     from .drain import AffinityDrains, TaskDrain
     from .system import Supervisor
 
-_LAZY = {"Supervisor": "system", "TaskDrain": "drain", "AffinityDrains": "drain"}
+# Loaded on first use, so that a pool's child process (which imports ``actors`` to find
+# its task functions) pays for neither pykka nor asyncio (the batch stack): less memory.
+_LAZY = {"Supervisor": "system", "TaskDrain": "drain", "AffinityDrains": "drain",
+         "BatchProcessor": "batch", "BatchQueue": "batch", "ItemOutcome": "batch",
+         "PriorityQueue": "batch", "Semaphore": "batch"}
 
 
 def __getattr__(name: str) -> Any:
-    # Loaded on first use: child processes import actors' kernel without pykka.
     if name in _LAZY:
         import importlib
 

@@ -9,7 +9,6 @@ directly). The store applies them, fenced by the attempt's token.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import inspect
 import json
@@ -299,6 +298,8 @@ def run_attempt(execute: Callable[..., Any], ctx: TaskContext) -> Outcome:
     try:
         value = execute(ctx, ctx.metadata, ctx.task)
         if inspect.iscoroutine(value):
+            import asyncio  # here, not at the top: a child that runs no coroutine never loads it
+
             value = asyncio.run(value)
     except (Exception, SystemExit) as exc:
         return raised(exc, skip_frames=1)

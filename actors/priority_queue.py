@@ -15,7 +15,7 @@ from typing import Any
 
 import pykka
 
-from .batch import PriorityQueue
+from ._pqueue import PriorityQueue
 from .messages import Demand, Dispatch, Enqueue, TakeAll, Withdraw, Work
 
 __all__ = ["DispatchActor"]

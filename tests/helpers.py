@@ -12,9 +12,20 @@ from actors.messages import ExecutorEvent, Job, JobDone
 from actors.models import Outcome, Task
 from actors.testing import eventually
 
-__all__ = ["EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip"]
+__all__ = ["EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip", "process_gone"]
 
 T = TypeVar("T")
+
+
+def process_gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie counts: it runs nothing); race-free when it
+    vanishes between the two looks."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def make_job(name: str, *, metadata: dict[str, Any] | None = None, timeout: float | None = None,

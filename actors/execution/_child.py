@@ -1,6 +1,7 @@
 """The child-process side of ``ProcessExecutor`` (stdlib and the actors kernel only).
 
-The parent starts ``child_main`` in a ``spawn`` child. Three threads:
+The parent starts a fresh interpreter running ``boot`` (see ``_parent.start_child``), which
+serves in ``child_main``. Three threads:
 
 - the main thread runs the jobs of its local queue one after another;
 - a reader thread receives the parent's messages (job batches with the pickled
@@ -48,9 +49,22 @@ if TYPE_CHECKING:
     from ..messages import ExecutorEvent, Job
     from ..models import Outcome
 
-__all__ = ["child_main"]
+__all__ = ["boot", "child_main"]
 
 _FunctionKey = tuple[str, int]
+
+
+def boot(args: list[str]) -> None:
+    """Entry point of the command line ``_parent.start_child`` runs: unpack its arguments
+    (socket fd, counters fd, max tasks or "", flush interval) and serve (never returns)."""
+    from multiprocessing.connection import Connection
+
+    from ._parent import map_counters
+
+    sock, shared, max_tasks, flush_interval = args
+    counters = map_counters(int(shared))
+    os.close(int(shared))
+    child_main(Connection(int(sock)), counters, int(max_tasks) if max_tasks else None, float(flush_interval))
 
 
 def child_main(conn: Connection, counters: Any, max_tasks: int | None, flush_interval: float) -> None:
@@ -58,7 +72,7 @@ def child_main(conn: Connection, counters: Any, max_tasks: int | None, flush_int
 
     Args:
         conn: the child's end of the duplex pipe to the parent.
-        counters: shared ``[started, finished]`` sequence numbers (a ctypes array).
+        counters: shared ``[started, finished]`` sequence numbers (int64 in a shared map).
         max_tasks: exit after this many jobs (the parent starts a replacement).
         flush_interval: the longest an event waits in the outbox, in seconds.
     """

@@ -10,34 +10,73 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import json
 import math
-import multiprocessing
+import mmap
+import os
 import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from multiprocessing.connection import Connection
+from typing import Any, NamedTuple
 
 from ..errors import ActorsError, ValidationError
 from ..messages import Job, JobDone
 from ..models import Cancelled, Outcome
-from . import _child
 
-if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-
-__all__ = ["ChildStartError", "Entry", "Kill", "OutcomeFor", "Timers", "describe_exit", "number", "settle",
-           "start_child"]
+__all__ = ["ChildProcess", "ChildStartError", "Entry", "Kill", "OutcomeFor", "Timers", "describe_exit", "map_counters",
+           "number", "settle", "start_child"]
 
 
 class ChildStartError(ActorsError, RuntimeError):
     """The executor's child process could not be started."""
 
 
+class ChildProcess:
+    """A child started with ``subprocess`` (the part of ``multiprocessing.Process`` we use).
+
+    Not ``multiprocessing``'s ``spawn``: that also starts its resource-tracker process
+    (~13 MiB, for semaphores and shared memory our children never create) and makes
+    every child import the parent's ``__main__`` script again. The child gets the
+    parent's ``sys.path`` and imports only ``actors.execution._child``.
+    """
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        """The exit code once reaped (negative: the signal), else None."""
+        return self._popen.poll()
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def join(self, timeout: float | None = None) -> None:
+        """Reap the child, waiting at most ``timeout`` seconds."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout)
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self._popen.kill()
+
+
 def start_child(*, max_tasks: int | None, flush_interval: float,
-                start_timeout: float) -> tuple[Any, Connection, Any]:
-    """Start a ``spawn`` child running ``_child.child_main`` and wait for its handshake.
+                start_timeout: float) -> tuple[ChildProcess, Connection, Any]:
+    """Start a child running ``_child.child_main`` and wait for its handshake.
+
+    The child is a fresh interpreter (``sys.executable``) that inherits two file
+    descriptors: its end of a socket pair (wrapped as a ``multiprocessing``
+    connection on both sides) and a 16-byte shared memory map holding the
+    ``[started, finished]`` counters.
 
     Returns:
         ``(process, the parent's end of the pipe, the shared [started, finished] counters)``.
@@ -45,27 +84,64 @@ def start_child(*, max_tasks: int | None, flush_interval: float,
     Raises:
         ChildStartError: it could not start, died or was not ready in ``start_timeout`` s.
     """
-    ctx = multiprocessing.get_context("spawn")
-    parent_conn, child_conn = ctx.Pipe(duplex=True)
-    counters = ctx.RawArray("q", [-1, -1])
-    process = ctx.Process(target=_child.child_main, name="actors-executor-child",
-                          args=(child_conn, counters, max_tasks, flush_interval))
+    parent_sock, child_sock = socket.socketpair()
+    shared = _shared_counters()
     try:
-        process.start()
+        fds = (child_sock.fileno(), shared.fileno())
+        boot = ("import sys; sys.path[:0] = sys.argv[1:2] and __import__('json').loads(sys.argv[1]); "
+                "from actors.execution._child import boot; boot(sys.argv[2:])")
+        argv = [sys.executable, *_interpreter_flags(), "-c", boot, json.dumps(sys.path),
+                str(fds[0]), str(fds[1]), "" if max_tasks is None else str(max_tasks), repr(flush_interval)]
+        popen = subprocess.Popen(argv, pass_fds=fds, stdin=subprocess.DEVNULL)
     except Exception as exc:
-        parent_conn.close()
+        parent_sock.close()
         raise ChildStartError(f"cannot start a child process: {type(exc).__name__}: {exc}") from exc
     finally:
-        child_conn.close()  # ours would hide the child's end-of-file
+        child_sock.close()  # ours would hide the child's end-of-file
+        os.close(shared.fileno())
+    process = ChildProcess(popen)
+    conn = Connection(parent_sock.detach())
     try:
-        _wait_ready(process, parent_conn, start_timeout)
+        _wait_ready(process, conn, start_timeout)
     except BaseException:
-        with contextlib.suppress(Exception):
-            process.kill()
-            process.join(5.0)
-        parent_conn.close()
+        process.kill()
+        process.join(5.0)
+        conn.close()
         raise
-    return process, parent_conn, counters
+    return process, conn, shared.counters
+
+
+class _Shared(NamedTuple):
+    counters: Any  # memoryview of two int64, shared with the child
+    fd: int
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def _shared_counters() -> _Shared:
+    """Two int64 ``[-1, -1]`` in a shared memory map the child inherits as a file descriptor."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("actors-counters", 0)  # Linux: not in any file system
+    else:  # pragma: no cover - other POSIX systems
+        handle, name = tempfile.mkstemp(prefix="actors-counters-")
+        os.unlink(name)
+        fd = handle
+    os.ftruncate(fd, 16)
+    counters = map_counters(fd)
+    counters[0] = counters[1] = -1
+    return _Shared(counters, fd)
+
+
+def map_counters(fd: int) -> Any:
+    """The ``[started, finished]`` int64 pair in the shared map ``fd`` (parent and child)."""
+    return memoryview(mmap.mmap(fd, 16)).cast("q")
+
+
+def _interpreter_flags() -> list[str]:
+    """The parent's interpreter options (``-X``, ``-W``, ``-O`` ...), as ``multiprocessing`` passes them."""
+    flags = getattr(subprocess, "_args_from_interpreter_flags", None)
+    return list(flags()) if flags is not None else []
 
 
 def _wait_ready(process: Any, conn: Connection, start_timeout: float) -> None:
@@ -88,7 +164,7 @@ def _wait_ready(process: Any, conn: Connection, start_timeout: float) -> None:
         if not ready and not process.is_alive():
             raise ChildStartError(
                 f"the child process exited with code {process.exitcode} before it was ready (its "
-                "stderr says why; a script must create executors under `if __name__ == '__main__':`)")
+                "stderr says why)")
 
 
 def number(name: str, value: object, *, minimum: float, open_min: bool = False) -> float | None:

@@ -1,4 +1,4 @@
-"""``ProcessExecutor``: one child process (``spawn``) runs jobs one after another.
+"""``ProcessExecutor``: one child process (a fresh interpreter) runs jobs one after another.
 
 The only module that imports ``cloudpickle`` and ``psutil``; the child side is
 ``_child.py``, the rest of the parent side ``_parent.py``. Jobs travel over a
@@ -86,7 +86,7 @@ class _Slot:
 
     process: Any
     conn: Connection
-    counters: Any  # shared ctypes array [started seq, finished seq]
+    counters: Any  # shared int64 pair [started seq, finished seq]
     ps: psutil.Process
     shipped: dict[str, tuple[Callable[..., Any], int]] = field(default_factory=dict)
     path_sent: tuple[str, ...] | None = None
@@ -106,7 +106,7 @@ class _Slot:
 
 
 class ProcessExecutor:
-    """An ``Executor`` owning one child process (multiprocessing ``spawn``).
+    """An ``Executor`` owning one child process (a fresh interpreter, see ``_parent.start_child``).
 
     Args:
         on_event: receives every event, from the executor's reader thread

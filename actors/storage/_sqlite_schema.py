@@ -24,8 +24,6 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-import sqlite_utils
-
 from ..errors import StoreError, ValidationError
 from ..models import PRIORITIES, Task
 from ._cluster_sql import CLUSTER_DDL
@@ -187,10 +185,9 @@ def open_connection(path: str, *, synchronous: str, busy_timeout: float,
 
 
 def _migrate(conn: sqlite3.Connection, path: str) -> None:
-    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        version = _current_version(db, path)
+        version = _current_version(conn, path)
         for number in range(version, SCHEMA_VERSION):
             MIGRATIONS[number](conn)
         if version == 0:
@@ -199,15 +196,15 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
         conn.execute(
             "INSERT INTO actors_meta (key, value) VALUES ('schema_version', ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
-        _check_columns(db, path)
+        _check_columns(conn, path)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
 
 
-def _current_version(db: sqlite_utils.Database, path: str) -> int:
-    tables = set(db.table_names())
+def _current_version(conn: sqlite3.Connection, path: str) -> int:
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "actors_meta" not in tables:
         clash = sorted(tables.intersection(_OWN_TABLES))
         if clash:
@@ -215,7 +212,7 @@ def _current_version(db: sqlite_utils.Database, path: str) -> int:
                 f"{path!r} is not an actors task store: it already has a table {clash[0]!r} "
                 "of another application (use another file)")
         return 0
-    rows = dict(db.execute("SELECT key, value FROM actors_meta").fetchall())
+    rows = dict(conn.execute("SELECT key, value FROM actors_meta").fetchall())
     if rows.get("application") != "actors" or not str(rows.get("schema_version", "")).isdigit():
         raise StoreError(f"{path!r} is not an actors task store: its actors_meta table is foreign")
     version = int(rows["schema_version"])
@@ -226,8 +223,8 @@ def _current_version(db: sqlite_utils.Database, path: str) -> int:
     return version
 
 
-def _check_columns(db: sqlite_utils.Database, path: str) -> None:
-    have = set(db["tasks"].columns_dict)
+def _check_columns(conn: sqlite3.Connection, path: str) -> None:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
     missing = sorted(set(TASK_COLUMNS + PRIVATE_COLUMNS) - have)
     if missing:
         raise StoreError(f"{path!r} is not a usable actors task store: table 'tasks' lacks {missing}")

@@ -10,12 +10,12 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 import actors
 from actors import Retry, TaskStatus, TaskWorker
 from actors.testing import eventually
+from tests.helpers import process_gone
 
 from . import runtime_tasks as tasks
 
@@ -64,7 +64,7 @@ def test_child_that_calls_os_exit_is_replaced_and_the_task_retried(sup: actors.S
     assert task is not None
     assert (task.status, task.attempts, task.crash_count) == (TaskStatus.SUCCEEDED, 2, 1)
     assert pid not in first_pids
-    assert not psutil.pid_exists(first_pids[0]) or psutil.Process(first_pids[0]).status() == "zombie"
+    assert process_gone(first_pids[0])
 
 
 def test_poison_pill_is_quarantined_after_max_crashes(sup: actors.Supervisor) -> None:
@@ -84,11 +84,7 @@ def test_timeout_kills_the_child_and_its_grandchildren(sup: actors.Supervisor, t
     with pytest.raises(actors.TaskFailed, match="Timeout"):
         sup.wait(task_id, timeout=30)
     child, grandchild = (int(p) for p in pids_file.read_text().split())
-
-    def gone(pid: int) -> bool:
-        return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-
-    eventually(lambda: gone(child) and gone(grandchild), timeout=10)
+    eventually(lambda: process_gone(child) and process_gone(grandchild), timeout=10)
     sup.register_task_worker(TaskWorker("ADD", tasks.add))
     assert sup.wait(sup.create_task("ADD", metadata={"a": 2, "b": 2}), timeout=30) == 4
 
@@ -102,7 +98,7 @@ def test_cancel_a_running_task_aborts_it(sup: actors.Supervisor, tmp_path: Path)
     assert sup.cancel_task(task_id).status is TaskStatus.CANCELLED
     with pytest.raises(actors.TaskCancelled):
         sup.wait(task_id, timeout=5)
-    eventually(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", timeout=10)
+    eventually(lambda: process_gone(pid), timeout=10)
     sup.register_task_worker(TaskWorker("ADD", tasks.add))
     assert sup.wait(sup.create_task("ADD", metadata={"a": 1, "b": 2}), timeout=30) == 3
 
