@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
@@ -83,20 +85,34 @@ def seconds(field_name: str, value: object, *, allow_zero: bool) -> float | None
     return number
 
 
+_ENCODE = json.JSONEncoder(allow_nan=False).encode
+
+
 def check_json(field_name: str, mapping: object) -> dict[str, Any]:
     """A plain dict that round-trips through JSON, or ValidationError naming the key."""
     if not isinstance(mapping, Mapping):
         raise ValidationError(field_name, mapping, "must be a dict")
-    out: dict[str, Any] = {}
-    for key, value in mapping.items():
+    out = dict(mapping)
+    for key in out:
         if not isinstance(key, str):
             raise ValidationError(field_name, key, "keys must be strings")
-        try:
-            json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(f"{field_name}[{key!r}]", value, f"not JSON: {exc}") from None
-        out[key] = value
+    try:
+        _ENCODE(out)  # one pass over the whole dict; only a failure looks for the culprit
+    except (TypeError, ValueError, RecursionError) as whole:
+        for key, value in out.items():
+            try:
+                _ENCODE(value)
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise ValidationError(f"{field_name}[{key!r}]", value, f"not JSON: {exc}") from None
+        raise ValidationError(field_name, mapping, f"not JSON: {whole}") from None
     return out
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs as text, from one read of the OS's random source
+    (``uuid.uuid4()`` reads it once per id, which costs more than the rest of a create)."""
+    raw = os.urandom(16 * count)
+    return [str(uuid.UUID(bytes=raw[at:at + 16], version=4)) for at in range(0, 16 * count, 16)]
 
 
 def _optional_str(field_name: str, value: object) -> str | None:

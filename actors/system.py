@@ -68,6 +68,7 @@ from .spec import (
     check_priority,
     check_run_at,
     coerce_spec,
+    new_ids,
     seconds,
 )
 from .storage.base import UPDATABLE_FIELDS, LogRecord, TaskQuery, TaskStore
@@ -233,7 +234,8 @@ class Supervisor:
         slots = {"process": 2 * count * max_batch, "thread": 2 * thread_workers * max_batch} if serving else {}
         info = {"host": socket.gethostname(), "pid": os.getpid(), "workers": count,
                 "thread_workers": thread_workers if serving else 0}
-        config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, max_crashes=max_crashes,
+        pool = {"process": count, "thread": thread_workers} if serving else {}
+        config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, pool=pool, max_crashes=max_crashes,
                                   retention=keep, abort_grace=abort_grace, serving=serving, info=info)
         sup_ref = SupervisorActor.start(task_store, clock, config)
         dispatch = DispatchActor.start()
@@ -327,9 +329,9 @@ class Supervisor:
 
     # --- creating ---------------------------------------------------------------------------------
 
-    def _build(self, spec: TaskSpec) -> Task:
+    def _build(self, spec: TaskSpec, task_id: str) -> Task:
         worker = self._task_workers.get(spec.name) if isinstance(spec.name, str) else None
-        task = build_task(spec, task_id=spec.id or str(uuid.uuid4()), now=self.clock.now(),
+        task = build_task(spec, task_id=spec.id or task_id, now=self.clock.now(),
                           default_priority=worker.priority if worker else None)
         if worker is not None and worker.queue and task.queue is None:
             task = dataclasses.replace(task, queue=worker.queue)
@@ -355,7 +357,9 @@ class Supervisor:
 
     def create_tasks(self, specs: Iterable[TaskSpec | Mapping[str, Any]]) -> list[str]:
         """Store many tasks in one transaction; all or nothing. Returns their ids in order."""
-        tasks = [self._build(coerce_spec(spec, index)) for index, spec in enumerate(specs)]
+        given = list(specs)
+        fresh = new_ids(len(given))
+        tasks = [self._build(coerce_spec(spec, index), fresh[index]) for index, spec in enumerate(given)]
         if not tasks:
             return []
         ids: list[str] = self._ask(CreateTasks(tasks))

@@ -224,7 +224,8 @@ class SQLiteStore(SQLCluster):
             rows = conn.execute(sq.claim_sql(len(wanted)), params).fetchall()
             if not rows:
                 return []
-            tokens = [os.urandom(16).hex() for _ in rows]
+            raw = os.urandom(16 * len(rows)).hex()  # one read of the random source per claim
+            tokens = [raw[at:at + 32] for at in range(0, len(raw), 32)]
             conn.executemany(
                 "UPDATE tasks SET status = 'running', attempts = attempts + 1, owner = ?, token = ?, "
                 "lease_expires_at = ?, updated_at = ? WHERE seq = ?",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from actors import Retry, TaskSpec, TaskStatus, ValidationError
-from actors.spec import build_task, coerce_spec
+from actors.spec import build_task, coerce_spec, new_ids
 
 NOW = 1_700_000_000.0
 
@@ -101,3 +102,16 @@ def test_coerce_spec_names_unknown_and_missing_fields() -> None:
     with pytest.raises(ValidationError) as info:
         coerce_spec({"description": "x"}, 0)
     assert info.value.field == "specs[0].name"
+
+
+def test_new_ids_are_distinct_version_4_uuids() -> None:
+    ids = new_ids(500)
+    assert len(set(ids)) == 500
+    assert all(uuid.UUID(text).version == 4 and str(uuid.UUID(text)) == text for text in ids)
+    assert new_ids(0) == []
+
+
+def test_a_bad_value_deep_in_metadata_is_named_by_its_top_level_key() -> None:
+    with pytest.raises(ValidationError) as info:
+        build(metadata={"ok": [1, 2], "deep": {"list": [1, {"x": {1, 2}}]}})
+    assert info.value.field == "metadata['deep']"
