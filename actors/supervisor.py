@@ -81,6 +81,7 @@ class SupervisorConfig:
     node_id: str
     lease_ttl: float = 30.0
     slots: dict[str, int] = field(default_factory=dict)  # capacity per kind of worker
+    pool: dict[str, int] = field(default_factory=dict)  # worker actors per kind (see _pump)
     max_crashes: int = 3
     retention: float = 7 * 24 * 3600.0
     abort_grace: float = 2.0
@@ -109,6 +110,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._names_by_kind: dict[str, list[str]] = {}  # worker names per kind, kept on register
         self._held: dict[str, Claim] = {}  # claimed by this node, not yet ended
         self._held_per_kind: dict[str, int] = defaultdict(int)
+        self._backlog: dict[str, bool] = defaultdict(bool)  # the last claim of a kind came back full
         self._cancelled: set[str] = set()
         self._waiters: dict[str, list[_Waiter]] = {}
         self._buffer: list[Any] = []
@@ -291,10 +293,11 @@ class SupervisorActor(pykka.ThreadingActor):
             names = self._names_by_kind.get(kind, [])
             if not names:
                 continue
-            if free <= 0:  # full: whether more is due is unknown, so keep claiming when a slot frees
+            if free <= 0 or self._busy(kind):  # claim when a slot or a worker frees: more may be due
                 exhausted = False
                 continue
             claims = self._store.claim(names, free, now, self._cfg.node_id, self._cfg.lease_ttl)
+            self._backlog[kind] = len(claims) == free
             if len(claims) == free:
                 exhausted = False
             if not claims:
@@ -311,6 +314,17 @@ class SupervisorActor(pykka.ThreadingActor):
         if exhausted:
             self._claim_after = math.inf
         self._check_idle()
+
+    def _busy(self, kind: str) -> bool:
+        """True while new work of ``kind`` should wait for the next claim: every worker of the
+        kind has a task in hand and the last claim found no backlog (it came back short).
+
+        Work created one by one then gathers in the store and is claimed in one transaction
+        when the next attempt ends, instead of a claim, a dispatch and a finish per task; it
+        starts no later for that, since no worker of the kind was free to run it sooner.
+        """
+        pool = self._cfg.pool.get(kind, 0)
+        return pool > 0 and not self._backlog[kind] and self._held_per_kind[kind] >= pool
 
     def _check_idle(self) -> None:
         if (self._idle_waiters and not self._held and not self._buffer and not self._flush_pending

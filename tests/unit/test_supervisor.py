@@ -360,3 +360,34 @@ def test_a_backlog_drains_without_ticks_while_creates_arrive_with_every_slot_ful
     sup.join(timeout=30)
     assert sup.stats()["tasks"]["succeeded"] == total
     assert sup.wait(ids[-1], timeout=10) == total - 1
+
+
+def test_work_created_while_every_worker_is_busy_is_claimed_together(clock: ManualClock) -> None:
+    """One worker, busy: the tasks created meanwhile wait in the store and are claimed in one
+    claim when it frees, not one claim (and one dispatch, one finish) per create."""
+    sizes: list[int] = []
+
+    class Recording(MemoryStore):
+        def claim(self, *args: Any, **kwargs: Any) -> list[actors.models.Claim]:
+            claims = super().claim(*args, **kwargs)
+            sizes.append(len(claims))
+            return claims
+
+    gate = threading.Event()
+
+    def held(ctx: Any, options: dict[str, Any], task: actors.Task) -> int:
+        assert gate.wait(30)
+        return int(options["i"])
+
+    node = inline_supervisor(Recording(), clock=clock, workers=1)
+    try:
+        node.register_task_worker(TaskWorker("HELD", held))
+        ids = [node.create_task("HELD", metadata={"i": i}) for i in range(6)]
+        stats = node.stats()
+        assert (stats["held"], stats["tasks"]["pending"]) == (1, 5)
+        gate.set()
+        node.join(timeout=30)
+        assert [node.wait(task_id, timeout=10) for task_id in ids] == list(range(6))
+        assert [size for size in sizes if size] == [1, 5]
+    finally:
+        node.stop()
