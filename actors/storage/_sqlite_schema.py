@@ -388,10 +388,12 @@ class Checkpointer:
 class Guarded:
     """One connection behind a lock; every ``sqlite3`` error leaves as ``StoreError`` naming the path."""
 
-    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str,
+                 after_commit: Callable[[], None] | None = None) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.RLock()
+        self._after_commit = after_commit  # called (lock held) after each transaction commits
 
     def error(self, exc: BaseException) -> StoreError:
         return StoreError(f"task store {self.path!r}: {exc}")
@@ -419,6 +421,8 @@ class Guarded:
                 if isinstance(exc, sqlite3.Error):
                     raise self.error(exc) from exc
                 raise
+            if self._after_commit is not None:
+                self._after_commit()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -28,6 +28,7 @@ Semantics shared with ``MemoryStore`` (the contract suite checks both):
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -38,6 +39,7 @@ from ..errors import TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _sqlite_schema as sq
 from ._cluster_sql import SQLCluster
+from ._sqlite_wake import WakeBus
 from .base import Finish, LogRecord, TaskQuery
 
 __all__ = ["SQLiteStore"]
@@ -72,8 +74,11 @@ class SQLiteStore(SQLCluster):
         if str(synchronous).upper() not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous={synchronous!r}: must be 'NORMAL' or 'FULL'")
         self.path = str(path)
+        self._wake = WakeBus(self.path)
+        self._wake_due: float | None = math.inf  # what the open transaction announced (inf: nothing)
         self._db = sq.Guarded(sq.open_connection(self.path, synchronous=str(synchronous).upper(),
-                                           busy_timeout=busy_timeout, trace=trace), self.path)
+                                                 busy_timeout=busy_timeout, trace=trace), self.path,
+                              after_commit=self._send_wake)
         self._checkpointer = None if self.path == ":memory:" else sq.Checkpointer(self.path, self._db)
 
     def __repr__(self) -> str:
@@ -84,6 +89,33 @@ class SQLiteStore(SQLCluster):
 
     def _insert_fired(self, conn: sqlite3.Connection, tasks: Sequence[Task]) -> None:
         sq.insert(conn, tasks, [sq.task_row(task) for task in tasks])
+        self._announce(conn, _earliest(tasks))
+
+    # --- wake-ups for other processes on this file (``_sqlite_wake``) ---------------------
+
+    def _announce(self, conn: sqlite3.Connection, due: float | None) -> None:
+        """Inside a transaction: once it commits, wake the listening nodes for work due at
+        ``due`` (None: now). (A rolled-back announcement goes out with the next commit: a
+        spurious wake-up only costs the listener one look.)"""
+        current = self._wake_due
+        self._wake_due = None if due is None or current is None else min(current, due)
+
+    def _send_wake(self) -> None:
+        due, self._wake_due = self._wake_due, math.inf
+        if due != math.inf:
+            self._wake.send(due)
+
+    def subscribe(self, on_wake: Callable[[float | None], None]) -> None:
+        """Call ``on_wake(due)`` (from a thread) when another process commits work due at
+        ``due`` on this file (None: now), so a serving node claims without waiting for its
+        next poll. Best effort: the poll of ``data_version`` remains the safety net."""
+        self._wake.listen(on_wake)
+
+    def listener_health(self) -> dict[str, Any] | None:
+        """The wake-up socket's state (as ``PostgresStore``'s listener), or None if not listening."""
+        if not self._wake.listening:
+            return None
+        return {"connected": True, "notifications": self._wake.heard, "socket": self._wake.own}
 
     # --- creating and reading ---------------------------------------------------------
 
@@ -106,6 +138,7 @@ class SQLiteStore(SQLCluster):
             return []
         try:
             with self._db.tx() as conn:
+                self._announce(conn, _earliest(tasks))
                 return sq.insert(conn, tasks, rows)
         except sq.IdClash:
             with self._db.read() as conn:
@@ -185,6 +218,7 @@ class SQLiteStore(SQLCluster):
                 raise TaskNotFound(task_id)
             conn.execute(f"UPDATE tasks SET {sets}updated_at = ? WHERE id = ?",
                          (*columns.values(), now, task_id))
+            self._announce(conn, columns.get("run_at"))
             if "tags" in columns:
                 sq.untag(conn, [old])
                 conn.executemany("INSERT INTO task_tags (tag, task_seq) VALUES (?, ?)",
@@ -251,6 +285,7 @@ class SQLiteStore(SQLCluster):
         if not claims:
             return 0
         with self._db.tx() as conn:
+            self._announce(conn, None)
             return conn.executemany(
                 "UPDATE tasks SET status = CASE WHEN pause_requested THEN 'paused' ELSE 'pending' END, "
                 f"attempts = MAX(attempts - 1, 0), updated_at = ?, {sq.LEAVE_RUNNING} "
@@ -391,6 +426,7 @@ class SQLiteStore(SQLCluster):
             if status == "paused":
                 conn.execute("UPDATE tasks SET status = 'pending', failure_count = 0, updated_at = ? "
                              "WHERE id = ?", (now, task_id))
+                self._announce(conn, None)
             elif status == "running":
                 conn.execute("UPDATE tasks SET pause_requested = 0, updated_at = ? "
                              "WHERE id = ? AND pause_requested = 1", (now, task_id))
@@ -438,6 +474,8 @@ class SQLiteStore(SQLCluster):
             conn.executemany(
                 "UPDATE tasks SET status = ?, crash_count = ?, error = ?, finished_at = ?, "
                 f"updated_at = ?, {sq.LEAVE_RUNNING} WHERE seq = ?", params)
+            if params:
+                self._announce(conn, None)
             return sq.fetch_seqs(conn, [row[0] for row in rows])
 
     def next_due(self, names: Collection[str]) -> float | None:
@@ -501,6 +539,13 @@ class SQLiteStore(SQLCluster):
 
     def close(self) -> None:
         """Close the connection. Idempotent; later calls raise ``StoreError``."""
+        self._wake.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
         self._db.close()
+
+
+def _earliest(tasks: Sequence[Task]) -> float | None:
+    """The earliest ``run_at`` among unfinished ``tasks`` (inf: none is due ever)."""
+    due = [task.run_at.timestamp() for task in tasks if task.run_at is not None and not task.status.finished]
+    return min(due) if due else math.inf
