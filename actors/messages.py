@@ -6,6 +6,7 @@ in one place. Nothing mutable is shared: tasks travel as frozen snapshots.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .models import Outcome, Schedule, Task
@@ -202,9 +203,15 @@ class GetStats(NamedTuple):
 
 
 class Tick(NamedTuple):
-    """Time passed: claim due work, run maintenance, say when to wake next."""
+    """Time passed: claim due work, run maintenance, say when to wake next.
+
+    ``taken`` (the scheduler's) is called when the supervisor starts handling the
+    tick: the scheduler sends no other tick before, so ticks never pile up in the
+    inbox ahead of the workers' events however often it is woken.
+    """
 
     now: float
+    taken: Callable[[], None] | None = None
 
 
 class WorkerEvents(NamedTuple):

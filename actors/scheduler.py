@@ -9,6 +9,13 @@ It also wakes every ``poll_interval`` seconds so rows written by another process
 pykka actors block on their inbox and have no timers, so the scheduler is a
 small thread of its own: its only input is ``wake_at`` and its only output is
 the ``Tick`` message. Tests do without it: they call the supervisor's ``tick``.
+
+At most one tick is in flight: the next is sent only once the supervisor has
+taken the last one (``Tick.taken``). Wake-ups requested meanwhile (a LISTEN
+notification per task another process creates, hundreds a second) fold into
+that next tick. Sent one per wake-up, ticks would pile up in the supervisor's
+inbox faster than it handles them, and the workers' attempt ends queued behind
+them would wait there while every slot stayed full.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ class Scheduler:
         self._wake = -math.inf  # tick at once on start
         self._cond = threading.Condition()
         self._stopped = False
+        self._in_flight = False  # a tick was sent and the supervisor has not taken it yet
         self._thread = threading.Thread(target=self._run, name="actors-scheduler", daemon=True)
 
     def start(self) -> Scheduler:
@@ -66,12 +74,30 @@ class Scheduler:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    def _taken(self) -> None:
+        """The supervisor started handling the last tick: the next one may be sent."""
+        with self._cond:
+            self._in_flight = False
+            self._cond.notify()
+
+    def _target_gone(self) -> bool:
+        is_alive = getattr(self._target, "is_alive", None)
+        return is_alive is not None and not is_alive()
+
     def _run(self) -> None:
         last_tick = -math.inf
         while True:
             with self._cond:
                 if self._stopped:
                     return
+                if self._in_flight:
+                    # the tick in the inbox reads the clock and the store when it is handled:
+                    # any wake-up requested until then is served by it or by the next one
+                    self._cond.wait(timeout=self._poll)
+                    if self._in_flight and self._target_gone():
+                        log.debug("scheduler target stopped; scheduler exits")
+                        return
+                    continue
                 now = self._clock.now()
                 deadline = min(self._wake, last_tick + self._poll)
                 if now < deadline:
@@ -79,9 +105,10 @@ class Scheduler:
                     continue
                 # the supervisor answers each tick with wake_at(its next due time)
                 self._wake = math.inf
+                self._in_flight = True
                 last_tick = now
             try:
-                self._target.tell(Tick(now))
+                self._target.tell(Tick(now, self._taken))
             except Exception:  # the supervisor is gone: nothing left to wake
                 log.debug("scheduler target stopped; scheduler exits")
                 return

@@ -147,6 +147,8 @@ class SupervisorActor(pykka.ThreadingActor):
         elif isinstance(message, CreateTasks):
             return self._create(message.tasks)
         elif isinstance(message, Tick):
+            if message.taken is not None:
+                message.taken()  # the scheduler may send the next tick from now on
             self._tick(message.now)
         elif isinstance(message, Watch):
             self._watch(message.task_id, message.future)
@@ -340,8 +342,15 @@ class SupervisorActor(pykka.ThreadingActor):
         due = self._store.next_due(list(self._workers)) if self._cfg.serving else None
         self._known_due = math.inf if due is None else due
         if due is not None:
-            wake = min(wake, due)
             self._claim_after = min(self._claim_after, due)
+            if due > now:
+                wake = min(wake, due)
+            else:
+                # due already: claim it now, not on a tick asked for at once; while nothing
+                # can be claimed (every slot full, every worker busy) that tick would claim
+                # nothing and ask for the next, a busy loop. The rest is claimed when a slot
+                # or a worker frees: the pump after each attempt end.
+                self._pump()
         self._scheduler.wake_at(max(wake, now))
 
     def _drop_held(self, task_id: str) -> Claim | None:
