@@ -49,6 +49,8 @@ MAX_CATCH_UP = 10
 #: Node rows dead for longer than this are forgotten.
 FORGET_NODES_AFTER = 3600.0
 PRUNE_EVERY = 3600.0
+#: Seconds: how soon a schedule another process wrote is looked at (see ``schedules_changed``).
+ELSEWHERE_LOOK = 1.0
 
 
 #: ``create_task`` fields a schedule refuses: it sets each firing's run time and identity itself.
@@ -166,6 +168,7 @@ class Maintenance:
         self._next_beat = -math.inf
         self._next_reclaim = -math.inf
         self._next_fire: float | None = -math.inf
+        self._looked = -math.inf  # when the schedules were last read
         self._next_prune = -math.inf
         self._warned_orphans: set[str] = set()
 
@@ -178,9 +181,16 @@ class Maintenance:
             wake = min(wake, self._next_fire)
         return wake
 
-    def schedules_changed(self) -> None:
-        """A schedule was added or changed: look at the schedules on the next run."""
-        self._next_fire = -math.inf
+    def schedules_changed(self, *, elsewhere_at: float | None = None) -> None:
+        """A schedule was added or changed here: look at the schedules on the next run.
+
+        ``elsewhere_at``: another process wrote to the store at that time (a schedule,
+        or much more often a task): look no sooner than ``ELSEWHERE_LOOK`` seconds after
+        the last look, so a stream of other processes' writes costs one look a second,
+        not one per write.
+        """
+        soon = -math.inf if elsewhere_at is None else max(elsewhere_at, self._looked + ELSEWHERE_LOOK)
+        self._next_fire = soon if self._next_fire is None else min(self._next_fire, soon)
 
     def registered(self, name: str) -> None:
         """A worker for ``name`` now exists here: warn again if it is orphaned later."""
@@ -264,6 +274,7 @@ class Maintenance:
                 expected = following
         created = self._store.fire(firings, now) if firings else []
         self._next_fire = self._store.next_fire()
+        self._looked = now
         return created
 
     @staticmethod

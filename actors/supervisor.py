@@ -372,7 +372,7 @@ class SupervisorActor(pykka.ThreadingActor):
             self._flush()  # attempt ends kept while the store was unavailable
         external = self._external_change()
         if external:
-            self._maintenance.schedules_changed()  # another node may have added one
+            self._maintenance.schedules_changed(elsewhere_at=now)  # another node may have added one
         if self._cfg.serving and now >= self._maintenance.next_wake():
             self._maintenance.run(now, holding=bool(self._held), worker_names=self._workers)
             external = True

@@ -15,7 +15,7 @@ import pytest
 import actors
 from actors import ManualClock, TaskWorker
 from actors.clock import from_timestamp, to_timestamp
-from actors.maintenance import MAX_CATCH_UP, build_schedule, fire_times
+from actors.maintenance import ELSEWHERE_LOOK, MAX_CATCH_UP, Maintenance, build_schedule, fire_times
 from actors.storage.base import LEADER, TaskQuery
 from actors.storage.memory import MemoryStore
 from actors.testing import inline_supervisor
@@ -184,3 +184,32 @@ def test_a_graceful_stop_leaves_the_node_table_and_the_lease(
     nodes[0].stop()
     assert [node.node_id for node in store.nodes()] == ["node-1"]
     assert store.lease_holder(LEADER, START) is None
+
+
+def test_other_processes_writes_make_the_leader_look_at_schedules_once_a_second_not_per_write(
+        store: MemoryStore) -> None:
+    looks: list[float] = []
+
+    class Counting(MemoryStore):
+        def __init__(self, inner: MemoryStore) -> None:
+            self.__dict__ = inner.__dict__
+
+        def schedules(self, due_before: float | None = None) -> list[actors.Schedule]:
+            looks.append(START if due_before is None else due_before)
+            return super().schedules(due_before)
+
+    loops = Maintenance(Counting(store), node_id="n", lease_ttl=TTL, max_crashes=3, retention=3600.0,
+                        orphan_grace=60.0, started=START)
+    loops.run(START, holding=False, worker_names=[])
+    assert loops.leader and looks == [START]
+    for step in range(10):  # ten writes by other processes within the same second
+        now = START + step / 20
+        loops.schedules_changed(elsewhere_at=now)
+        loops.run(now, holding=False, worker_names=[])
+    assert looks == [START]
+    assert loops.next_wake() <= START + ELSEWHERE_LOOK
+    loops.run(START + ELSEWHERE_LOOK, holding=False, worker_names=[])
+    assert looks == [START, START + ELSEWHERE_LOOK]
+    loops.schedules_changed()  # a schedule put on this node: looked at on the very next run
+    loops.run(START + ELSEWHERE_LOOK + 0.01, holding=False, worker_names=[])
+    assert len(looks) == 3
