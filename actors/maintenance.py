@@ -51,6 +51,8 @@ FORGET_NODES_AFTER = 3600.0
 PRUNE_EVERY = 3600.0
 #: Seconds: how soon a schedule another process wrote is looked at (see ``schedules_changed``).
 ELSEWHERE_LOOK = 1.0
+#: Seconds between two counts of the tasks no worker here can run (a GROUP BY over pending rows).
+ORPHANS_EVERY = 30.0
 
 
 #: ``create_task`` fields a schedule refuses: it sets each firing's run time and identity itself.
@@ -169,6 +171,7 @@ class Maintenance:
         self._next_reclaim = -math.inf
         self._next_fire: float | None = -math.inf
         self._looked = -math.inf  # when the schedules were last read
+        self._next_orphans = -math.inf
         self._next_prune = -math.inf
         self._warned_orphans: set[str] = set()
 
@@ -242,7 +245,8 @@ class Maintenance:
                 self._store.forget_nodes(now - FORGET_NODES_AFTER)
                 if pruned:
                     log.info("pruned %d finished task(s) older than the retention", pruned)
-        if now - self._started >= self._orphan_grace:
+        if now - self._started >= self._orphan_grace and now >= self._next_orphans:
+            self._next_orphans = now + ORPHANS_EVERY
             with self._loop("orphans", now):
                 self._check_orphans(worker_names)
         return due

@@ -15,7 +15,14 @@ import pytest
 import actors
 from actors import ManualClock, TaskWorker
 from actors.clock import from_timestamp, to_timestamp
-from actors.maintenance import ELSEWHERE_LOOK, MAX_CATCH_UP, Maintenance, build_schedule, fire_times
+from actors.maintenance import (
+    ELSEWHERE_LOOK,
+    MAX_CATCH_UP,
+    ORPHANS_EVERY,
+    Maintenance,
+    build_schedule,
+    fire_times,
+)
 from actors.storage.base import LEADER, TaskQuery
 from actors.storage.memory import MemoryStore
 from actors.testing import inline_supervisor
@@ -213,3 +220,22 @@ def test_other_processes_writes_make_the_leader_look_at_schedules_once_a_second_
     loops.schedules_changed()  # a schedule put on this node: looked at on the very next run
     loops.run(START + ELSEWHERE_LOOK + 0.01, holding=False, worker_names=[])
     assert len(looks) == 3
+
+
+def test_orphans_are_counted_once_per_interval_not_on_every_maintenance_run(store: MemoryStore) -> None:
+    counts: list[float] = []
+
+    class Counting(MemoryStore):
+        def __init__(self, inner: MemoryStore) -> None:
+            self.__dict__ = inner.__dict__
+
+        def pending_names(self) -> dict[str, int]:
+            counts.append(1)
+            return super().pending_names()
+
+    loops = Maintenance(Counting(store), node_id="n", lease_ttl=TTL, max_crashes=3, retention=3600.0,
+                        orphan_grace=60.0, started=START)
+    for step in range(20):  # a maintenance run every 5 s for 100 s
+        loops.run(START + 5 * step, holding=False, worker_names=[])
+    # none in the 60 s grace, then at 60 s and once every ORPHANS_EVERY after it (90 s)
+    assert len(counts) == 1 + int((95 - 60) // ORPHANS_EVERY) == 2
