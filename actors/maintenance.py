@@ -53,6 +53,8 @@ PRUNE_EVERY = 3600.0
 ELSEWHERE_LOOK = 1.0
 #: Seconds between two counts of the tasks no worker here can run (a GROUP BY over pending rows).
 ORPHANS_EVERY = 30.0
+#: Seconds before a loop that failed (the store unreachable) runs again: no busy loop meanwhile.
+RETRY_FAILED = 1.0
 
 
 #: ``create_task`` fields a schedule refuses: it sets each firing's run time and identity itself.
@@ -233,9 +235,11 @@ class Maintenance:
                     log.info("node %s is the leader (fires schedules, prunes)", self._node)
                     self._next_fire = -math.inf
         if now >= self._next_reclaim:
+            self._next_reclaim = now + RETRY_FAILED  # replaced when the loop succeeds
             with self._loop("reclaim", now):
                 due += self._reclaim(now)
         if self.leader and self._next_fire is not None and now >= self._next_fire:
+            self._next_fire = now + RETRY_FAILED
             with self._loop("schedules", now):
                 due += self._fire(now)
         if self.leader and now >= self._next_prune:

@@ -19,6 +19,7 @@ from actors.maintenance import (
     ELSEWHERE_LOOK,
     MAX_CATCH_UP,
     ORPHANS_EVERY,
+    RETRY_FAILED,
     Maintenance,
     build_schedule,
     fire_times,
@@ -239,3 +240,26 @@ def test_orphans_are_counted_once_per_interval_not_on_every_maintenance_run(stor
         loops.run(START + 5 * step, holding=False, worker_names=[])
     # none in the 60 s grace, then at 60 s and once every ORPHANS_EVERY after it (90 s)
     assert len(counts) == 1 + int((95 - 60) // ORPHANS_EVERY) == 2
+
+
+def test_a_failing_loop_is_retried_a_second_later_not_on_every_tick(store: MemoryStore) -> None:
+    class Down(MemoryStore):
+        def __init__(self, inner: MemoryStore) -> None:
+            self.__dict__ = inner.__dict__
+
+        def reclaim_expired(self, now: float, max_crashes: int) -> list[actors.Task]:
+            raise actors.StoreError("database unreachable")
+
+        def next_fire(self) -> float | None:
+            raise actors.StoreError("database unreachable")
+
+    loops = Maintenance(Down(store), node_id="n", lease_ttl=TTL, max_crashes=3, retention=3600.0,
+                        orphan_grace=60.0, started=START)
+    loops.run(START, holding=False, worker_names=[])
+    health = loops.stats()
+    assert not health["reclaim"]["ok"] and not health["schedules"]["ok"]
+    assert loops.next_wake() == START + RETRY_FAILED
+    loops.run(START + RETRY_FAILED / 2, holding=False, worker_names=[])
+    assert loops.stats()["reclaim"]["runs"] == 1
+    loops.run(START + RETRY_FAILED, holding=False, worker_names=[])
+    assert loops.stats()["reclaim"]["runs"] == 2
