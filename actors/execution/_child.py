@@ -44,10 +44,10 @@ from ..models import Raised
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from multiprocessing.connection import Connection
 
     from ..messages import ExecutorEvent, Job
     from ..models import Outcome
+    from ._wire import Wire
 
 __all__ = ["boot", "child_main"]
 
@@ -57,17 +57,15 @@ _FunctionKey = tuple[str, int]
 def boot(args: list[str]) -> None:
     """Entry point of the command line ``_parent.start_child`` runs: unpack its arguments
     (socket fd, counters fd, max tasks or "", flush interval) and serve (never returns)."""
-    from multiprocessing.connection import Connection
-
-    from ._parent import map_counters
+    from ._wire import Wire, map_counters
 
     sock, shared, max_tasks, flush_interval = args
     counters = map_counters(int(shared))
     os.close(int(shared))
-    child_main(Connection(int(sock)), counters, int(max_tasks) if max_tasks else None, float(flush_interval))
+    child_main(Wire.from_fd(int(sock)), counters, int(max_tasks) if max_tasks else None, float(flush_interval))
 
 
-def child_main(conn: Connection, counters: Any, max_tasks: int | None, flush_interval: float) -> None:
+def child_main(conn: Wire, counters: Any, max_tasks: int | None, flush_interval: float) -> None:
     """The child process's entry point: serve jobs until told to stop, then exit.
 
     Args:
@@ -98,7 +96,7 @@ def child_main(conn: Connection, counters: Any, max_tasks: int | None, flush_int
 class _Outbox:
     """Events waiting to go to the parent, sent in batches (thread-safe)."""
 
-    def __init__(self, conn: Connection, interval: float) -> None:
+    def __init__(self, conn: Wire, interval: float) -> None:
         self._conn = conn
         self._interval = interval
         self._cond = threading.Condition()
@@ -171,7 +169,7 @@ class _Running:
 class _Child:
     """The state of one child process: its queue, functions and outbox."""
 
-    def __init__(self, conn: Connection, counters: Any, max_tasks: int | None, flush_interval: float) -> None:
+    def __init__(self, conn: Wire, counters: Any, max_tasks: int | None, flush_interval: float) -> None:
         self._conn = conn
         self._counters = counters
         self._max_tasks = max_tasks

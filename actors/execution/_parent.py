@@ -12,7 +12,6 @@ import contextlib
 import heapq
 import json
 import math
-import mmap
 import os
 import signal
 import socket
@@ -23,15 +22,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
 from ..errors import ActorsError, ValidationError
 from ..messages import Job, JobDone
 from ..models import Cancelled, Outcome
+from ._wire import Wire, map_counters
 
-__all__ = ["ChildProcess", "ChildStartError", "Entry", "Kill", "OutcomeFor", "Timers", "describe_exit", "map_counters",
-           "number", "settle", "start_child"]
+__all__ = ["ChildProcess", "ChildStartError", "Entry", "Kill", "OutcomeFor", "Timers", "describe_exit", "number",
+           "settle", "start_child"]
 
 
 class ChildStartError(ActorsError, RuntimeError):
@@ -70,12 +69,12 @@ class ChildProcess:
 
 
 def start_child(*, max_tasks: int | None, flush_interval: float,
-                start_timeout: float) -> tuple[ChildProcess, Connection, Any]:
+                start_timeout: float) -> tuple[ChildProcess, Wire, Any]:
     """Start a child running ``_child.child_main`` and wait for its handshake.
 
     The child is a fresh interpreter (``sys.executable``) that inherits two file
-    descriptors: its end of a socket pair (wrapped as a ``multiprocessing``
-    connection on both sides) and a 16-byte shared memory map holding the
+    descriptors: its end of a socket pair (a ``Wire`` on both sides: length-prefixed
+    pickles) and a 16-byte shared memory map holding the
     ``[started, finished]`` counters.
 
     Returns:
@@ -100,7 +99,7 @@ def start_child(*, max_tasks: int | None, flush_interval: float,
         child_sock.close()  # ours would hide the child's end-of-file
         os.close(shared.fileno())
     process = ChildProcess(popen)
-    conn = Connection(parent_sock.detach())
+    conn = Wire(parent_sock)
     try:
         _wait_ready(process, conn, start_timeout)
     except BaseException:
@@ -133,18 +132,13 @@ def _shared_counters() -> _Shared:
     return _Shared(counters, fd)
 
 
-def map_counters(fd: int) -> Any:
-    """The ``[started, finished]`` int64 pair in the shared map ``fd`` (parent and child)."""
-    return memoryview(mmap.mmap(fd, 16)).cast("q")
-
-
 def _interpreter_flags() -> list[str]:
     """The parent's interpreter options (``-X``, ``-W``, ``-O`` ...), as ``multiprocessing`` passes them."""
     flags = getattr(subprocess, "_args_from_interpreter_flags", None)
     return list(flags()) if flags is not None else []
 
 
-def _wait_ready(process: Any, conn: Connection, start_timeout: float) -> None:
+def _wait_ready(process: Any, conn: Wire, start_timeout: float) -> None:
     deadline = time.monotonic() + start_timeout
     while True:
         left = deadline - time.monotonic()

@@ -2,7 +2,7 @@
 
 The only module that imports ``cloudpickle`` and ``psutil``; the child side is
 ``_child.py``, the rest of the parent side ``_parent.py``. Jobs travel over a
-duplex ``multiprocessing`` pipe, in batches: ``submit`` sends all its jobs as
+socket pair (``_wire.Wire``: length-prefixed pickles), in batches: ``submit`` sends all its jobs as
 one message (with the cloudpickled functions the child has not seen yet: once
 per task name, again when the function object changes), and the child sends
 events back in batches (see ``_child``). Nothing goes through the database.
@@ -66,9 +66,8 @@ from ._parent import (
 )
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-
     from ..messages import ExecutorEvent, Job
+    from ._wire import Wire
     from .base import EventSink
 
 __all__ = ["ChildStartError", "ProcessExecutor"]
@@ -85,7 +84,7 @@ class _Slot:
     """One child process and what the parent knows about it."""
 
     process: Any
-    conn: Connection
+    conn: Wire
     counters: Any  # shared int64 pair [started seq, finished seq]
     ps: psutil.Process
     shipped: dict[str, tuple[Callable[..., Any], int]] = field(default_factory=dict)
@@ -553,7 +552,7 @@ _LIVE: weakref.WeakSet[ProcessExecutor] = weakref.WeakSet()
 
 @atexit.register
 def _kill_children_at_exit() -> None:
-    """Kill the children of executors nobody stopped (runs before multiprocessing joins them)."""
+    """Kill the children of executors nobody stopped (at interpreter exit)."""
     for executor in list(_LIVE):
         executor._stopping = True
         slot = executor._slot
