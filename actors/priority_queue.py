@@ -5,6 +5,9 @@ worker (``process`` / ``thread``). Workers pull: each sends ``Demand(n)`` when i
 has room and gets a ``Dispatch`` with at most ``n`` jobs, never more than its
 fair share of the backlog, so a backlog is spread over the idle workers and a
 task that arrives later with a higher priority overtakes everything still here.
+Work goes to the idlest waiting worker first (a worker renews its demand when it
+runs out of jobs), so a short task does not wait behind a long one in a busy
+worker's child while another worker has nothing to do.
 """
 
 from __future__ import annotations
@@ -52,7 +55,13 @@ class DispatchActor(pykka.ThreadingActor):
         elif isinstance(message, Demand):
             if not self._closed:
                 self._queue(message.kind)
-                self._waiting[message.kind].append((message.worker, message.n))
+                waiting = self._waiting[message.kind]
+                for index, (worker, _) in enumerate(waiting):
+                    if worker.actor_urn == message.worker.actor_urn:  # a refresh: it went idle
+                        waiting[index] = (worker, message.n)
+                        break
+                else:
+                    waiting.append((message.worker, message.n))
                 self._dispatch(message.kind)
         elif isinstance(message, Withdraw):
             for queue in self._queues.values():
@@ -72,7 +81,11 @@ class DispatchActor(pykka.ThreadingActor):
         queue = self._queues[kind]
         waiting = self._waiting[kind]
         while waiting and len(queue) and not self._closed:
-            worker, n = waiting.popleft()
+            # the idlest worker first (the most room: nothing in hand), the longest waiting
+            # among equals, so a task never queues behind a busy worker's job while another idles
+            index = max(range(len(waiting)), key=lambda i: waiting[i][1])
+            worker, n = waiting[index]
+            del waiting[index]
             share = max(1, math.ceil(len(queue) / (len(waiting) + 1)))
             batch = queue.dequeue_batch(min(n, share))
             worker.tell(Dispatch(batch))

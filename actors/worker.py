@@ -101,6 +101,9 @@ class WorkerActor(pykka.ThreadingActor):
             self._demand()
         elif isinstance(message, JobEnded):
             self._inflight -= message.n
+            if self._inflight == 0 and self._demanding and not self._stopping:
+                # idle now: renew the standing demand so the dispatch queue prefers this worker
+                self._dispatch.tell(Demand(self.kind, self.actor_ref, self._max_batch))
             self._demand()
         elif isinstance(message, Abort):
             return self._executor.abort(message.task_id, message.grace)
