@@ -78,7 +78,7 @@ class SQLiteStore(SQLCluster):
         self._wake_due: float | None = math.inf  # what the open transaction announced (inf: nothing)
         self._db = sq.Guarded(sq.open_connection(self.path, synchronous=str(synchronous).upper(),
                                                  busy_timeout=busy_timeout, trace=trace), self.path,
-                              after_commit=self._send_wake)
+                              after_commit=self._send_wake, busy_timeout=busy_timeout)
         self._checkpointer = None if self.path == ":memory:" else sq.Checkpointer(self.path, self._db)
 
     def __repr__(self) -> str:

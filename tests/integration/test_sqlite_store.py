@@ -323,3 +323,24 @@ def test_a_file_store_checkpoints_its_wal_on_its_own_thread_and_stops_it_on_clos
     store.close()
     threads[0].join(timeout=5)
     assert not threads[0].is_alive()
+
+
+def test_a_writer_waits_for_another_process_lock_in_short_retries_not_sqlite_sleeps(db_path: str) -> None:
+    """SQLite's busy handler sleeps 1, 2, 5, 10 ... ms; the store retries BEGIN itself in
+    steps from 50 µs, so it takes the lock soon after another process lets it go."""
+    statements: list[str] = []
+    store = SQLiteStore(db_path, trace=statements.append)
+    blocker = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.05, lambda: blocker.execute("ROLLBACK"))
+    release.start()
+    try:
+        statements.clear()
+        assert store.add([task(1)]) == ["t000001"]
+    finally:
+        release.join()
+        blocker.close()
+        store.close()
+    begins = statements.count("BEGIN IMMEDIATE")
+    assert begins >= 2, statements[:5]  # retried here, not inside one sleeping SQLite call
+    assert "PRAGMA busy_timeout = 0" in statements and "PRAGMA busy_timeout = 5000" in statements
