@@ -390,11 +390,11 @@ class Guarded:
     """One connection behind a lock; every ``sqlite3`` error leaves as ``StoreError`` naming the path."""
 
     def __init__(self, conn: sqlite3.Connection, path: str,
-                 after_commit: Callable[[], None] | None = None, busy_timeout: float = 5.0) -> None:
+                 ended: Callable[[bool], None] | None = None, busy_timeout: float = 5.0) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.RLock()
-        self._after_commit = after_commit  # called (lock held) after each transaction commits
+        self._ended = ended  # ended(committed), lock held, after each transaction commits or rolls back
         self._busy_timeout = busy_timeout
         self._busy_pragma = f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}"
 
@@ -421,11 +421,13 @@ class Guarded:
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if self._ended is not None:
+                    self._ended(False)
                 if isinstance(exc, sqlite3.Error):
                     raise self.error(exc) from exc
                 raise
-            if self._after_commit is not None:
-                self._after_commit()
+            if self._ended is not None:
+                self._ended(True)
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         """``BEGIN IMMEDIATE``, waiting for another process's write lock in short steps.

@@ -78,7 +78,7 @@ class SQLiteStore(SQLCluster):
         self._wake_due: float | None = math.inf  # what the open transaction announced (inf: nothing)
         self._db = sq.Guarded(sq.open_connection(self.path, synchronous=str(synchronous).upper(),
                                                  busy_timeout=busy_timeout, trace=trace), self.path,
-                              after_commit=self._send_wake, busy_timeout=busy_timeout)
+                              ended=self._tx_ended, busy_timeout=busy_timeout)
         self._checkpointer = None if self.path == ":memory:" else sq.Checkpointer(self.path, self._db)
 
     def __repr__(self) -> str:
@@ -95,14 +95,13 @@ class SQLiteStore(SQLCluster):
 
     def _announce(self, conn: sqlite3.Connection, due: float | None) -> None:
         """Inside a transaction: once it commits, wake the listening nodes for work due at
-        ``due`` (None: now). (A rolled-back announcement goes out with the next commit: a
-        spurious wake-up only costs the listener one look.)"""
+        ``due`` (None: now); if it rolls back, nothing is sent."""
         current = self._wake_due
         self._wake_due = None if due is None or current is None else min(current, due)
 
-    def _send_wake(self) -> None:
+    def _tx_ended(self, committed: bool) -> None:
         due, self._wake_due = self._wake_due, math.inf
-        if due != math.inf:
+        if committed and due != math.inf:
             self._wake.send(due)
 
     def subscribe(self, on_wake: Callable[[float | None], None]) -> None:
@@ -545,7 +544,7 @@ class SQLiteStore(SQLCluster):
         self._db.close()
 
 
-def _earliest(tasks: Sequence[Task]) -> float | None:
-    """The earliest ``run_at`` among unfinished ``tasks`` (inf: none is due ever)."""
+def _earliest(tasks: Sequence[Task]) -> float:
+    """The earliest ``run_at`` among unfinished ``tasks`` (inf: none will ever be due)."""
     due = [task.run_at.timestamp() for task in tasks if task.run_at is not None and not task.status.finished]
     return min(due) if due else math.inf

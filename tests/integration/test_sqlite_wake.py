@@ -79,3 +79,30 @@ def test_a_serving_node_runs_another_process_task_without_waiting_for_its_poll(t
         with actors.Supervisor.start(path, workers=0) as client:
             task_id = client.create_task("ECHO", metadata={"x": 7})
             assert client.wait(task_id, timeout=20)["options"] == {"x": 7}
+
+
+def test_a_rolled_back_write_wakes_nobody(tmp_path: Path) -> None:
+    path = str(tmp_path / "w.db")
+    listener, writer = SQLiteStore(path), SQLiteStore(path)
+    heard: list[float | None] = []
+    arrived = threading.Event()
+
+    def on_wake(due: float | None) -> None:
+        heard.append(due)
+        arrived.set()
+
+    try:
+        listener.subscribe(on_wake)
+        now = time.time()
+        first = task(now)
+        writer.add([first])
+        assert arrived.wait(10)
+        arrived.clear()
+        with pytest.raises(actors.ValidationError):
+            writer.add([task(now), first])  # the id is used: rolled back, nothing stored
+        writer.add([task(now, delay=100.0)])
+        assert arrived.wait(10)
+        assert heard == [pytest.approx(now, abs=1e-5), pytest.approx(now + 100.0, abs=1e-5)]
+    finally:
+        writer.close()
+        listener.close()
