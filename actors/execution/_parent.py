@@ -83,8 +83,15 @@ def start_child(*, max_tasks: int | None, flush_interval: float,
     Raises:
         ChildStartError: it could not start, died or was not ready in ``start_timeout`` s.
     """
-    parent_sock, child_sock = socket.socketpair()
-    shared = _shared_counters()
+    try:
+        shared = _shared_counters()
+    except OSError as exc:
+        raise _cannot_start(exc) from exc
+    try:
+        parent_sock, child_sock = socket.socketpair()
+    except OSError as exc:
+        os.close(shared.fileno())
+        raise _cannot_start(exc) from exc
     try:
         fds = (child_sock.fileno(), shared.fileno())
         boot = ("import sys; sys.path[:0] = sys.argv[1:2] and __import__('json').loads(sys.argv[1]); "
@@ -94,7 +101,7 @@ def start_child(*, max_tasks: int | None, flush_interval: float,
         popen = subprocess.Popen(argv, pass_fds=fds, stdin=subprocess.DEVNULL)
     except Exception as exc:
         parent_sock.close()
-        raise ChildStartError(f"cannot start a child process: {type(exc).__name__}: {exc}") from exc
+        raise _cannot_start(exc) from exc
     finally:
         child_sock.close()  # ours would hide the child's end-of-file
         os.close(shared.fileno())
@@ -108,6 +115,10 @@ def start_child(*, max_tasks: int | None, flush_interval: float,
         conn.close()
         raise
     return process, conn, shared.counters
+
+
+def _cannot_start(exc: BaseException) -> ChildStartError:
+    return ChildStartError(f"cannot start a child process: {type(exc).__name__}: {exc}")
 
 
 class _Shared(NamedTuple):
