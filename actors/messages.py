@@ -238,40 +238,10 @@ class Shutdown(NamedTuple):
     """Stop claiming; release everything still held. Reply: number released."""
 
 
-class Demand(NamedTuple):
-    """A worker can take up to ``n`` more jobs of its kind."""
-
-    kind: str
-    worker: Any
-    n: int
-
-
-class Enqueue(NamedTuple):
-    """Claimed work for the dispatch queue."""
-
-    items: list[Work]
-
-
-class Withdraw(NamedTuple):
-    """Take a queued (not yet dispatched) task out of the dispatch queue. Reply: the Work or None."""
-
-    task_id: str
-
-
-class TakeAll(NamedTuple):
-    """Empty the dispatch queue and stop dispatching. Reply: the queued Work items."""
-
-
 class Dispatch(NamedTuple):
     """Jobs for one worker, in the order they must run."""
 
     items: list[Work]
-
-
-class JobEnded(NamedTuple):
-    """A worker's own note that ``n`` of its jobs ended (frees slots)."""
-
-    n: int
 
 
 class Abort(NamedTuple):
@@ -288,10 +258,9 @@ class StopWorker(NamedTuple):
 
 
 class Attach(NamedTuple):
-    """Hand the supervisor its dispatch queue, its workers and its scheduler."""
+    """Hand the supervisor its worker actors, as ``(kind, ref)`` pairs, and its scheduler."""
 
-    dispatch: Any
-    workers: list[Any]
+    workers: list[tuple[str, Any]]
     scheduler: Any
 
 

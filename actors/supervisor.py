@@ -2,10 +2,11 @@
 
 Every change to a task goes through one of its messages (``actors.messages``),
 handled in one dispatch (:meth:`SupervisorActor.on_receive`). It claims due work
-in batches up to the free capacity of its workers, hands it to the dispatch
-queue, records attempt ends in batches (events that arrive together share one
-transaction: a ``Flush`` sent to itself runs after everything already queued),
-renews its leases, reclaims expired ones and prunes old finished rows.
+in batches up to the free capacity of its workers, hands it to its worker actors
+through its pool (``actors.pool``), records attempt ends in batches (events that
+arrive together share one transaction: a ``Flush`` sent to itself runs after
+everything already queued), renews its leases, reclaims expired ones and prunes
+old finished rows.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .messages import (
     CreateTasks,
     DeleteSchedule,
     DeleteTask,
-    Enqueue,
+    Dispatch,
     Flush,
     GetLogs,
     GetSchedules,
@@ -51,17 +52,16 @@ from .messages import (
     ReleaseAll,
     ResumeTask,
     Shutdown,
-    TakeAll,
     Tick,
     Unwatch,
     UpdateTask,
     Watch,
     WhenIdle,
-    Withdraw,
     Work,
     WorkerEvents,
 )
 from .models import Claim, Task, TaskStatus
+from .pool import Pool
 from .spec import build_task, coerce_spec
 from .storage.base import Finish, LogRecord, TaskStore
 from .workers import TaskWorker
@@ -82,6 +82,7 @@ class SupervisorConfig:
     lease_ttl: float = 30.0
     slots: dict[str, int] = field(default_factory=dict)  # capacity per kind of worker
     pool: dict[str, int] = field(default_factory=dict)  # worker actors per kind (see _pump)
+    max_batch: int = 16  # most jobs one worker holds at once
     max_crashes: int = 3
     retention: float = 7 * 24 * 3600.0
     abort_grace: float = 2.0
@@ -115,8 +116,9 @@ class SupervisorActor(pykka.ThreadingActor):
         self._waiters: dict[str, list[_Waiter]] = {}
         self._buffer: list[Any] = []
         self._flush_pending = False
-        self._dispatch: Any = None
+        self._pool: Pool[int] = Pool(self._send_work, config.max_batch)
         self._worker_refs: list[Any] = []
+        self._attached = False
         self._scheduler: Any = None
         self._stopping = False
         self._maintenance = Maintenance(store, node_id=config.node_id, lease_ttl=config.lease_ttl,
@@ -194,8 +196,7 @@ class SupervisorActor(pykka.ThreadingActor):
         elif isinstance(message, Release):
             self._release(message.jobs)
         elif isinstance(message, Attach):
-            self._dispatch, self._worker_refs, self._scheduler = message
-            self._invalidate()
+            self._attach(message.workers, message.scheduler)
             self._wake_scheduler(self._clock.now())
         elif isinstance(message, WhenIdle):
             self._idle_waiters.append(message.future)
@@ -224,12 +225,12 @@ class SupervisorActor(pykka.ThreadingActor):
             return None
         if task_id in self._held:
             self._cancelled.add(task_id)
-            work = self._dispatch.ask(Withdraw(task_id)) if self._dispatch is not None else None
-            if work is not None:
-                self._drop_held(task_id)
+            if self._pool.withdraw(task_id) is not None:
+                self._drop_held(task_id)  # it never reached a worker
             else:
-                for ref in self._worker_refs:
-                    ref.tell(Abort(task_id, self._cfg.abort_grace))
+                holder = self._pool.holder(task_id)
+                for key in range(len(self._worker_refs)) if holder is None else [holder]:
+                    self._worker_refs[key].tell(Abort(task_id, self._cfg.abort_grace))
         self._settle([task_id])
         return self._store.get(task_id)
 
@@ -254,6 +255,18 @@ class SupervisorActor(pykka.ThreadingActor):
         self._invalidate()
 
     # --- claiming and dispatching ----------------------------------------------------------
+
+    def _attach(self, workers: list[tuple[str, Any]], scheduler: Any) -> None:
+        """The node's worker actors (with their kinds) and scheduler are ready: start claiming."""
+        for key, (kind, ref) in enumerate(workers):
+            self._pool.add_worker(key, kind)
+            self._worker_refs.append(ref)
+        self._scheduler = scheduler
+        self._attached = True
+        self._invalidate()
+
+    def _send_work(self, key: int, items: list[Work]) -> None:
+        self._worker_refs[key].tell(Dispatch(items))
 
     def _invalidate(self) -> None:
         """Something may have become due (a change, a new worker, time passed): claim now."""
@@ -286,7 +299,7 @@ class SupervisorActor(pykka.ThreadingActor):
         event that makes a task due (a create, a retry, a recurring run, a change, a tick).
         """
         now = self._clock.now()
-        if self._stopping or self._dispatch is None or not self._cfg.serving or now < self._claim_after:
+        if self._stopping or not self._attached or not self._cfg.serving or now < self._claim_after:
             self._check_idle()
             return
         exhausted = True  # every claim made came back short: nothing else is due now
@@ -312,7 +325,7 @@ class SupervisorActor(pykka.ThreadingActor):
                 timeout = claim.task.timeout if claim.task.timeout is not None else worker.timeout
                 job = Job(claim.task, claim.token, claim.task.attempts, timeout)
                 items.append(Work(job, worker.execute, kind))
-            self._dispatch.tell(Enqueue(items))
+            self._pool.put(items)
         if exhausted:
             self._claim_after = math.inf
         self._check_idle()
@@ -409,6 +422,7 @@ class SupervisorActor(pykka.ThreadingActor):
         for event in events:
             if isinstance(event, JobDone):
                 done.append(event)
+                self._pool.ended(event.task_id, event.token)
             elif isinstance(event, JobProgress):
                 progress[(event.task_id, event.token)] = event.progress
             elif isinstance(event, JobMetadata):
@@ -440,6 +454,8 @@ class SupervisorActor(pykka.ThreadingActor):
             # next tick; the rows stay RUNNING under our lease meanwhile, nothing is lost
             log.warning("store unavailable: %d attempt end(s) kept to be recorded later", len(retry))
             self._buffer[:0] = retry
+        if done:
+            self._pool.hand_out()
         self._pump()
 
     def _best_effort(self, write: Any, *args: Any) -> None:
@@ -562,11 +578,9 @@ class SupervisorActor(pykka.ThreadingActor):
         return None if health is None else health()
 
     def _shutdown(self) -> int:
-        """Stop claiming and give back what the dispatch queue still holds."""
+        """Stop claiming and give back what waits in the pool (not handed to a worker yet)."""
         self._stopping = True
-        if self._dispatch is None:
-            return 0
-        taken: list[Work] = self._dispatch.ask(TakeAll())
+        taken = self._pool.take_all()
         self._release([work.job for work in taken])
         return len(taken)
 

@@ -59,7 +59,6 @@ from .messages import (
     WhenIdle,
 )
 from .models import Schedule, Task, TaskStatus
-from .priority_queue import DispatchActor
 from .scheduler import Scheduler
 from .spec import (
     TaskSpec,
@@ -161,13 +160,12 @@ class Supervisor:
     """
 
     def __init__(self, *, ref: pykka.ActorRef[Any], store: TaskStore, clock: Clock,
-                 dispatch: pykka.ActorRef[Any], workers: list[pykka.ActorRef[Any]],
+                 workers: list[pykka.ActorRef[Any]],
                  scheduler: Scheduler | None, node_id: str, default_timeout: float | None) -> None:
         self.ref = ref
         self.store = store
         self.clock = clock
         self.node_id = node_id
-        self._dispatch = dispatch
         self._workers = workers
         self._scheduler = scheduler
         self._task_workers: dict[str, TaskWorker] = {}
@@ -186,7 +184,7 @@ class Supervisor:
               abort_grace: float = 2.0, kill_grace: float = 1.0, timeout: float | None = None,
               rss_limit_mb: int | None = None, max_tasks_per_child: int | None = None,
               node_id: str | None = None) -> Supervisor:
-        """Open the store and start a node: supervisor, scheduler, dispatch queue, workers.
+        """Open the store and start a node: supervisor, scheduler, workers.
 
         Args:
             store: an SQLite file path (default ``tasks.db``), ``":memory:"``,
@@ -230,16 +228,17 @@ class Supervisor:
         node = node_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         task_store = open_store(store, synchronous=str(synchronous).upper())
         serving = count > 0
-        # twice what the workers hold: the next batch waits in the dispatch queue, claimed and ready
+        # twice what the workers hold: the next batch waits in the supervisor's pool, claimed and ready
         slots = {"process": 2 * count * max_batch, "thread": 2 * thread_workers * max_batch} if serving else {}
         info = {"host": socket.gethostname(), "pid": os.getpid(), "workers": count,
                 "thread_workers": thread_workers if serving else 0}
         pool = {"process": count, "thread": thread_workers} if serving else {}
         config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, pool=pool, max_crashes=max_crashes,
-                                  retention=keep, abort_grace=abort_grace, serving=serving, info=info)
+                                  retention=keep, abort_grace=abort_grace, serving=serving, info=info,
+                                  max_batch=max_batch)
         sup_ref = SupervisorActor.start(task_store, clock, config)
-        dispatch = DispatchActor.start()
         refs: list[pykka.ActorRef[Any]] = []
+        kinds: list[str] = []
         options = {"kill_grace": kill_grace, "rss_limit_mb": rss_limit_mb,
                    "max_tasks_per_child": max_tasks_per_child}
         try:
@@ -247,7 +246,8 @@ class Supervisor:
                 for kind, n in (("process", count), ("thread", thread_workers)):
                     factory = _executor_factory(kind, executor, options)
                     for _ in range(n):
-                        refs.append(WorkerActor.start(kind, factory, dispatch, sup_ref, max_batch))
+                        refs.append(WorkerActor.start(kind, factory, sup_ref))
+                        kinds.append(kind)
             scheduler = None
             if not isinstance(clock, ManualClock):
                 scheduler = Scheduler(sup_ref, clock, poll_interval).start()
@@ -255,14 +255,13 @@ class Supervisor:
                 if subscribe is not None and serving:
                     wake = scheduler.wake_at
                     subscribe(lambda due: wake(clock.now() if due is None else due))
-            sup_ref.tell(Attach(dispatch, refs, scheduler))
+            sup_ref.tell(Attach(list(zip(kinds, refs, strict=True)), scheduler))
         except BaseException:
             for ref in refs:
                 ref.stop(block=False)
-            dispatch.stop()
             sup_ref.stop()
             raise
-        return cls(ref=sup_ref, store=task_store, clock=clock, dispatch=dispatch, workers=refs,
+        return cls(ref=sup_ref, store=task_store, clock=clock, workers=refs,
                    scheduler=scheduler, node_id=node, default_timeout=default_timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -289,7 +288,6 @@ class Supervisor:
                 ref.stop(block=True, timeout=timeout + 5)
             self._ask(ReleaseAll())
         finally:
-            self._dispatch.stop(block=False)
             self.ref.stop(block=True, timeout=timeout + 5)
 
     def __enter__(self) -> Supervisor:

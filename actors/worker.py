@@ -1,9 +1,10 @@
 """The worker actor: owns one execution slot (a child process or a thread).
 
-It pulls work from the dispatch queue (``Demand``), hands each ``Dispatch`` to
-its executor, and forwards every executor event to the supervisor as it
-happens. It asks for more while it still has a few jobs in hand, so the child
-never waits for a round trip between two batches.
+The supervisor's pool (``actors.pool``) hands it ``Dispatch`` batches; it passes
+each to its executor and forwards every executor event to the supervisor as it
+happens (from the executor's own thread: the supervisor learns from the
+``JobDone`` events that the worker has room again, so the worker sends nothing
+of its own per job). It also aborts jobs and stops the slot.
 """
 
 from __future__ import annotations
@@ -14,17 +15,7 @@ from typing import Any
 import pykka
 
 from .execution.base import Executor, ExecutorFactory
-from .messages import (
-    Abort,
-    Demand,
-    Dispatch,
-    ExecutorEvent,
-    Job,
-    JobDone,
-    JobEnded,
-    StopWorker,
-    WorkerEvents,
-)
+from .messages import Abort, Dispatch, ExecutorEvent, Job, StopWorker, WorkerEvents
 
 __all__ = ["WorkerActor"]
 
@@ -32,11 +23,10 @@ log = logging.getLogger(__name__)
 
 
 class _Sink:
-    """Where an executor reports: events go to the supervisor, ends also to the worker."""
+    """Where an executor reports: every event goes to the supervisor."""
 
-    def __init__(self, supervisor: Any, worker: Any) -> None:
+    def __init__(self, supervisor: Any) -> None:
         self._supervisor = supervisor
-        self._worker = worker
 
     def __call__(self, event: ExecutorEvent) -> None:
         self.many([event])
@@ -44,9 +34,6 @@ class _Sink:
     def many(self, events: list[ExecutorEvent]) -> None:
         try:
             self._supervisor.tell(WorkerEvents(tuple(events)))
-            ended = sum(1 for event in events if type(event) is JobDone)
-            if ended:
-                self._worker.tell(JobEnded(ended))
         except pykka.ActorDeadError:
             log.debug("%d event(s) after stop dropped", len(events))
 
@@ -55,60 +42,37 @@ class WorkerActor(pykka.ThreadingActor):
     """One slot of the pool.
 
     Args:
-        kind: ``"process"`` or ``"thread"``: which dispatch queue it pulls from.
+        kind: ``"process"`` or ``"thread"``: which jobs the pool hands it.
         make_executor: builds the slot's executor, given the event sink.
-        dispatch: the dispatch queue's ``ActorRef``.
         supervisor: the supervisor's ``ActorRef`` (receives ``WorkerEvents``).
-        max_batch: most jobs in hand at once.
     """
 
-    def __init__(self, kind: str, make_executor: ExecutorFactory, dispatch: Any, supervisor: Any,
-                 max_batch: int = 16) -> None:
+    def __init__(self, kind: str, make_executor: ExecutorFactory, supervisor: Any) -> None:
         super().__init__()
         self.kind = kind
         self._make_executor = make_executor
-        self._dispatch = dispatch
         self._supervisor = supervisor
-        self._max_batch = max(1, max_batch)
-        self._low_water = self._max_batch // 2
-        self._inflight = 0
-        self._demanding = False
-        self._stopping = False
         self._executor: Executor | None = None
+        self._stopped = False
 
     def on_start(self) -> None:
-        self._executor = self._make_executor(_Sink(self._supervisor, self.actor_ref))
-        self._demand()
+        self._executor = self._make_executor(_Sink(self._supervisor))
 
     @property
     def pid(self) -> int | None:
         return self._executor.pid if self._executor is not None else None
 
-    def _demand(self) -> None:
-        want = self._max_batch - self._inflight
-        if self._demanding or self._stopping or want <= 0 or self._inflight > self._low_water:
-            return
-        self._demanding = True
-        self._dispatch.tell(Demand(self.kind, self.actor_ref, want))
-
     def on_receive(self, message: Any) -> Any:
         assert self._executor is not None
         if isinstance(message, Dispatch):
-            self._demanding = False
-            self._inflight += len(message.items)
+            if self._stopped:  # too late: the supervisor gives every claim still held back
+                return None
             functions = {work.job.task.name: work.execute for work in message.items}
             self._executor.submit([work.job for work in message.items], functions)
-            self._demand()
-        elif isinstance(message, JobEnded):
-            self._inflight -= message.n
-            if self._inflight == 0 and self._demanding and not self._stopping:
-                # idle now: renew the standing demand so the dispatch queue prefers this worker
-                self._dispatch.tell(Demand(self.kind, self.actor_ref, self._max_batch))
-            self._demand()
         elif isinstance(message, Abort):
             return self._executor.abort(message.task_id, message.grace)
         elif isinstance(message, StopWorker):
-            self._stopping = True
+            self._stopped = True
             unstarted: list[Job] = self._executor.stop(message.timeout)
             return unstarted
         return None

@@ -24,7 +24,6 @@ from actors import ManualClock, TaskWorker
 from actors.clock import from_timestamp
 from actors.messages import Attach, RegisterWorker, Tick
 from actors.models import Claim, Task
-from actors.priority_queue import DispatchActor
 from actors.scheduler import Scheduler
 from actors.storage.memory import MemoryStore
 from actors.supervisor import SupervisorActor, SupervisorConfig
@@ -151,17 +150,15 @@ class _Racy(MemoryStore):
 
 @contextmanager
 def _node(store: MemoryStore, clock: ManualClock) -> Iterator[tuple[Any, _Wakes]]:
-    """A supervisor with 2 slots whose dispatch queue has no worker: what it claims stays held."""
+    """A supervisor with 2 slots and no worker actor: what it claims stays held."""
     ref = SupervisorActor.start(store, clock, SupervisorConfig(node_id="node", slots={"process": 2}))
-    dispatch = DispatchActor.start()
     wakes = _Wakes()
     try:
         ref.tell(RegisterWorker(TaskWorker("T", _noop)))
-        ref.ask(Attach(dispatch, [], wakes))
+        ref.ask(Attach([], wakes))
         yield ref, wakes
     finally:
         ref.stop()
-        dispatch.stop()
 
 
 def _due(clock: ManualClock, count: int) -> list[Task]:
