@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +64,7 @@ from .messages import (
 from .models import Claim, Task, TaskStatus
 from .pool import Pool
 from .spec import build_task, coerce_spec
-from .storage.base import Finish, LogRecord, TaskStore
+from .storage.base import ClaimRequest, Finish, LogRecord, TaskStore
 from .workers import TaskWorker
 
 __all__ = ["DELETED", "SupervisorActor", "SupervisorConfig"]
@@ -126,7 +127,7 @@ class SupervisorActor(pykka.ThreadingActor):
                                         orphan_grace=config.orphan_grace, started=clock.now(),
                                         info=config.info)
         self._idle_waiters: list[Any] = []
-        self._claim_after = -math.inf
+        self._claim_after: dict[str, float] = {}  # per kind: claim no sooner (absent: claim now)
         self._known_due = -math.inf  # the earliest due time the store told us, lowered by our writes
         self._data_version: int | None = None
         self._pump_pending = False
@@ -213,10 +214,25 @@ class SupervisorActor(pykka.ThreadingActor):
     # --- creating and changing tasks -----------------------------------------------------
 
     def _create(self, tasks: list[Task]) -> list[str]:
-        ids = self._store.add(tasks)
+        """Store new tasks; when they are due now and a worker of their kind has room, claim
+        in the same transaction (``add_and_claim``: one commit per task created one by one,
+        not two)."""
         due = [task.run_at.timestamp() for task in tasks if task.run_at is not None and task.name in self._workers]
-        if due:
+        if not due:
+            return self._store.add(tasks)
+        now = self._clock.now()
+        kinds = {self._workers[task.name].isolation for task in tasks if task.name in self._workers}
+        request = next((r for r in self._claim_requests(now) if r[0] in kinds), None) \
+            if max(due) <= now and len(kinds) == 1 else None
+        if request is None:
+            ids = self._store.add(tasks)
             self._hint(min(due))
+            return ids
+        kind, claim = request
+        ids, claims = self._store.add_and_claim(tasks, now, claim)
+        self._took(kind, claims, claim.limit)
+        if len(claims) == claim.limit:  # some may wait for a free slot
+            self._note_due(min(due))
         return ids
 
     def _cancel(self, task_id: str) -> Task | None:
@@ -270,7 +286,7 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _invalidate(self) -> None:
         """Something may have become due (a change, a new worker, time passed): claim now."""
-        self._claim_after = -math.inf
+        self._claim_after.clear()
         self._known_due = -math.inf
         self._pump()
 
@@ -286,60 +302,73 @@ class SupervisorActor(pykka.ThreadingActor):
             self.actor_ref.tell(Pump())
 
     def _note_due(self, when: float) -> None:
-        self._claim_after = min(self._claim_after, when)
+        self._lower_claim_after(when)
         self._known_due = min(self._known_due, when)
         if self._scheduler is not None and when > self._clock.now():
             self._scheduler.wake_at(when)
 
-    def _pump(self) -> None:
-        """Claim due work up to the free capacity.
+    def _lower_claim_after(self, when: float) -> None:
+        for kind, after in self._claim_after.items():
+            self._claim_after[kind] = min(after, when)
 
-        ``_claim_after`` saves the claim queries while nothing can be due: it is set to
-        infinity when a claim found less than it could take, and lowered by every
-        event that makes a task due (a create, a retry, a recurring run, a change, a tick).
-        """
+    def _pump(self) -> None:
+        """Claim due work up to the free capacity, one transaction per kind that may claim."""
         now = self._clock.now()
-        if self._stopping or not self._attached or not self._cfg.serving or now < self._claim_after:
-            self._check_idle()
-            return
-        exhausted = True  # every claim made came back short: nothing else is due now
-        for kind, slots in self._cfg.slots.items():
-            free = slots - self._held_per_kind[kind]
-            names = self._names_by_kind.get(kind, [])
-            if not names:
-                continue
-            if free <= 0 or self._busy(kind):  # claim when a slot or a worker frees: more may be due
-                exhausted = False
-                continue
-            claims = self._store.claim(names, free, now, self._cfg.node_id, self._cfg.lease_ttl)
-            self._backlog[kind] = len(claims) == free
-            if len(claims) == free:
-                exhausted = False
-            if not claims:
-                continue
-            items = []
-            for claim in claims:
-                self._held[claim.task.id] = claim
-                self._held_per_kind[kind] += 1
-                worker = self._workers[claim.task.name]
-                timeout = claim.task.timeout if claim.task.timeout is not None else worker.timeout
-                job = Job(claim.task, claim.token, claim.task.attempts, timeout)
-                items.append(Work(job, worker.execute, kind))
-            self._pool.put(items)
-        if exhausted:
-            self._claim_after = math.inf
+        for kind, request in list(self._claim_requests(now)):
+            claims = self._store.claim(request.names, request.limit, now, request.owner, request.lease_ttl)
+            self._took(kind, claims, request.limit)
         self._check_idle()
 
-    def _busy(self, kind: str) -> bool:
-        """True while new work of ``kind`` should wait for the next claim: every worker of the
-        kind has a task in hand and the last claim found no backlog (it came back short).
+    def _claim_requests(self, now: float,
+                        freed: Counter[str] | None = None) -> Iterator[tuple[str, ClaimRequest]]:
+        """The claims to make now, per kind of worker: ``(kind, request)``.
 
-        Work created one by one then gathers in the store and is claimed in one transaction
-        when the next attempt ends, instead of a claim, a dispatch and a finish per task; it
-        starts no later for that, since no worker of the kind was free to run it sooner.
+        A kind claims when it has registered names, free capacity (``freed`` counts the
+        claims of each kind about to be dropped: attempt ends being recorded) and no
+        reason to wait (``_busy``), and something of it may be due: ``_claim_after[kind]``
+        saves the claim queries while nothing can be. It is set to infinity when a claim
+        found less than it could take, and lowered by every event that makes a task due
+        (a create, a retry, a recurring run, a change, a tick).
+        """
+        if self._stopping or not self._attached or not self._cfg.serving:
+            return
+        for kind, slots in self._cfg.slots.items():
+            names = self._names_by_kind.get(kind)
+            if not names or now < self._claim_after.get(kind, -math.inf):
+                continue
+            held = self._held_per_kind[kind] - (freed[kind] if freed else 0)
+            if slots - held <= 0 or self._busy(kind, held):  # claim when a slot or a worker frees
+                continue
+            yield kind, ClaimRequest(names, slots - held, self._cfg.node_id, self._cfg.lease_ttl)
+
+    def _took(self, kind: str, claims: list[Claim], limit: int) -> None:
+        """Hold what a claim of ``kind`` returned and hand it to the pool."""
+        self._backlog[kind] = len(claims) == limit
+        if len(claims) < limit:
+            self._claim_after[kind] = math.inf  # nothing else of this kind is due now
+        if not claims:
+            return
+        items = []
+        for claim in claims:
+            self._held[claim.task.id] = claim
+            self._held_per_kind[kind] += 1
+            worker = self._workers[claim.task.name]
+            timeout = claim.task.timeout if claim.task.timeout is not None else worker.timeout
+            job = Job(claim.task, claim.token, claim.task.attempts, timeout)
+            items.append(Work(job, worker.execute, kind))
+        self._pool.put(items)
+
+    def _busy(self, kind: str, held: int) -> bool:
+        """True while new work of ``kind`` should wait for the next claim: every worker of the
+        kind has a task in hand (``held`` claims) and the last claim found no backlog (it
+        came back short).
+
+        Work created one by one then gathers in the store and is claimed with the next
+        attempt end (one transaction), instead of a claim, a dispatch and a finish per task;
+        it starts no later for that, since no worker of the kind was free to run it sooner.
         """
         pool = self._cfg.pool.get(kind, 0)
-        return pool > 0 and not self._backlog[kind] and self._held_per_kind[kind] >= pool
+        return pool > 0 and not self._backlog[kind] and held >= pool
 
     def _check_idle(self) -> None:
         if (self._idle_waiters and not self._held and not self._buffer and not self._flush_pending
@@ -355,7 +384,7 @@ class SupervisorActor(pykka.ThreadingActor):
         due = self._store.next_due(list(self._workers)) if self._cfg.serving else None
         self._known_due = math.inf if due is None else due
         if due is not None:
-            self._claim_after = min(self._claim_after, due)
+            self._lower_claim_after(due)
             if due > now:
                 wake = min(wake, due)
             else:
@@ -369,11 +398,13 @@ class SupervisorActor(pykka.ThreadingActor):
     def _drop_held(self, task_id: str) -> Claim | None:
         claim = self._held.pop(task_id, None)
         if claim is not None:
-            worker = self._workers.get(claim.task.name)
-            kind = worker.isolation if worker is not None else "process"
-            self._held_per_kind[kind] -= 1
+            self._held_per_kind[self._kind_of(claim)] -= 1
         self._cancelled.discard(task_id)
         return claim
+
+    def _kind_of(self, claim: Claim) -> str:
+        worker = self._workers.get(claim.task.name)
+        return worker.isolation if worker is not None else "process"
 
     # --- time passing ------------------------------------------------------------------------
 
@@ -392,7 +423,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if self._waiters and external:
             self._settle(list(self._waiters))
         if external:
-            self._claim_after = -math.inf
+            self._claim_after.clear()
         self._pump()
         if external or now >= self._known_due:
             self._wake_scheduler(now)
@@ -471,24 +502,37 @@ class SupervisorActor(pykka.ThreadingActor):
         return build_task(coerce_spec(spec), task_id=task_id, now=now)
 
     def _record(self, done: list[JobDone], now: float) -> None:
-        """Decide and store attempt ends; the claims are dropped only once the store has them."""
+        """Decide and store attempt ends; the claims are dropped only once the store has them.
+
+        When the slots they free may take more work, the next claim goes in the same
+        transaction (``finish_and_claim``).
+        """
         finishes: list[Finish] = []
         ended: list[str] = []
+        freed: Counter[str] = Counter()
         for event in done:
             claim = self._held.get(event.task_id)
             if claim is None or claim.token != event.token:
                 self.fenced += 1
                 continue
             ended.append(event.task_id)
+            freed[self._kind_of(claim)] += 1
             if event.task_id in self._cancelled:
                 continue  # the row is CANCELLED already and its lease dropped
             worker = self._workers.get(claim.task.name)
             finishes.append(decide(claim.task, claim.token, event.outcome, now,
                                    worker_retry=worker.retry if worker else None,
                                    max_crashes=self._cfg.max_crashes, rng=self._rng))
-        applied = self._store.finish(finishes, now) if finishes else []
+        request = next(self._claim_requests(now, freed), None) if finishes else None
+        claims: list[Claim] = []
+        if request is not None:
+            applied, claims = self._store.finish_and_claim(finishes, now, request[1])
+        else:
+            applied = self._store.finish(finishes, now) if finishes else []
         for task_id in ended:
             self._drop_held(task_id)
+        if request is not None:
+            self._took(request[0], claims, request[1].limit)
         if not finishes:
             return
         self.fenced += len(finishes) - len(applied)

@@ -22,8 +22,8 @@ from ..errors import ValidationError
 from ..models import PRIORITIES, Claim, Node, Schedule, Task, TaskStatus
 
 __all__ = [
-    "LEADER", "UPDATABLE_FIELDS", "Finish", "Firing", "LogRecord", "TaskQuery", "TaskStore", "check_tags",
-    "check_update",
+    "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery", "TaskStore",
+    "check_tags", "check_update",
 ]
 
 #: The lease name of the node that fires schedules and prunes (``TaskStore.acquire_lease``).
@@ -122,6 +122,25 @@ class Finish:
 
 
 @dataclass(frozen=True)
+class ClaimRequest:
+    """The claim to make with ``add_and_claim`` / ``finish_and_claim`` (``claim``'s arguments).
+
+    ``names`` is kept sorted and without repeats; no names or ``limit <= 0`` claims nothing.
+    """
+
+    names: tuple[str, ...]
+    limit: int
+    owner: str
+    lease_ttl: float
+
+    def __init__(self, names: Collection[str], limit: int, owner: str, lease_ttl: float) -> None:
+        object.__setattr__(self, "names", tuple(sorted(set(names))))
+        object.__setattr__(self, "limit", limit)
+        object.__setattr__(self, "owner", owner)
+        object.__setattr__(self, "lease_ttl", lease_ttl)
+
+
+@dataclass(frozen=True)
 class LogRecord:
     """One log line a task wrote during an attempt."""
 
@@ -195,6 +214,26 @@ class TaskStore(Protocol):
         Order: priority (high first), then ``run_at``, then creation. Each claimed
         row becomes RUNNING with ``attempts + 1``, ``owner``, a new token and
         ``lease_expires_at = now + lease_ttl``.
+        """
+        ...
+
+    def add_and_claim(self, tasks: Sequence[Task], now: float,
+                      claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
+        """``add(tasks)`` then ``claim(...)`` as one transition: ``(ids, claims)``.
+
+        The claim sees the new rows and follows ``claim``'s order over the whole table
+        (an older or higher-priority due task goes first). One transaction: on error
+        nothing is stored and nothing claimed. Saves a node a commit per task created
+        while a worker is free.
+        """
+        ...
+
+    def finish_and_claim(self, finishes: Sequence[Finish], now: float,
+                         claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
+        """``finish(finishes)`` then ``claim(...)`` as one transition: ``(applied ids, claims)``.
+
+        One transaction: on error nothing is applied and nothing claimed. Lets a node
+        record attempt ends and take the next work in one commit.
         """
         ...
 

@@ -34,7 +34,7 @@ from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from ._memory_cluster import MemoryCluster
-from .base import Finish, LogRecord, TaskQuery, check_update
+from .base import ClaimRequest, Finish, LogRecord, TaskQuery, check_update
 
 __all__ = ["MemoryStore"]
 
@@ -274,6 +274,20 @@ class MemoryStore(MemoryCluster):
                 row.owner, row.token, row.lease_expires_at = owner, uuid.uuid4().hex, now + lease_ttl
                 claims.append(Claim(row.task(), row.token))
             return claims
+
+    def add_and_claim(self, tasks: Sequence[Task], now: float,
+                      claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
+        """``add`` then ``claim`` under one lock hold (see ``TaskStore.add_and_claim``)."""
+        with self._lock:
+            ids = self.add(tasks)
+            return ids, self.claim(claim.names, claim.limit, now, claim.owner, claim.lease_ttl)
+
+    def finish_and_claim(self, finishes: Sequence[Finish], now: float,
+                         claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
+        """``finish`` then ``claim`` under one lock hold (see ``TaskStore.finish_and_claim``)."""
+        with self._lock:
+            applied = self.finish(finishes, now)
+            return applied, self.claim(claim.names, claim.limit, now, claim.owner, claim.lease_ttl)
 
     def renew(self, owner: str, now: float, lease_ttl: float) -> int:
         """Extend every lease ``owner`` holds to ``now + lease_ttl``; returns how many."""

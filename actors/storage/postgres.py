@@ -34,7 +34,7 @@ from . import _codec as codec
 from . import _pg_schema as pg
 from ._cluster_sql import SQLCluster
 from ._pg_listen import Listener
-from .base import Finish, LogRecord, TaskQuery
+from .base import ClaimRequest, Finish, LogRecord, TaskQuery
 
 __all__ = ["PostgresStore"]
 
@@ -206,14 +206,24 @@ class PostgresStore(SQLCluster):
             ValidationError: a task is RUNNING, lacks ``run_at``, holds non-JSON
                 values or reuses an id; nothing is stored.
         """
+        if not tasks:
+            return []
+        return self._add(tasks, None, 0.0)[0]
+
+    def add_and_claim(self, tasks: Sequence[Task], now: float,
+                      claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
+        """``add`` then ``claim`` in one transaction (see ``TaskStore.add_and_claim``)."""
+        return self._add(tasks, claim, now)
+
+    def _add(self, tasks: Sequence[Task], claim: ClaimRequest | None,
+             now: float) -> tuple[list[str], list[Claim]]:
         rows = [codec.task_row(task) for task in tasks]
         ids = [task.id for task in tasks]
         if len(set(ids)) != len(ids):
             twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
             raise ValidationError("id", twice, "appears twice in the batch")
-        if not tasks:
-            return []
         keys = list({task.idempotency_key for task in tasks if task.idempotency_key is not None})
+        claims: list[Claim] = []
         try:
             with self._tx() as conn:
                 fresh: list[tuple[Any, ...]] = []
@@ -225,14 +235,19 @@ class PostgresStore(SQLCluster):
                             continue
                         seen.add(key)
                     fresh.append((*row, list(task.tags)))
-                with conn.cursor() as cur:
-                    cur.executemany(pg.INSERT, fresh)
-                self._announce(conn, _earliest(tasks))
+                if fresh:
+                    with conn.cursor() as cur:
+                        cur.executemany(pg.INSERT, fresh)
                 known: dict[str, str] = {}
                 if keys:
                     known.update(conn.execute(
                         "SELECT idempotency_key, id FROM tasks WHERE idempotency_key = ANY(%s)",
                         (keys,)).fetchall())
+                if claim is not None:
+                    claims = self._claim_in(conn, claim, now)
+                claimed = {c.task.id for c in claims}
+                if tasks and any(task.id not in claimed for task in tasks):  # some wait: wake other nodes
+                    self._announce(conn, _earliest(tasks))
         except StoreError as exc:
             cause = exc.__context__
             if isinstance(cause, psycopg.errors.UniqueViolation):
@@ -246,7 +261,7 @@ class PostgresStore(SQLCluster):
                 raise ValidationError(column, None, f"refused by the task table: {cause}") from None
             raise
         return [known.get(task.idempotency_key, task.id) if task.idempotency_key is not None
-                else task.id for task in tasks]
+                else task.id for task in tasks], claims
 
     def get(self, task_id: str) -> Task | None:
         """The task, or None."""
@@ -329,11 +344,19 @@ class PostgresStore(SQLCluster):
         one UPDATE giving each row a fresh random token. Rows another claimer holds
         locked are skipped, never shared.
         """
-        wanted = sorted(set(names))
-        if not wanted or limit <= 0:
+        request = ClaimRequest(names, limit, owner, lease_ttl)
+        if not request.names or limit <= 0:
             return []
         with self._tx() as conn:
-            rows = conn.execute(_CLAIM, (wanted, now, limit, owner, now + lease_ttl, now)).fetchall()
+            return self._claim_in(conn, request, now)
+
+    @staticmethod
+    def _claim_in(conn: psycopg.Connection[Any], request: ClaimRequest, now: float) -> list[Claim]:
+        """The claim, inside the caller's transaction."""
+        if not request.names or request.limit <= 0:
+            return []
+        rows = conn.execute(_CLAIM, (list(request.names), now, request.limit, request.owner,
+                                     now + request.lease_ttl, now)).fetchall()
         rows.sort(key=lambda row: (row[2 + 4], row[2 + 11], row[0]))  # priority, run_at, seq
         return [Claim(codec.to_task(row[2:]), row[1]) for row in rows]
 
@@ -369,6 +392,23 @@ class PostgresStore(SQLCluster):
             ValidationError: a finish has status RUNNING or a non-JSON result;
                 nothing is applied.
         """
+        values = self._prepare_finishes(finishes)
+        if not values:
+            return []
+        with self._tx() as conn:
+            return self._finish_in(conn, values, now)
+
+    def finish_and_claim(self, finishes: Sequence[Finish], now: float,
+                         claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
+        """``finish`` then ``claim`` in one transaction (see ``TaskStore.finish_and_claim``)."""
+        values = self._prepare_finishes(finishes)
+        with self._tx() as conn:
+            applied = self._finish_in(conn, values, now) if values else []
+            return applied, self._claim_in(conn, claim, now)
+
+    @staticmethod
+    def _prepare_finishes(finishes: Sequence[Finish]) -> list[tuple[Finish, TaskStatus, str]]:
+        """One finish per attempt, with its status and encoded result; ``ValidationError`` first."""
         picked: dict[tuple[str, str], tuple[Finish, TaskStatus, str]] = {}
         for item in finishes:
             status = TaskStatus(item.status)
@@ -376,19 +416,20 @@ class PostgresStore(SQLCluster):
                 raise ValidationError("status", item.status.value, "an attempt cannot finish RUNNING")
             result = codec.dumps("result", item.result)
             picked.setdefault((item.task_id, item.token), (item, status, result))
-        if not picked:
-            return []
-        values = list(picked.values())
-        with self._tx() as conn:
-            applied = {row[0] for row in conn.execute(_FINISH, (
-                _FINISHED, now, now,
-                [v[0].task_id for v in values], [v[0].token for v in values],
-                [v[1].value for v in values], [v[0].run_at for v in values],
-                [v[2] for v in values], [v[0].error for v in values],
-                [v[0].failure_count for v in values], [v[0].crash_count for v in values]))}
-            again = [v[0].run_at for v in values if v[1] is TaskStatus.PENDING and v[0].run_at is not None]
-            if again:
-                self._announce(conn, min(again))
+        return list(picked.values())
+
+    def _finish_in(self, conn: psycopg.Connection[Any], values: list[tuple[Finish, TaskStatus, str]],
+                   now: float) -> list[str]:
+        """The finish (one UPDATE), inside the caller's transaction."""
+        applied = {row[0] for row in conn.execute(_FINISH, (
+            _FINISHED, now, now,
+            [v[0].task_id for v in values], [v[0].token for v in values],
+            [v[1].value for v in values], [v[0].run_at for v in values],
+            [v[2] for v in values], [v[0].error for v in values],
+            [v[0].failure_count for v in values], [v[0].crash_count for v in values]))}
+        again = [v[0].run_at for v in values if v[1] is TaskStatus.PENDING and v[0].run_at is not None]
+        if again:
+            self._announce(conn, min(again))
         out: list[str] = []
         for item, _status, _result in values:
             if item.task_id in applied:

@@ -40,7 +40,7 @@ from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _sqlite_schema as sq
 from ._cluster_sql import SQLCluster
 from ._sqlite_wake import WakeBus
-from .base import Finish, LogRecord, TaskQuery
+from .base import ClaimRequest, Finish, LogRecord, TaskQuery
 
 __all__ = ["SQLiteStore"]
 
@@ -128,17 +128,30 @@ class SQLiteStore(SQLCluster):
             ValidationError: a task is RUNNING, lacks ``run_at``, holds non-JSON
                 values or reuses an id; nothing is stored.
         """
+        if not tasks:
+            return []
+        return self._add(tasks, None, 0.0)[0]
+
+    def add_and_claim(self, tasks: Sequence[Task], now: float,
+                      claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
+        """``add`` then ``claim`` in one transaction (see ``TaskStore.add_and_claim``)."""
+        return self._add(tasks, claim, now)
+
+    def _add(self, tasks: Sequence[Task], claim: ClaimRequest | None,
+             now: float) -> tuple[list[str], list[Claim]]:
         rows = [sq.task_row(task) for task in tasks]
         ids = [task.id for task in tasks]
         if len(set(ids)) != len(ids):
             twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
             raise ValidationError("id", twice, "appears twice in the batch")
-        if not tasks:
-            return []
         try:
             with self._db.tx() as conn:
-                self._announce(conn, _earliest(tasks))
-                return sq.insert(conn, tasks, rows)
+                added = sq.insert(conn, tasks, rows) if tasks else []
+                claims = self._claim_in(conn, claim, now) if claim is not None else []
+                claimed = {claim.task.id for claim in claims}
+                if any(task_id not in claimed for task_id in added):  # some wait: wake other nodes
+                    self._announce(conn, _earliest(tasks))
+                return added, claims
         except sq.IdClash:
             with self._db.read() as conn:
                 used = [row[0] for chunk in sq.chunks(ids) for row in conn.execute(
@@ -245,7 +258,15 @@ class SQLiteStore(SQLCluster):
 
         Due means ``run_at <= now``. Empty ``names`` or ``limit <= 0`` claims nothing.
         """
-        wanted = sorted(set(names))
+        request = ClaimRequest(names, limit, owner, lease_ttl)
+        if not request.names or limit <= 0:
+            return []
+        with self._db.tx() as conn:
+            return self._claim_in(conn, request, now)
+
+    def _claim_in(self, conn: sqlite3.Connection, request: ClaimRequest, now: float) -> list[Claim]:
+        """The claim, inside the caller's write transaction."""
+        wanted, limit = request.names, request.limit
         if not wanted or limit <= 0:
             return []
         params: list[Any] = []
@@ -253,17 +274,16 @@ class SQLiteStore(SQLCluster):
             for name in wanted:
                 params.extend((name, now, limit))
         params.append(limit)
-        with self._db.tx() as conn:
-            rows = conn.execute(sq.claim_sql(len(wanted)), params).fetchall()
-            if not rows:
-                return []
-            raw = os.urandom(16 * len(rows)).hex()  # one read of the random source per claim
-            tokens = [raw[at:at + 32] for at in range(0, len(raw), 32)]
-            conn.executemany(
-                "UPDATE tasks SET status = 'running', attempts = attempts + 1, owner = ?, token = ?, "
-                "lease_expires_at = ?, updated_at = ? WHERE seq = ?",
-                [(owner, token, now + lease_ttl, now, row[0])
-                 for row, token in zip(rows, tokens, strict=True)])
+        rows = conn.execute(sq.claim_sql(len(wanted)), params).fetchall()
+        if not rows:
+            return []
+        raw = os.urandom(16 * len(rows)).hex()  # one read of the random source per claim
+        tokens = [raw[at:at + 32] for at in range(0, len(raw), 32)]
+        expires = now + request.lease_ttl
+        conn.executemany(
+            "UPDATE tasks SET status = 'running', attempts = attempts + 1, owner = ?, token = ?, "
+            "lease_expires_at = ?, updated_at = ? WHERE seq = ?",
+            [(request.owner, token, expires, now, row[0]) for row, token in zip(rows, tokens, strict=True)])
         claims: list[Claim] = []
         for row, token in zip(rows, tokens, strict=True):
             values = list(row[1:])  # as it was; patch what the UPDATE changed
@@ -302,40 +322,59 @@ class SQLiteStore(SQLCluster):
             ValidationError: a finish has status RUNNING or a non-JSON result;
                 nothing is applied.
         """
-        results: list[str] = []
-        statuses: list[TaskStatus] = []
-        for item in finishes:
-            statuses.append(TaskStatus(item.status))
-            if statuses[-1] is TaskStatus.RUNNING:
-                raise ValidationError("status", item.status.value, "an attempt cannot finish RUNNING")
-            results.append(sq.dumps("result", item.result))
+        prepared = self._prepare_finishes(finishes)
         if not finishes:
             return []
-        ids = list(dict.fromkeys(item.task_id for item in finishes))
         with self._db.tx() as conn:
-            live: dict[str, tuple[str, int]] = {}
-            for chunk in sq.chunks(ids):
-                for task_id, token, paused in conn.execute(
-                        "SELECT id, token, pause_requested FROM tasks WHERE status = 'running' "
-                        f"AND id IN ({sq.marks(len(chunk))})", chunk):
-                    live[task_id] = (token, paused)
-            applied: list[str] = []
-            params: list[tuple[Any, ...]] = []
-            for item, status, result in zip(finishes, statuses, results, strict=True):
-                current = live.get(item.task_id)
-                if current is None or current[0] != item.token:
-                    continue
-                del live[item.task_id]
-                if status is TaskStatus.PENDING and current[1]:
-                    status = TaskStatus.PAUSED
-                params.append((status.value, item.run_at, result, item.error, item.failure_count,
-                               item.crash_count, now if status.finished else None, now,
-                               item.task_id, item.token))
-                applied.append(item.task_id)
-            conn.executemany(
-                "UPDATE tasks SET status = ?, run_at = COALESCE(?, run_at), result = ?, error = ?, "
-                "failure_count = ?, crash_count = ?, finished_at = ?, updated_at = ?, "
-                f"{sq.LEAVE_RUNNING} WHERE id = ? AND token = ? AND status = 'running'", params)
+            return self._finish_in(conn, prepared, now)
+
+    def finish_and_claim(self, finishes: Sequence[Finish], now: float,
+                         claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
+        """``finish`` then ``claim`` in one transaction (see ``TaskStore.finish_and_claim``)."""
+        prepared = self._prepare_finishes(finishes)
+        with self._db.tx() as conn:
+            applied = self._finish_in(conn, prepared, now) if finishes else []
+            return applied, self._claim_in(conn, claim, now)
+
+    @staticmethod
+    def _prepare_finishes(finishes: Sequence[Finish]) -> list[tuple[Finish, TaskStatus, str]]:
+        """Each finish with its status and encoded result; ``ValidationError`` before any write."""
+        prepared: list[tuple[Finish, TaskStatus, str]] = []
+        for item in finishes:
+            status = TaskStatus(item.status)
+            if status is TaskStatus.RUNNING:
+                raise ValidationError("status", item.status.value, "an attempt cannot finish RUNNING")
+            prepared.append((item, status, sq.dumps("result", item.result)))
+        return prepared
+
+    @staticmethod
+    def _finish_in(conn: sqlite3.Connection, prepared: list[tuple[Finish, TaskStatus, str]],
+                   now: float) -> list[str]:
+        """The finish, inside the caller's write transaction."""
+        ids = list(dict.fromkeys(item.task_id for item, _, _ in prepared))
+        live: dict[str, tuple[str, int]] = {}
+        for chunk in sq.chunks(ids):
+            for task_id, token, paused in conn.execute(
+                    "SELECT id, token, pause_requested FROM tasks WHERE status = 'running' "
+                    f"AND id IN ({sq.marks(len(chunk))})", chunk):
+                live[task_id] = (token, paused)
+        applied: list[str] = []
+        params: list[tuple[Any, ...]] = []
+        for item, status, result in prepared:
+            current = live.get(item.task_id)
+            if current is None or current[0] != item.token:
+                continue
+            del live[item.task_id]
+            if status is TaskStatus.PENDING and current[1]:
+                status = TaskStatus.PAUSED
+            params.append((status.value, item.run_at, result, item.error, item.failure_count,
+                           item.crash_count, now if status.finished else None, now,
+                           item.task_id, item.token))
+            applied.append(item.task_id)
+        conn.executemany(
+            "UPDATE tasks SET status = ?, run_at = COALESCE(?, run_at), result = ?, error = ?, "
+            "failure_count = ?, crash_count = ?, finished_at = ?, updated_at = ?, "
+            f"{sq.LEAVE_RUNNING} WHERE id = ? AND token = ? AND status = 'running'", params)
         return applied
 
     def set_progress(self, task_id: str, token: str, progress: float, now: float) -> bool:
