@@ -222,8 +222,10 @@ class SupervisorActor(pykka.ThreadingActor):
             return self._store.add(tasks)
         now = self._clock.now()
         kinds = {self._workers[task.name].isolation for task in tasks if task.name in self._workers}
-        request = next((r for r in self._claim_requests(now) if r[0] in kinds), None) \
-            if max(due) <= now and len(kinds) == 1 else None
+        request = None
+        if max(due) <= now and len(kinds) == 1:
+            self._lower_claim_after(now)  # these are due: the kind may claim
+            request = next((r for r in self._claim_requests(now) if r[0] in kinds), None)
         if request is None:
             ids = self._store.add(tasks)
             self._hint(min(due))
@@ -231,8 +233,6 @@ class SupervisorActor(pykka.ThreadingActor):
         kind, claim = request
         ids, claims = self._store.add_and_claim(tasks, now, claim)
         self._took(kind, claims, claim.limit)
-        if len(claims) == claim.limit:  # some may wait for a free slot
-            self._note_due(min(due))
         return ids
 
     def _cancel(self, task_id: str) -> Task | None:
