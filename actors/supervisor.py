@@ -131,6 +131,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._known_due = -math.inf  # the earliest due time the store told us, lowered by our writes
         self._data_version: int | None = None
         self._pump_pending = False
+        self._look_pending = False  # a tick skipped looking up the next due time (see _saturated)
         self.fenced = 0
         self.last_tick: float | None = None
 
@@ -425,10 +426,27 @@ class SupervisorActor(pykka.ThreadingActor):
         if external:
             self._claim_after.clear()
         self._pump()
-        if external or now >= self._known_due:
+        if (external or now >= self._known_due) and not self._saturated():
+            self._look_pending = False
             self._wake_scheduler(now)
-        elif self._scheduler is not None:  # nothing new: the due time we know still holds
-            self._scheduler.wake_at(max(min(self._known_due, self._maintenance.next_wake()), now))
+        elif self._scheduler is not None:  # nothing new, or nothing we could take: keep the due time we know
+            if external or now >= self._known_due:
+                self._look_pending = True  # look once a worker has room (see _flush)
+            known = self._known_due if self._known_due > now else math.inf
+            self._scheduler.wake_at(max(min(known, self._maintenance.next_wake()), now))
+
+    def _saturated(self) -> bool:
+        """True while no kind of worker can take more work: every kind with registered names
+        has its slots full or every worker busy (``_busy``). Looking up the next due time
+        (a query) then tells nothing the next attempt end would not: it claims what is due.
+        A producer in another process wakes the node once per create; while the node is
+        saturated those wake-ups cost one ``data_version`` read each, not a query too."""
+        if not self._cfg.serving or not self._attached:
+            return False
+        kinds = [kind for kind in self._cfg.slots if self._names_by_kind.get(kind)]
+        return bool(kinds) and all(
+            self._cfg.slots[kind] <= self._held_per_kind[kind] or self._busy(kind, self._held_per_kind[kind])
+            for kind in kinds)
 
     def _external_change(self) -> bool:
         version_of = getattr(self._store, "data_version", None)
@@ -488,6 +506,9 @@ class SupervisorActor(pykka.ThreadingActor):
         if done:
             self._pool.hand_out()
         self._pump()
+        if self._look_pending and not self._saturated():
+            self._look_pending = False
+            self._wake_scheduler(now)  # what ticks skipped while every worker was busy
 
     def _best_effort(self, write: Any, *args: Any) -> None:
         """Progress, metadata and log lines: dropped (with a warning) if the store fails."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 
 from actors import ManualClock, TaskWorker
 from actors.clock import from_timestamp
-from actors.messages import Attach, CreateTasks, Dispatch, JobDone, RegisterWorker, WorkerEvents
+from actors.messages import Attach, CreateTasks, Dispatch, JobDone, RegisterWorker, Tick, WorkerEvents
 from actors.models import Claim, Succeeded, Task, TaskStatus
 from actors.storage.base import ClaimRequest, Finish
 from actors.storage.memory import MemoryStore
@@ -31,6 +31,14 @@ class _Counting(MemoryStore):
     def __init__(self) -> None:
         super().__init__()
         self.calls: collections.Counter[str] = collections.Counter()
+        self.version = 0  # bumped by a test: "another process wrote"
+
+    def data_version(self) -> int:
+        return self.version
+
+    def next_due(self, names: Collection[str]) -> float | None:
+        self.calls["next_due"] += 1
+        return super().next_due(names)
 
     def add(self, tasks: Sequence[Task]) -> list[str]:
         self.calls["add"] += 1
@@ -77,15 +85,25 @@ def _noop(ctx: Any, options: dict[str, Any], task: Task) -> None:
     return None
 
 
+class _Wakes:
+    """Stands for the scheduler: keeps what the supervisor asks it to wake at."""
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+
+    def wake_at(self, when: float) -> None:
+        self.asked.append(when)
+
+
 @contextmanager
-def _node(store: MemoryStore, clock: ManualClock) -> Iterator[tuple[Any, Any]]:
+def _node(store: MemoryStore, clock: ManualClock, wakes: _Wakes | None = None) -> Iterator[tuple[Any, Any]]:
     """A node with one process worker (pool 1, 4 slots)."""
     config = SupervisorConfig(node_id="node", slots={"process": 4}, pool={"process": 1})
     ref = SupervisorActor.start(store, clock, config)
     worker = _Worker.start()
     try:
         ref.tell(RegisterWorker(TaskWorker("T", _noop)))
-        ref.ask(Attach([("process", worker)], None))
+        ref.ask(Attach([("process", worker)], wakes))
         yield ref, worker
     finally:
         ref.stop()
@@ -150,3 +168,46 @@ def test_work_created_while_the_worker_is_busy_is_claimed_with_the_attempt_end(c
         assert [job.task.id for job in _jobs(worker)] == [first.id, second.id, third.id]
         done = store.get(first.id)
         assert done is not None and done.status is TaskStatus.SUCCEEDED
+
+
+def test_while_every_worker_is_busy_a_tick_after_a_write_elsewhere_does_not_query_the_next_due_time(
+        clock: ManualClock) -> None:
+    """A producer in another process wakes the node once per create. While no worker has
+    room, the next attempt end claims what is due, so a tick costs the ``data_version``
+    read only; the look-up it skipped runs once a worker has room."""
+    store, wakes = _Counting(), _Wakes()
+    with _node(store, clock, wakes) as (ref, worker):
+        running = _task(clock)
+        ref.ask(CreateTasks([running]))  # the only worker is busy with it
+        store.calls.clear()
+        for _ in range(3):
+            store.add([_task(clock)])  # "another process" commits due work
+            store.version += 1
+            clock.advance(0.001)
+            ref.ask(Tick(clock.now()))
+        assert store.calls["next_due"] == 0
+        assert min(wakes.asked[-3:]) > clock.now()  # no "tick again now" either
+        job = _jobs(worker)[0]
+        ref.tell(WorkerEvents((JobDone(running.id, job.token, Succeeded(1)),)))
+        ref.ask(None)
+        ref.ask(None)
+        assert len(_jobs(worker)) == 4  # the three waiting tasks went with the attempt end
+        assert store.calls["next_due"] == 0  # and the worker is busy again
+        ref.tell(WorkerEvents(tuple(JobDone(j.task.id, j.token, Succeeded(1)) for j in _jobs(worker)[1:])))
+        ref.ask(None)
+        ref.ask(None)
+        assert store.calls["next_due"] == 1  # looked once the worker had room
+
+
+def test_with_a_worker_free_a_tick_after_a_write_elsewhere_looks_up_the_next_due_time(
+        clock: ManualClock) -> None:
+    store, wakes = _Counting(), _Wakes()
+    with _node(store, clock, wakes) as (ref, worker):
+        store.calls.clear()
+        later = _task(clock, delay=5.0)
+        store.add([later])  # another process: due in 5 s (before the next maintenance)
+        store.version += 1
+        ref.ask(Tick(clock.now()))
+        assert store.calls["next_due"] == 1
+        assert wakes.asked[-1] == later.run_at.timestamp()
+        assert _jobs(worker) == []
