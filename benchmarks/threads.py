@@ -1,23 +1,35 @@
-"""Where the parent's CPU goes per task: embedded node, tasks created one by one.
+"""Where the CPU goes per task, with tasks created one by one (the harness's phase B shape,
+without the run record).
 
-Starts a serving supervisor on a fresh SQLite file (W worker processes), creates
-N no-op tasks one at a time from the main thread (the harness's phase B shape,
-without the run record), waits for the last, and prints the end-to-end rate and
-the parent's CPU time per task, split by thread (user and system time, from
-``/proc/self/task/*/stat``; Linux only). Children's CPU is not included.
+Embedded (default): a serving supervisor on a fresh SQLite file (W worker processes) in
+this process, which also creates N no-op tasks one at a time from its main thread and
+waits for the last. Prints the end-to-end rate and this process's CPU time per task,
+split by thread (user and system time, from ``/proc/self/task/*/stat``; Linux only).
+Children's CPU is not included.
+
+``--remote``: the serving supervisor runs in another process (as ``actors worker``
+would) and this one creates through a client-only supervisor (``workers=0``) on the
+same file. Prints the rate and the CPU per task of the producer, the serving process
+and its children.
 
     python benchmarks/threads.py --n 5000 --workers 2
+    python benchmarks/threads.py --n 5000 --workers 2 --remote
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from typing import Any
+
+import psutil
 
 import actors
 
@@ -47,15 +59,90 @@ def thread_cpu() -> dict[str, tuple[float, float]]:
     return out
 
 
+def serve(path: str, workers: int) -> int:
+    """The ``--remote`` serving side: a node on ``path`` until SIGTERM."""
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with actors.Supervisor.start(path, workers=workers) as sup:
+        sup.register_task_worker(actors.TaskWorker("ADD", add))
+        print("ready", flush=True)
+        signal.signal(signal.SIGUSR1, lambda *_: print(repr(thread_cpu()), flush=True))
+        done.wait()
+    return 0
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def _server_threads(server: subprocess.Popen[str]) -> dict[str, tuple[float, float]]:
+    """The serving process's CPU per thread group (it prints them on SIGUSR1)."""
+    assert server.stdout is not None
+    server.send_signal(signal.SIGUSR1)
+    line = server.stdout.readline()
+    return dict(ast.literal_eval(line))
+
+
+def _print_threads(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]],
+                   n: int) -> None:
+    rows = []
+    for group, (user, system) in after.items():
+        user0, system0 = before.get(group, (0.0, 0.0))
+        rows.append((group, (user - user0) / n * 1e6, (system - system0) / n * 1e6))
+    for group, user, system in sorted(rows, key=lambda row: -(row[1] + row[2])):
+        if user + system >= 1:
+            print(f"  {group:28s} {user + system:6.0f} us/task (user {user:4.0f}, system {system:4.0f})")
+
+
+def remote(path: str, n: int, workers: int) -> int:
+    server = subprocess.Popen([sys.executable, __file__, "--serve", path, "--workers", str(workers)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        node, me = psutil.Process(server.pid), psutil.Process()
+        with actors.Supervisor.start(path, workers=0) as client:
+            for task_id in [client.create_task("ADD", metadata={"a": 1, "b": 2}) for _ in range(200)]:
+                client.wait(task_id, timeout=60)  # children warm
+            kids0 = sum(_cpu(child) for child in node.children())
+            threads0 = _server_threads(server)
+            node0, me0, start = _cpu(node), _cpu(me), time.perf_counter()
+            last = ""
+            for i in range(n):
+                last = client.create_task("ADD", metadata={"a": i, "b": 2})
+            client.wait(last, timeout=600)
+            while client.stats()["tasks"].get("succeeded", 0) < n + 200:
+                time.sleep(0.005)
+            elapsed = time.perf_counter() - start
+            kids = sum(_cpu(child) for child in node.children()) - kids0
+            served, produced = _cpu(node) - node0, _cpu(me) - me0
+            threads1 = _server_threads(server)
+        print(f"remote N={n} W={workers}: {n / elapsed:,.0f} tasks/s end to end; CPU per task: producer "
+              f"{produced / n * 1e6:,.0f} us, serving process {served / n * 1e6:,.0f} us, "
+              f"its children {kids / n * 1e6:,.0f} us")
+        print("  serving process by thread:")
+        _print_threads(threads0, threads1, n)
+        return 0
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
 def main() -> int:
-    if not os.path.isdir("/proc/self/task"):
-        print("threads.py needs Linux (/proc/self/task)", file=sys.stderr)
-        return 2
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--remote", action="store_true", help="serve in another process")
+    parser.add_argument("--serve", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        return serve(args.serve, args.workers)
     path = os.path.join(tempfile.mkdtemp(prefix="actors-threads-"), "bench.db")
+    if args.remote:
+        return remote(path, args.n, args.workers)
+    if not os.path.isdir("/proc/self/task"):
+        print("threads.py needs Linux (/proc/self/task)", file=sys.stderr)
+        return 2
     with actors.Supervisor.start(path, workers=args.workers) as sup:
         sup.register_task_worker(actors.TaskWorker("ADD", add))
         for task_id in [sup.create_task("ADD", metadata={"a": 1, "b": 2}) for _ in range(200)]:
@@ -71,13 +158,7 @@ def main() -> int:
     parent = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / args.n * 1e6
     print(f"N={args.n} W={args.workers}: {args.n / elapsed:,.0f} tasks/s end to end; "
           f"parent CPU {parent:,.0f} us/task; {done} succeeded")
-    rows = []
-    for group, (user, system) in after.items():
-        user0, system0 = before.get(group, (0.0, 0.0))
-        rows.append((group, (user - user0) / args.n * 1e6, (system - system0) / args.n * 1e6))
-    for group, user, system in sorted(rows, key=lambda row: -(row[1] + row[2])):
-        if user + system >= 1:
-            print(f"  {group:28s} {user + system:6.0f} us/task (user {user:4.0f}, system {system:4.0f})")
+    _print_threads(before, after, args.n)
     return 0 if done == args.n + 200 else 1
 
 
