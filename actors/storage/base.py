@@ -23,7 +23,7 @@ from ..models import PRIORITIES, Claim, Node, Schedule, Task, TaskStatus
 
 __all__ = [
     "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery", "TaskStore",
-    "check_tags", "check_update",
+    "check_tags", "check_update", "distinct_ids",
 ]
 
 #: The lease name of the node that fires schedules and prunes (``TaskStore.acquire_lease``).
@@ -35,6 +35,15 @@ UPDATABLE_FIELDS = frozenset({
     "entity_id", "run_at", "update_interval", "max_attempts", "max_failures", "timeout",
     "retry",
 })
+
+
+def distinct_ids(tasks: Sequence[Task]) -> list[str]:
+    """The tasks' ids in order; ``ValidationError`` naming the first id given twice."""
+    ids = [task.id for task in tasks]
+    if len(set(ids)) != len(ids):
+        twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
+        raise ValidationError("id", twice, "appears twice in the batch")
+    return ids
 
 
 def check_tags(value: object) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from ._memory_cluster import MemoryCluster
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery, check_update
+from .base import ClaimRequest, Finish, LogRecord, TaskQuery, check_update, distinct_ids
 
 __all__ = ["MemoryStore"]
 
@@ -162,10 +162,7 @@ class MemoryStore(MemoryCluster):
         with self._lock:
             self._check_open()
             rows = [_Row.from_task(0, task) for task in tasks]
-            ids = [task.id for task in tasks]
-            if len(set(ids)) != len(ids):
-                twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
-                raise ValidationError("id", twice, "appears twice in the batch")
+            distinct_ids(tasks)
             keys = dict(self._keys)
             out: list[str] = []
             fresh: list[_Row] = []

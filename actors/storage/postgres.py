@@ -34,7 +34,7 @@ from . import _codec as codec
 from . import _pg_schema as pg
 from ._cluster_sql import SQLCluster
 from ._pg_listen import Listener
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery
+from .base import ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids
 
 __all__ = ["PostgresStore"]
 
@@ -218,10 +218,7 @@ class PostgresStore(SQLCluster):
     def _add(self, tasks: Sequence[Task], claim: ClaimRequest | None,
              now: float) -> tuple[list[str], list[Claim]]:
         rows = [codec.task_row(task) for task in tasks]
-        ids = [task.id for task in tasks]
-        if len(set(ids)) != len(ids):
-            twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
-            raise ValidationError("id", twice, "appears twice in the batch")
+        ids = distinct_ids(tasks)
         keys = list({task.idempotency_key for task in tasks if task.idempotency_key is not None})
         claims: list[Claim] = []
         try:

@@ -40,7 +40,7 @@ from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _sqlite_schema as sq
 from ._cluster_sql import SQLCluster
 from ._sqlite_wake import WakeBus
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery
+from .base import ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids
 
 __all__ = ["SQLiteStore"]
 
@@ -140,15 +140,12 @@ class SQLiteStore(SQLCluster):
     def _add(self, tasks: Sequence[Task], claim: ClaimRequest | None,
              now: float) -> tuple[list[str], list[Claim]]:
         rows = [sq.task_row(task) for task in tasks]
-        ids = [task.id for task in tasks]
-        if len(set(ids)) != len(ids):
-            twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
-            raise ValidationError("id", twice, "appears twice in the batch")
+        ids = distinct_ids(tasks)
         try:
             with self._db.tx() as conn:
                 added = sq.insert(conn, tasks, rows) if tasks else []
                 claims = self._claim_in(conn, claim, now) if claim is not None else []
-                claimed = {claim.task.id for claim in claims}
+                claimed = {c.task.id for c in claims}
                 if any(task_id not in claimed for task_id in added):  # some wait: wake other nodes
                     self._announce(conn, _earliest(tasks))
                 return added, claims
