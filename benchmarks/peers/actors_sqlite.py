@@ -24,6 +24,7 @@ import contextlib
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -117,62 +118,70 @@ class ActorsSystem(PeerBase):
             self.procs.stop()
 
     def prefill(self, finished: int, future: int) -> None:
-        """``future`` pending tasks due in ten years and ``finished`` SUCCEEDED tasks.
+        """``future`` pending tasks due in ten years and ``finished`` SUCCEEDED tasks, written
+        by another process (``python -m peers.actors_sqlite prefill F U``), so the memory
+        measured afterwards in this process is the node's, not the prefill's."""
+        subprocess.run([sys.executable, "-m", "peers.actors_sqlite", "prefill", str(finished), str(future)],
+                       check=True, timeout=3600)
 
-        The public API cannot make a finished task without running it, so the
-        finished rows are created like the future ones (with a marker
-        description) and then flipped to ``succeeded`` with one SQL UPDATE on
-        the task table (found by its ``status`` and ``description`` columns).
-        The result is checked through the public API.
-        """
-        eta = datetime.now(timezone.utc) + timedelta(days=3650)
+
+def prefill(finished: int, future: int) -> None:
+    """The prefill itself (see ``ActorsSystem.prefill``).
+
+    The public API cannot make a finished task without running it, so the
+    finished rows are created like the future ones (with a marker
+    description) and then flipped to ``succeeded`` with one SQL UPDATE on
+    the task table (found by its ``status`` and ``description`` columns).
+    The result is checked through the public API.
+    """
+    eta = datetime.now(timezone.utc) + timedelta(days=3650)
+    sup = start_supervisor(0)
+    try:
+        for label, count in (("prefill-finished", finished), ("prefill-future", future)):
+            for start in range(0, count, PREFILL_CHUNK):
+                stop = min(count, start + PREFILL_CHUNK)
+                sup.create_tasks(
+                    [spec(-1 - k, run_at=eta, description=label) for k in range(start, stop)]
+                )
+    finally:
+        sup.stop(timeout=60)
+    if finished:
+        conn = sqlite3.connect(DB_PATH, timeout=60)
+        try:
+            table, columns = next(
+                (t, cols)
+                for t in (
+                    r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                )
+                for cols in [{c[1] for c in conn.execute(f'PRAGMA table_info("{t}")')}]
+                if {"status", "description"} <= cols
+            )
+            now = time.time()
+            # What a finished run leaves on its row, where the table has the column.
+            wanted = {
+                "status": actors.TaskStatus.SUCCEEDED.value,
+                "finished_at": now,
+                "updated_at": now,
+                "run_at": now,
+                "attempts": 1,
+                "result": "3",
+            }
+            changes = {k: v for k, v in wanted.items() if k in columns}
+            with conn:
+                conn.execute(
+                    f'UPDATE "{table}" SET '
+                    + ", ".join(f"{k} = ?" for k in changes)
+                    + " WHERE description = ?",
+                    (*changes.values(), "prefill-finished"),
+                )
+        finally:
+            conn.close()
         sup = start_supervisor(0)
         try:
-            for label, count in (("prefill-finished", finished), ("prefill-future", future)):
-                for start in range(0, count, PREFILL_CHUNK):
-                    stop = min(count, start + PREFILL_CHUNK)
-                    sup.create_tasks(
-                        [spec(-1 - k, run_at=eta, description=label) for k in range(start, stop)]
-                    )
+            if not sup.get_tasks(status=actors.TaskStatus.SUCCEEDED, limit=1):
+                raise RuntimeError("prefill: no task reads back as SUCCEEDED; the table layout changed")
         finally:
             sup.stop(timeout=60)
-        if finished:
-            conn = sqlite3.connect(DB_PATH, timeout=60)
-            try:
-                table, columns = next(
-                    (t, cols)
-                    for t in (
-                        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-                    )
-                    for cols in [{c[1] for c in conn.execute(f'PRAGMA table_info("{t}")')}]
-                    if {"status", "description"} <= cols
-                )
-                now = time.time()
-                # What a finished run leaves on its row, where the table has the column.
-                wanted = {
-                    "status": actors.TaskStatus.SUCCEEDED.value,
-                    "finished_at": now,
-                    "updated_at": now,
-                    "run_at": now,
-                    "attempts": 1,
-                    "result": "3",
-                }
-                changes = {k: v for k, v in wanted.items() if k in columns}
-                with conn:
-                    conn.execute(
-                        f'UPDATE "{table}" SET '
-                        + ", ".join(f"{k} = ?" for k in changes)
-                        + " WHERE description = ?",
-                        (*changes.values(), "prefill-finished"),
-                    )
-            finally:
-                conn.close()
-            sup = start_supervisor(0)
-            try:
-                if not sup.get_tasks(status=actors.TaskStatus.SUCCEEDED, limit=1):
-                    raise RuntimeError("prefill: no task reads back as SUCCEEDED; the table layout changed")
-            finally:
-                sup.stop(timeout=60)
 
 
 def make() -> ActorsSystem:
@@ -195,8 +204,12 @@ def serve(workers: int) -> None:
 if __name__ == "__main__":
     # Re-import under the real module name, so the task function is shipped to
     # the pool by reference (peers.actors_sqlite.add), not from __main__.
+    from peers.actors_sqlite import prefill as _prefill
     from peers.actors_sqlite import serve as _serve
 
-    if sys.argv[1:2] != ["serve"]:
-        sys.exit("usage: python -m peers.actors_sqlite serve WORKERS")
-    _serve(int(sys.argv[2]))
+    if sys.argv[1:2] == ["serve"]:
+        _serve(int(sys.argv[2]))
+    elif sys.argv[1:2] == ["prefill"]:
+        _prefill(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        sys.exit("usage: python -m peers.actors_sqlite serve WORKERS | prefill FINISHED FUTURE")
