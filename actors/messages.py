@@ -6,7 +6,7 @@ in one place. Nothing mutable is shared: tasks travel as frozen snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from .models import Outcome, Schedule, Task
@@ -257,10 +257,23 @@ class StopWorker(NamedTuple):
     timeout: float
 
 
-class Attach(NamedTuple):
-    """Hand the supervisor its worker actors, as ``(kind, ref)`` pairs, and its scheduler."""
+class WorkerSlot(NamedTuple):
+    """One worker actor as the supervisor sees it.
 
-    workers: list[tuple[str, Any]]
+    ``submit`` is its executor's ``submit`` when that only queues (``Executor.queues_only``):
+    the supervisor then hands jobs over directly, from its own thread, instead of sending
+    the worker actor a ``Dispatch``. None: always ``Dispatch``.
+    """
+
+    kind: str
+    ref: Any
+    submit: Callable[[Sequence[Job], Mapping[str, Callable[..., Any]]], None] | None = None
+
+
+class Attach(NamedTuple):
+    """Hand the supervisor its worker actors and its scheduler."""
+
+    workers: list[WorkerSlot]
     scheduler: Any
 
 

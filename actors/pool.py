@@ -54,6 +54,7 @@ class _Worker(Generic[K]):
     kind: str
     held: dict[str, str] = field(default_factory=dict)  # task id -> token of the jobs it holds
     served: int = 0  # when it last got work (a counter): the longest idle goes first among equals
+    retired: bool = False  # takes no more work
 
 
 class Pool(Generic[K]):
@@ -113,7 +114,7 @@ class Pool(Generic[K]):
     def _hand_out(self, kind: str) -> None:
         queue = self._queues[kind]
         while len(queue):
-            room = [w for w in self._workers[kind] if len(w.held) <= self._low_water]
+            room = [w for w in self._workers[kind] if len(w.held) <= self._low_water and not w.retired]
             if not room:
                 return
             worker = min(room, key=lambda w: (len(w.held), w.served))
@@ -124,6 +125,19 @@ class Pool(Generic[K]):
                 worker.held[work.job.task.id] = work.job.token
                 self._where[work.job.task.id] = worker
             self._send(worker.key, batch)
+
+    def retire(self, key: K) -> list[str]:
+        """Worker ``key`` takes no more work (it cannot): returns the ids of the jobs it held,
+        which the pool forgets."""
+        for workers in self._workers.values():
+            for worker in workers:
+                if worker.key == key:
+                    worker.retired = True
+                    held, worker.held = list(worker.held), {}
+                    for task_id in held:
+                        self._where.pop(task_id, None)
+                    return held
+        return []
 
     # --- work out -------------------------------------------------------------------
 

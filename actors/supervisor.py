@@ -60,6 +60,7 @@ from .messages import (
     WhenIdle,
     Work,
     WorkerEvents,
+    WorkerSlot,
 )
 from .models import Claim, Task, TaskStatus
 from .pool import Pool
@@ -118,7 +119,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._buffer: list[Any] = []
         self._flush_pending = False
         self._pool: Pool[int] = Pool(self._send_work, config.max_batch)
-        self._worker_refs: list[Any] = []
+        self._slots: list[WorkerSlot] = []
         self._attached = False
         self._scheduler: Any = None
         self._stopping = False
@@ -246,8 +247,8 @@ class SupervisorActor(pykka.ThreadingActor):
                 self._drop_held(task_id)  # it never reached a worker
             else:
                 holder = self._pool.holder(task_id)
-                for key in range(len(self._worker_refs)) if holder is None else [holder]:
-                    self._worker_refs[key].tell(Abort(task_id, self._cfg.abort_grace))
+                for key in range(len(self._slots)) if holder is None else [holder]:
+                    self._slots[key].ref.tell(Abort(task_id, self._cfg.abort_grace))
         self._settle([task_id])
         return self._store.get(task_id)
 
@@ -273,17 +274,31 @@ class SupervisorActor(pykka.ThreadingActor):
 
     # --- claiming and dispatching ----------------------------------------------------------
 
-    def _attach(self, workers: list[tuple[str, Any]], scheduler: Any) -> None:
-        """The node's worker actors (with their kinds) and scheduler are ready: start claiming."""
-        for key, (kind, ref) in enumerate(workers):
-            self._pool.add_worker(key, kind)
-            self._worker_refs.append(ref)
+    def _attach(self, workers: list[WorkerSlot], scheduler: Any) -> None:
+        """The node's worker actors and scheduler are ready: start claiming."""
+        for key, slot in enumerate(workers):
+            self._pool.add_worker(key, slot.kind)
+            self._slots.append(slot)
         self._scheduler = scheduler
         self._attached = True
         self._invalidate()
 
     def _send_work(self, key: int, items: list[Work]) -> None:
-        self._worker_refs[key].tell(Dispatch(items))
+        """Hand a batch to worker ``key``: straight to its executor when that only queues
+        (one thread hand-off less per batch, and the job leaves before the creator's reply),
+        else as a ``Dispatch`` to its actor."""
+        slot = self._slots[key]
+        if slot.submit is None:
+            slot.ref.tell(Dispatch(items))
+            return
+        try:
+            slot.submit([work.job for work in items], {work.job.task.name: work.execute for work in items})
+        except Exception:  # its executor stopped (at interpreter exit) or broke: never started, give back
+            log.exception("worker %d refused %d job(s); it gets no more work, the jobs go back to the store",
+                          key, len(items))
+            self._pool.retire(key)
+            self._release([work.job for work in items])
+            self._hint(self._clock.now())  # claim them again (another worker), after this message
 
     def _invalidate(self) -> None:
         """Something may have become due (a change, a new worker, time passed): claim now."""
@@ -620,7 +635,7 @@ class SupervisorActor(pykka.ThreadingActor):
             "held": len(self._held),
             "workers": {
                 "registered": sorted(self._workers),
-                "slots": len(self._worker_refs),
+                "slots": len(self._slots),
                 "held_by_kind": dict(self._held_per_kind),
                 "capacity": slots,
             },

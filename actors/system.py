@@ -57,6 +57,7 @@ from .messages import (
     UpdateTask,
     Watch,
     WhenIdle,
+    WorkerSlot,
 )
 from .models import Schedule, Task, TaskStatus
 from .scheduler import Scheduler
@@ -255,7 +256,10 @@ class Supervisor:
                 if subscribe is not None and serving:
                     wake = scheduler.wake_at
                     subscribe(lambda due: wake(clock.now() if due is None else due))
-            sup_ref.tell(Attach(list(zip(kinds, refs, strict=True)), scheduler))
+            # each worker's executor started in its actor (in parallel); then its submit, if direct
+            worker_slots = [WorkerSlot(kind, ref, ref.proxy().direct_submit.get())
+                     for kind, ref in zip(kinds, refs, strict=True)]
+            sup_ref.tell(Attach(worker_slots, scheduler))
         except BaseException:
             for ref in refs:
                 ref.stop(block=False)

@@ -1,10 +1,11 @@
 """The worker actor: owns one execution slot (a child process or a thread).
 
-The supervisor's pool (``actors.pool``) hands it ``Dispatch`` batches; it passes
-each to its executor and forwards every executor event to the supervisor as it
-happens (from the executor's own thread: the supervisor learns from the
-``JobDone`` events that the worker has room again, so the worker sends nothing
-of its own per job). It also aborts jobs and stops the slot.
+It starts the slot, aborts jobs and stops the slot; every executor event goes to
+the supervisor as it happens (from the executor's own thread: the supervisor
+learns from the ``JobDone`` events that the worker has room again). Jobs reach
+the executor straight from the supervisor's pool (``actors.pool``) when its
+``submit`` only queues (process and thread executors: no message, no thread
+hand-off per batch), else as ``Dispatch`` messages to this actor (inline).
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ class WorkerActor(pykka.ThreadingActor):
     @property
     def pid(self) -> int | None:
         return self._executor.pid if self._executor is not None else None
+
+    @property
+    def direct_submit(self) -> Any:
+        """The executor's ``submit`` if the supervisor may call it directly (``queues_only``),
+        else None (jobs then come as ``Dispatch`` messages)."""
+        executor = self._executor
+        return executor.submit if executor is not None and executor.queues_only else None
 
     def on_receive(self, message: Any) -> Any:
         assert self._executor is not None

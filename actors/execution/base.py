@@ -1,6 +1,7 @@
 """The ``Executor`` protocol: one execution slot (a child process or a thread).
 
-A worker actor owns one executor. It submits jobs; the executor runs them one
+A worker actor owns one executor (its start, aborts and stop); jobs reach it from
+the worker actor or, when ``queues_only``, straight from the supervisor. It runs them one
 after another and reports what happens through the ``on_event`` callback it was
 built with (called from the executor's own thread — the owner turns each event
 into a message to itself). Every submitted job ends with exactly one ``JobDone``
@@ -25,7 +26,15 @@ EventSink = Callable[[ExecutorEvent], None]
 
 
 class Executor(Protocol):
-    """Runs jobs in order on one slot and reports their events."""
+    """Runs jobs in order on one slot and reports their events.
+
+    ``queues_only`` is True when ``submit`` only queues the jobs (it never runs one in the
+    caller's thread nor waits for one, and may be called from any thread): the supervisor
+    then hands jobs to the executor from its own thread, without a message to the worker
+    actor that owns it. The inline executor runs jobs inside ``submit``: False.
+    """
+
+    queues_only: bool
 
     def submit(self, jobs: Sequence[Job], functions: Mapping[str, Callable[..., Any]]) -> None:
         """Queue ``jobs`` to run in order. ``functions`` maps each job's task name to its

@@ -42,6 +42,8 @@ class InlineExecutor:
         >>> # executor.submit([job], {job.task.name: execute}) runs ``execute`` now
     """
 
+    queues_only = False  # see ``Executor``
+
     def __init__(self, on_event: EventSink, *, clock: Clock | None = None) -> None:
         self._on_event = on_event
         self._clock: Clock = clock if clock is not None else SystemClock()

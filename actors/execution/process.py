@@ -123,6 +123,8 @@ class ProcessExecutor:
         ChildStartError: the child process could not be started (names the cause).
     """
 
+    queues_only = True  # see ``Executor``
+
     def __init__(self, on_event: EventSink, *, rss_limit_mb: float | None = None,
                  max_tasks_per_child: int | None = None, kill_grace: float | None = None,
                  start_timeout: float = 60.0, flush_interval: float = 0.005) -> None:
@@ -161,7 +163,8 @@ class ProcessExecutor:
     # --- the Executor protocol ------------------------------------------------------
 
     def submit(self, jobs: Sequence[Job], functions: Mapping[str, Callable[..., Any]]) -> None:
-        """Queue ``jobs`` (sent to the child at once, as one message).
+        """Queue ``jobs`` (sent to the child at once, as one message). Never waits for a job or
+        for a child to start (safe from any thread: the supervisor calls it from its own).
 
         A job whose task name has no function in ``functions``, or whose function
         cloudpickle cannot serialise, ends ``Raised`` at once.
@@ -185,8 +188,8 @@ class ProcessExecutor:
             spawn = self._slot is None and not self._respawning and bool(self._unsent)
             self._respawning = self._respawning or spawn
         self._emit_all(refused)
-        if spawn:
-            self._respawn()  # the last replacement failed to start: try again now
+        if spawn:  # the last replacement failed to start: try again, on a thread (submit never waits)
+            threading.Thread(target=self._respawn, name="actors-executor-respawn", daemon=True).start()
         else:
             self._dispatch()
 

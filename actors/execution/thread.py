@@ -59,6 +59,8 @@ class ThreadExecutor:
         >>> # executor.submit(jobs, {"MY_TASK": execute}); ...; executor.stop(5.0)
     """
 
+    queues_only = True  # see ``Executor``
+
     def __init__(self, on_event: EventSink, *, name: str = "actors-thread-executor") -> None:
         self._on_event = on_event
         self._name = name

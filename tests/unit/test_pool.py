@@ -126,3 +126,14 @@ def test_max_batch_is_at_least_one(max_batch: int) -> None:
     pool, sent = pool_of("a", max_batch=max_batch)
     pool.put([work("x"), work("y")])
     assert sent.log == [("a", ["x"])]
+
+
+def test_a_retired_worker_gets_no_more_work_and_its_jobs_are_forgotten() -> None:
+    pool, sent = pool_of("a", "b", max_batch=1)
+    pool.put([work("x")])
+    assert pool.retire("a") == ["x"]
+    assert pool.holder("x") is None
+    pool.put([work("y"), work("z")])
+    assert (sent.of("a"), sent.of("b")) == (["x"], ["y"])
+    assert pool.waiting() == 1
+    assert pool.retire("nobody") == []

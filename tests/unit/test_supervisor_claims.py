@@ -18,7 +18,16 @@ import pytest
 
 from actors import ManualClock, TaskWorker
 from actors.clock import from_timestamp
-from actors.messages import Attach, CreateTasks, Dispatch, JobDone, RegisterWorker, Tick, WorkerEvents
+from actors.messages import (
+    Attach,
+    CreateTasks,
+    Dispatch,
+    JobDone,
+    RegisterWorker,
+    Tick,
+    WorkerEvents,
+    WorkerSlot,
+)
 from actors.models import Claim, Succeeded, Task, TaskStatus
 from actors.storage.base import ClaimRequest, Finish
 from actors.storage.memory import MemoryStore
@@ -103,7 +112,7 @@ def _node(store: MemoryStore, clock: ManualClock, wakes: _Wakes | None = None) -
     worker = _Worker.start()
     try:
         ref.tell(RegisterWorker(TaskWorker("T", _noop)))
-        ref.ask(Attach([("process", worker)], wakes))
+        ref.ask(Attach([WorkerSlot("process", worker)], wakes))
         yield ref, worker
     finally:
         ref.stop()
@@ -211,3 +220,53 @@ def test_with_a_worker_free_a_tick_after_a_write_elsewhere_looks_up_the_next_due
         assert store.calls["next_due"] == 1
         assert wakes.asked[-1] == later.run_at.timestamp()
         assert _jobs(worker) == []
+
+
+def test_a_worker_whose_executor_only_queues_gets_its_jobs_from_the_supervisor_directly(
+        clock: ManualClock) -> None:
+    store = _Counting()
+    handed: list[tuple[list[str], list[str]]] = []
+    config = SupervisorConfig(node_id="node", slots={"process": 4}, pool={"process": 1})
+    ref = SupervisorActor.start(store, clock, config)
+    worker = _Worker.start()
+    try:
+        ref.tell(RegisterWorker(TaskWorker("T", _noop)))
+        ref.ask(Attach([WorkerSlot("process", worker, lambda jobs, functions: handed.append(
+            ([job.task.id for job in jobs], sorted(functions))))], None))
+        task = _task(clock)
+        ref.ask(CreateTasks([task]))
+        assert handed == [([task.id], ["T"])]  # handed over before the create returned
+        assert _jobs(worker) == []  # no Dispatch message
+    finally:
+        ref.stop()
+        worker.stop()
+
+
+def test_a_worker_whose_executor_refuses_work_is_retired_and_its_jobs_go_back_unstarted(
+        clock: ManualClock) -> None:
+    store = _Counting()
+    refused: list[str] = []
+
+    def refuse(jobs: Any, functions: Any) -> None:
+        refused.extend(job.task.id for job in jobs)
+        raise RuntimeError("the executor is stopped")
+
+    config = SupervisorConfig(node_id="node", slots={"process": 4})
+    ref = SupervisorActor.start(store, clock, config)
+    broken, sound = _Worker.start(), _Worker.start()
+    try:
+        ref.tell(RegisterWorker(TaskWorker("T", _noop)))
+        ref.ask(Attach([WorkerSlot("process", broken, refuse), WorkerSlot("process", sound)], None))
+        first = _task(clock)
+        ref.ask(CreateTasks([first]))  # the first (idlest) worker refuses it
+        ref.ask(None)  # the pump that claims it again
+        assert refused == [first.id]  # tried once: the broken worker gets nothing more
+        [job] = _jobs(sound)
+        assert (job.task.id, job.attempt) == (first.id, 1)  # given back unstarted, not counted
+        second = _task(clock)
+        ref.ask(CreateTasks([second]))
+        assert [j.task.id for j in _jobs(sound)] == [first.id, second.id] and refused == [first.id]
+    finally:
+        ref.stop()
+        broken.stop()
+        sound.stop()
