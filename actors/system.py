@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import logging
+import math
 import os
 import socket
 import urllib.parse
@@ -142,6 +143,26 @@ def _executor_factory(kind: str, executor: str, options: Mapping[str, Any]) -> E
     return make
 
 
+def _slots(kinds: list[str], refs: list[pykka.ActorRef[Any]]) -> list[WorkerSlot]:
+    """The workers as the supervisor sees them, once each has started its execution slot (the
+    actors start them in parallel): with its executor's ``submit`` when that may be called
+    directly.
+
+    Raises:
+        ChildStartError: a worker could not start its slot (its actor logged why and stopped).
+    """
+    slots = []
+    for kind, ref in zip(kinds, refs, strict=True):
+        try:
+            slots.append(WorkerSlot(kind, ref, ref.proxy().direct_submit.get()))
+        except pykka.ActorDeadError:
+            from .execution.process import ChildStartError
+
+            raise ChildStartError(f"a {kind} worker could not start its execution slot "
+                                  "(the log has the cause)") from None
+    return slots
+
+
 def _positive_int(field: str, value: object, *, allow_zero: bool = True) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
         raise ValidationError(field, value, "must be an int >= " + ("0" if allow_zero else "1"))
@@ -216,6 +237,13 @@ class Supervisor:
         _positive_int("thread_workers", thread_workers)
         _positive_int("max_batch", max_batch, allow_zero=False)
         _positive_int("max_crashes", max_crashes, allow_zero=False)
+        if max_tasks_per_child is not None:
+            _positive_int("max_tasks_per_child", max_tasks_per_child, allow_zero=False)
+        if rss_limit_mb is not None and (isinstance(rss_limit_mb, bool) or not isinstance(rss_limit_mb, (int, float))
+                                         or not 0 < rss_limit_mb < math.inf):
+            raise ValidationError("rss_limit_mb", rss_limit_mb, "must be a number of MiB > 0, or None")
+        seconds("kill_grace", kill_grace, allow_zero=True)
+        seconds("abort_grace", abort_grace, allow_zero=True)
         ttl = seconds("lease_ttl", lease_ttl, allow_zero=False)
         keep = seconds("retention", retention, allow_zero=True)
         seconds("poll_interval", poll_interval, allow_zero=False)
@@ -256,10 +284,7 @@ class Supervisor:
                 if subscribe is not None and serving:
                     wake = scheduler.wake_at
                     subscribe(lambda due: wake(clock.now() if due is None else due))
-            # each worker's executor started in its actor (in parallel); then its submit, if direct
-            worker_slots = [WorkerSlot(kind, ref, ref.proxy().direct_submit.get())
-                     for kind, ref in zip(kinds, refs, strict=True)]
-            sup_ref.tell(Attach(worker_slots, scheduler))
+            sup_ref.tell(Attach(_slots(kinds, refs), scheduler))
         except BaseException:
             for ref in refs:
                 ref.stop(block=False)

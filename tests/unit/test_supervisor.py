@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pykka
 import pytest
 
 import actors
@@ -299,6 +300,27 @@ def test_bad_settings_are_named() -> None:
         actors.Supervisor.start("memory://", workers=0, lease_ttl=0)
     with pytest.raises(actors.ValidationError, match="synchronous='SOMETIMES'"):
         actors.Supervisor.start("memory://", workers=0, synchronous="SOMETIMES")
+    # the pool's options are checked before any worker starts (they used to fail inside it)
+    with pytest.raises(actors.ValidationError, match="max_tasks_per_child=0"):
+        actors.Supervisor.start("memory://", workers=1, max_tasks_per_child=0)
+    with pytest.raises(actors.ValidationError, match="rss_limit_mb=-5"):
+        actors.Supervisor.start("memory://", workers=1, rss_limit_mb=-5)
+    with pytest.raises(actors.ValidationError, match="kill_grace=-1"):
+        actors.Supervisor.start("memory://", workers=1, kill_grace=-1)
+    assert pykka.ActorRegistry.get_all() == []
+
+
+def test_a_worker_that_cannot_start_its_child_fails_the_start_and_leaves_nothing_running(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from actors.execution import process
+
+    def fail(**_: Any) -> Any:
+        raise process.ChildStartError("no more processes (test)")
+
+    monkeypatch.setattr(process, "start_child", fail)
+    with pytest.raises(process.ChildStartError, match="could not start its execution slot"):
+        actors.Supervisor.start("memory://", workers=1, thread_workers=0)
+    assert pykka.ActorRegistry.get_all() == []
 
 
 
