@@ -25,18 +25,25 @@ def task(now: float, **fields: object) -> actors.Task:
     return build_task(TaskSpec(name="JOB", **fields), task_id=str(uuid.uuid4()), now=now)  # type: ignore[arg-type]
 
 
+class _Ears:
+    """A wake-up callback that keeps what it heard."""
+
+    def __init__(self) -> None:
+        self.heard: list[float | None] = []
+        self.arrived = threading.Event()
+
+    def __call__(self, due: float | None) -> None:
+        self.heard.append(due)
+        self.arrived.set()
+
+
 def test_a_listener_hears_what_another_store_commits_but_not_its_own(tmp_path: Path) -> None:
     path = str(tmp_path / "w.db")
     listener, writer = SQLiteStore(path), SQLiteStore(path)
-    heard: list[float | None] = []
-    arrived = threading.Event()
-
-    def on_wake(due: float | None) -> None:
-        heard.append(due)
-        arrived.set()
-
+    ears = _Ears()
+    heard, arrived = ears.heard, ears.arrived
     try:
-        listener.subscribe(on_wake)
+        listener.subscribe(ears)
         listener.add([task(time.time())])  # its own write: no wake-up
         now = time.time()
         writer.add([task(now, delay=100.0)])
@@ -84,15 +91,10 @@ def test_a_serving_node_runs_another_process_task_without_waiting_for_its_poll(t
 def test_a_rolled_back_write_wakes_nobody(tmp_path: Path) -> None:
     path = str(tmp_path / "w.db")
     listener, writer = SQLiteStore(path), SQLiteStore(path)
-    heard: list[float | None] = []
-    arrived = threading.Event()
-
-    def on_wake(due: float | None) -> None:
-        heard.append(due)
-        arrived.set()
-
+    ears = _Ears()
+    heard, arrived = ears.heard, ears.arrived
     try:
-        listener.subscribe(on_wake)
+        listener.subscribe(ears)
         now = time.time()
         first = task(now)
         writer.add([first])
