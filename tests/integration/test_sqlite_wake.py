@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,29 +38,38 @@ class _Ears:
         self.arrived.set()
 
 
-def test_a_listener_hears_what_another_store_commits_but_not_its_own(tmp_path: Path) -> None:
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[SQLiteStore, SQLiteStore, _Ears]]:
+    """Two stores on one file: a listener (subscribed) and a writer."""
     path = str(tmp_path / "w.db")
     listener, writer = SQLiteStore(path), SQLiteStore(path)
     ears = _Ears()
-    heard, arrived = ears.heard, ears.arrived
     try:
         listener.subscribe(ears)
-        listener.add([task(time.time())])  # its own write: no wake-up
-        now = time.time()
-        writer.add([task(now, delay=100.0)])
-        assert arrived.wait(10)
-        assert heard == [pytest.approx(now + 100.0, abs=1e-5)]  # run_at keeps microseconds
-        arrived.clear()
-        writer.add([task(now)])
-        assert arrived.wait(10)
-        assert heard[-1] == pytest.approx(now, abs=1e-5)
-        health = listener.listener_health()
-        assert health is not None and health["notifications"] == 2
-        assert writer.listener_health() is None  # it never subscribed
+        yield listener, writer, ears
     finally:
         writer.close()
         listener.close()
-    assert not os.path.exists(f"{path}-wake")  # the last listener removed its socket and folder
+
+
+def test_a_listener_hears_what_another_store_commits_but_not_its_own(
+        pair: tuple[SQLiteStore, SQLiteStore, _Ears]) -> None:
+    listener, writer, ears = pair
+    listener.add([task(time.time())])  # its own write: no wake-up
+    now = time.time()
+    writer.add([task(now, delay=100.0)])
+    assert ears.arrived.wait(10)
+    assert ears.heard == [pytest.approx(now + 100.0, abs=1e-5)]  # run_at keeps microseconds
+    ears.arrived.clear()
+    writer.add([task(now)])
+    assert ears.arrived.wait(10)
+    assert ears.heard[-1] == pytest.approx(now, abs=1e-5)
+    health = listener.listener_health()
+    assert health is not None and health["notifications"] == 2
+    assert writer.listener_health() is None  # it never subscribed
+    writer.close()
+    listener.close()
+    assert not os.path.exists(f"{listener.path}-wake")  # the last listener removed its socket and folder
 
 
 def test_a_socket_left_by_a_dead_listener_is_removed_by_the_next_send(tmp_path: Path) -> None:
@@ -88,23 +98,15 @@ def test_a_serving_node_runs_another_process_task_without_waiting_for_its_poll(t
             assert client.wait(task_id, timeout=20)["options"] == {"x": 7}
 
 
-def test_a_rolled_back_write_wakes_nobody(tmp_path: Path) -> None:
-    path = str(tmp_path / "w.db")
-    listener, writer = SQLiteStore(path), SQLiteStore(path)
-    ears = _Ears()
-    heard, arrived = ears.heard, ears.arrived
-    try:
-        listener.subscribe(ears)
-        now = time.time()
-        first = task(now)
-        writer.add([first])
-        assert arrived.wait(10)
-        arrived.clear()
-        with pytest.raises(actors.ValidationError):
-            writer.add([task(now), first])  # the id is used: rolled back, nothing stored
-        writer.add([task(now, delay=100.0)])
-        assert arrived.wait(10)
-        assert heard == [pytest.approx(now, abs=1e-5), pytest.approx(now + 100.0, abs=1e-5)]
-    finally:
-        writer.close()
-        listener.close()
+def test_a_rolled_back_write_wakes_nobody(pair: tuple[SQLiteStore, SQLiteStore, _Ears]) -> None:
+    _, writer, ears = pair
+    now = time.time()
+    first = task(now)
+    writer.add([first])
+    assert ears.arrived.wait(10)
+    ears.arrived.clear()
+    with pytest.raises(actors.ValidationError):
+        writer.add([task(now), first])  # the id is used: rolled back, nothing stored
+    writer.add([task(now, delay=100.0)])
+    assert ears.arrived.wait(10)
+    assert ears.heard == [pytest.approx(now, abs=1e-5), pytest.approx(now + 100.0, abs=1e-5)]
