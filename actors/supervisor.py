@@ -341,7 +341,7 @@ class SupervisorActor(pykka.ThreadingActor):
 
         A kind claims when it has registered names, free capacity (``freed`` counts the
         claims of each kind about to be dropped: attempt ends being recorded) and no
-        reason to wait (``_busy``), and something of it may be due: ``_claim_after[kind]``
+        reason to wait (``_no_room``), and something of it may be due: ``_claim_after[kind]``
         saves the claim queries while nothing can be. It is set to infinity when a claim
         found less than it could take, and lowered by every event that makes a task due
         (a create, a retry, a recurring run, a change, a tick).
@@ -353,7 +353,7 @@ class SupervisorActor(pykka.ThreadingActor):
             if not names or now < self._claim_after.get(kind, -math.inf):
                 continue
             held = self._held_per_kind[kind] - (freed[kind] if freed else 0)
-            if slots - held <= 0 or self._busy(kind, held):  # claim when a slot or a worker frees
+            if self._no_room(kind, held):  # claim when a slot or a worker frees
                 continue
             yield kind, ClaimRequest(names, slots - held, self._cfg.node_id, self._cfg.lease_ttl)
 
@@ -374,17 +374,17 @@ class SupervisorActor(pykka.ThreadingActor):
             items.append(Work(job, worker.execute, kind))
         self._pool.put(items)
 
-    def _busy(self, kind: str, held: int) -> bool:
-        """True while new work of ``kind`` should wait for the next claim: every worker of the
-        kind has a task in hand (``held`` claims) and the last claim found no backlog (it
-        came back short).
+    def _no_room(self, kind: str, held: int) -> bool:
+        """True while new work of ``kind`` should wait for the next claim, with ``held`` claims
+        of the kind in hand: every slot is full, or every worker of the kind has a task and
+        the last claim found no backlog (it came back short).
 
         Work created one by one then gathers in the store and is claimed with the next
         attempt end (one transaction), instead of a claim, a dispatch and a finish per task;
         it starts no later for that, since no worker of the kind was free to run it sooner.
         """
         pool = self._cfg.pool.get(kind, 0)
-        return pool > 0 and not self._backlog[kind] and held >= pool
+        return held >= self._cfg.slots[kind] or (pool > 0 and not self._backlog[kind] and held >= pool)
 
     def _check_idle(self) -> None:
         if (self._idle_waiters and not self._held and not self._buffer and not self._flush_pending
@@ -441,27 +441,25 @@ class SupervisorActor(pykka.ThreadingActor):
         if external:
             self._claim_after.clear()
         self._pump()
-        if (external or now >= self._known_due) and not self._saturated():
+        look = external or now >= self._known_due
+        if look and not self._saturated():
             self._look_pending = False
             self._wake_scheduler(now)
         elif self._scheduler is not None:  # nothing new, or nothing we could take: keep the due time we know
-            if external or now >= self._known_due:
-                self._look_pending = True  # look once a worker has room (see _flush)
+            self._look_pending = self._look_pending or look  # look once a worker has room (see _flush)
             known = self._known_due if self._known_due > now else math.inf
             self._scheduler.wake_at(max(min(known, self._maintenance.next_wake()), now))
 
     def _saturated(self) -> bool:
         """True while no kind of worker can take more work: every kind with registered names
-        has its slots full or every worker busy (``_busy``). Looking up the next due time
+        has no room (``_no_room``). Looking up the next due time
         (a query) then tells nothing the next attempt end would not: it claims what is due.
         A producer in another process wakes the node once per create; while the node is
         saturated those wake-ups cost one ``data_version`` read each, not a query too."""
         if not self._cfg.serving or not self._attached:
             return False
         kinds = [kind for kind in self._cfg.slots if self._names_by_kind.get(kind)]
-        return bool(kinds) and all(
-            self._cfg.slots[kind] <= self._held_per_kind[kind] or self._busy(kind, self._held_per_kind[kind])
-            for kind in kinds)
+        return bool(kinds) and all(self._no_room(kind, self._held_per_kind[kind]) for kind in kinds)
 
     def _external_change(self) -> bool:
         version_of = getattr(self._store, "data_version", None)

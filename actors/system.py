@@ -143,7 +143,7 @@ def _executor_factory(kind: str, executor: str, options: Mapping[str, Any]) -> E
     return make
 
 
-def _slots(kinds: list[str], refs: list[pykka.ActorRef[Any]]) -> list[WorkerSlot]:
+def _worker_slots(kinds: list[str], refs: list[pykka.ActorRef[Any]]) -> list[WorkerSlot]:
     """The workers as the supervisor sees them, once each has started its execution slot (the
     actors start them in parallel): with its executor's ``submit`` when that may be called
     directly.
@@ -284,7 +284,7 @@ class Supervisor:
                 if subscribe is not None and serving:
                     wake = scheduler.wake_at
                     subscribe(lambda due: wake(clock.now() if due is None else due))
-            sup_ref.tell(Attach(_slots(kinds, refs), scheduler))
+            sup_ref.tell(Attach(_worker_slots(kinds, refs), scheduler))
         except BaseException:
             for ref in refs:
                 ref.stop(block=False)

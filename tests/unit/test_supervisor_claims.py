@@ -7,7 +7,6 @@ actor that keeps what it is dispatched: no child process, no sleeps.
 from __future__ import annotations
 
 import collections
-import threading
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -82,7 +81,6 @@ class _Worker(pykka.ThreadingActor):
     def __init__(self) -> None:
         super().__init__()
         self.jobs: list[Any] = []
-        self.changed = threading.Event()
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Dispatch):
