@@ -9,7 +9,6 @@ the supervisor actor.
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import logging
 import math
 import os
@@ -24,6 +23,7 @@ from typing import Any
 import pykka
 
 from .clock import Clock, ManualClock, SystemClock
+from .creating import validated_task
 from .errors import (
     StoreError,
     TaskCancelled,
@@ -358,21 +358,7 @@ class Supervisor:
 
     def _build(self, spec: TaskSpec, task_id: str) -> Task:
         worker = self._task_workers.get(spec.name) if isinstance(spec.name, str) else None
-        task = build_task(spec, task_id=spec.id or task_id, now=self.clock.now(),
-                          default_priority=worker.priority if worker else None)
-        if worker is not None and worker.queue and task.queue is None:
-            task = dataclasses.replace(task, queue=worker.queue)
-        if worker is not None and worker.validate is not None:
-            try:
-                ok = worker.validate(self, dict(task.metadata))
-            except ValidationError:
-                raise
-            except Exception as exc:
-                raise ValidationError("metadata", task.metadata,
-                                      f"rejected by {worker.name}.validate: {exc}") from exc
-            if not ok:
-                raise ValidationError("metadata", task.metadata, f"rejected by {worker.name}.validate")
-        return task
+        return validated_task(spec, task_id=task_id, now=self.clock.now(), worker=worker, supervisor=self)
 
     def create_task(self, name: str, **fields: Any) -> str:
         """Store a new task and return its id. Keyword names as in ``TaskSpec``.
