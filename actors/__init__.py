@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, ManualClock, SystemClock
+from .creating import ValidateContext
 from .cron import Cron
 from .errors import (
     ActorsError,
@@ -49,6 +50,7 @@ __all__ = [
     "TaskWorker",
     "Timeout",
     "UnknownWorker",
+    "ValidateContext",
     "ValidationError",
     "worker",
 ]

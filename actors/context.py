@@ -4,7 +4,9 @@ Stdlib and the actors kernel only, so the same code runs in a child process, in
 an executor thread and inline. A context never talks to the store: each call
 becomes an ``ExecutorEvent`` handed to the ``emit`` callable it was built with,
 and the executor carries the event to the worker actor (over a pipe, or
-directly). The store applies them, fenced by the attempt's token.
+directly). The store applies them, fenced by the attempt's token. The one call that
+waits for an answer, ``create_task``, goes to the ``create`` callable instead (the
+executor's ``Creator``: a request to the parent process, or the node's create path).
 """
 
 from __future__ import annotations
@@ -17,14 +19,13 @@ import math
 import sys
 import threading
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .clock import SystemClock
-from .errors import ValidationError
-from .messages import JobChained, JobLog, JobMetadata, JobProgress
+from .errors import ActorsError, ValidationError
+from .messages import JobLog, JobMetadata, JobProgress
 from .models import Outcome, Raised, Succeeded, Task
 from .spec import SPEC_FIELDS, TaskSpec, build_task, check_json
 
@@ -149,13 +150,15 @@ class TaskContext:
     """The ``ctx`` a task worker's ``execute(ctx, options, task)`` receives.
 
     Identical in process, thread and inline isolation. Calls are reported through
-    ``emit`` as ``JobProgress`` / ``JobMetadata`` / ``JobChained`` / ``JobLog``
-    events, in call order, before the attempt's ``JobDone``. A context is safe to
-    use from threads the task starts.
+    ``emit`` as ``JobProgress`` / ``JobMetadata`` / ``JobLog`` events, in call
+    order, before the attempt's ``JobDone``; ``create_task`` waits for ``create``.
+    A context is safe to use from threads the task starts.
 
     Args:
         job: the attempt being run.
         emit: receives each event (must be thread-safe).
+        create: stores a chained task, ``create(parent_id, spec) -> id`` (the executor's
+            ``Creator``; thread-safe). Without it ``create_task`` raises ``ActorsError``.
         aborted: set by the executor when the attempt is cancelled or ran out of
             time; ``is_aborted()`` reads it. A fresh unset event when omitted.
         started: when the attempt started, in ``clock`` time (default: now).
@@ -173,11 +176,13 @@ class TaskContext:
     """
 
     def __init__(self, job: Job, emit: Callable[[ExecutorEvent], None], *,
+                 create: Callable[[str, dict[str, Any]], str] | None = None,
                  aborted: threading.Event | None = None, started: float | None = None,
                  clock: Clock | None = None) -> None:
         self._job = job
         self._task = job.task
         self._emit = emit
+        self._create = create
         self._aborted = aborted if aborted is not None else threading.Event()
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._started = self._clock.now() if started is None else started
@@ -233,28 +238,32 @@ class TaskContext:
     def create_task(self, name: str, /, **kwargs: Any) -> str:
         """Create a chained task (``create_task``'s keyword arguments) and return its id.
 
-        The spec is validated here, so a bad one raises inside the task; the task
-        itself is created by the supervisor when the event reaches it.
+        The task is in the store when this returns (``sup.wait(id)`` finds it at once). It
+        goes through the same rules as ``sup.create_task``: the field checks, then, where
+        the node has its worker registered, that worker's default ``priority`` and
+        ``queue`` and its ``validate``. The fields are checked here first, so a bad one
+        raises without a round trip.
 
         Raises:
-            ValidationError: an unknown keyword or a bad value, named with the value.
+            ValidationError: an unknown keyword or a bad value (named with the value), or the
+                worker's ``validate`` refused the task; nothing is stored.
+            ActorsError: the task could not be stored (``StoreError``: the store is down).
         """
         for key, value in kwargs.items():
             if key not in SPEC_FIELDS or key == "name":
                 raise ValidationError(key, value, "unknown field")
-        task_id = kwargs.pop("id", None)
-        if task_id is None:
-            task_id = str(uuid.uuid4())
-        elif not isinstance(task_id, str) or not task_id:
+        task_id = kwargs.get("id")
+        if task_id is not None and (not isinstance(task_id, str) or not task_id):
             raise ValidationError("id", task_id, "must be a non-empty string")
-        task = build_task(TaskSpec(name=name, **kwargs), task_id=task_id, now=self._clock.now())
-        spec: dict[str, Any] = {**kwargs, "name": name, "id": task_id}
+        task = build_task(TaskSpec(name=name, **kwargs), task_id=task_id or "-", now=self._clock.now())
+        spec: dict[str, Any] = {**kwargs, "name": name}
         if "tags" in spec:
             spec["tags"] = list(task.tags)  # an iterator would arrive empty
         if spec.get("metadata") is not None:
             spec["metadata"] = dict(task.metadata)
-        self._emit(JobChained(self._task.id, self._job.token, spec))
-        return task_id
+        if self._create is None:
+            raise ActorsError("ctx.create_task: this context was built without a way to create tasks")
+        return self._create(self._task.id, spec)
 
     def is_aborted(self) -> bool:
         """True once the attempt is cancelled or out of time: return as soon as you can."""

@@ -14,7 +14,6 @@ from .models import Outcome, Schedule, Task
 __all__ = [
     "ExecutorEvent",
     "Job",
-    "JobChained",
     "JobDone",
     "JobLog",
     "JobMetadata",
@@ -62,14 +61,6 @@ class JobMetadata(NamedTuple):
     values: dict[str, Any]
 
 
-class JobChained(NamedTuple):
-    """``ctx.create_task(...)``: a new task, its id chosen in the child."""
-
-    task_id: str
-    token: str
-    spec: dict[str, Any]
-
-
 class JobLog(NamedTuple):
     """One record written to ``ctx.log``."""
 
@@ -89,7 +80,7 @@ class JobDone(NamedTuple):
     outcome: Outcome
 
 
-ExecutorEvent = JobStarted | JobProgress | JobMetadata | JobChained | JobLog | JobDone
+ExecutorEvent = JobStarted | JobProgress | JobMetadata | JobLog | JobDone
 
 
 # --- between the actors of one node -----------------------------------------------------

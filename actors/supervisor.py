@@ -40,7 +40,6 @@ from .messages import (
     GetTask,
     GetTasks,
     Job,
-    JobChained,
     JobDone,
     JobLog,
     JobMetadata,
@@ -64,7 +63,6 @@ from .messages import (
 )
 from .models import Claim, Task, TaskStatus
 from .pool import Pool
-from .spec import build_task, coerce_spec
 from .storage.base import ClaimRequest, Finish, LogRecord, TaskStore
 from .workers import TaskWorker
 
@@ -476,11 +474,9 @@ class SupervisorActor(pykka.ThreadingActor):
         self._flush_pending = False
         events, self._buffer = self._buffer, []
         now = self._clock.now()
-        chained: list[Task] = []
         logs: list[LogRecord] = []
         done: list[JobDone] = []
         progress: dict[tuple[str, str], float] = {}
-        chained_events: list[JobChained] = []
         for event in events:
             if isinstance(event, JobDone):
                 done.append(event)
@@ -492,16 +488,7 @@ class SupervisorActor(pykka.ThreadingActor):
             elif isinstance(event, JobLog):
                 logs.append(LogRecord(event.task_id, event.attempt, event.created, event.level,
                                       event.message))
-            elif isinstance(event, JobChained):
-                chained_events.append(event)
-                chained.append(self._chained_task(event, now))
         retry: list[Any] = []
-        if chained:
-            try:
-                self._store.add(chained)
-                self._note_due(min(task.run_at.timestamp() for task in chained if task.run_at is not None))
-            except StoreError:
-                retry += chained_events
         for (task_id, token), value in progress.items():
             self._best_effort(self._store.set_progress, task_id, token, value, now)
         if logs:
@@ -529,11 +516,6 @@ class SupervisorActor(pykka.ThreadingActor):
             write(*args)
         except StoreError as exc:
             log.warning("store unavailable: a progress/metadata/log write was dropped (%s)", exc)
-
-    def _chained_task(self, event: JobChained, now: float) -> Task:
-        spec = dict(event.spec)
-        task_id = spec.pop("id")
-        return build_task(coerce_spec(spec), task_id=task_id, now=now)
 
     def _record(self, done: list[JobDone], now: float) -> None:
         """Decide and store attempt ends; the claims are dropped only once the store has them.

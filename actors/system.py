@@ -9,7 +9,7 @@ the supervisor actor.
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
+import functools
 import logging
 import math
 import os
@@ -24,7 +24,9 @@ from typing import Any
 import pykka
 
 from .clock import Clock, ManualClock, SystemClock
+from .creating import validated_task
 from .errors import (
+    ActorsError,
     StoreError,
     TaskCancelled,
     TaskFailed,
@@ -32,7 +34,7 @@ from .errors import (
     Timeout,
     ValidationError,
 )
-from .execution.base import EventSink, Executor, ExecutorFactory
+from .execution.base import Creator, EventSink, Executor, ExecutorFactory
 from .maintenance import build_schedule
 from .messages import (
     Attach,
@@ -126,19 +128,20 @@ def _split_schema(url: str) -> tuple[str, str]:
     return urllib.parse.urlunsplit(parts._replace(query=rest)), schemas[0] if schemas else "actors"
 
 
-def _executor_factory(kind: str, executor: str, options: Mapping[str, Any]) -> ExecutorFactory:
+def _executor_factory(kind: str, executor: str, options: Mapping[str, Any], create: Creator) -> ExecutorFactory:
+    """What builds the executor of one worker actor; ``create`` is its tasks' ``ctx.create_task``."""
     if executor == "inline":
         from .execution.inline import InlineExecutor
 
-        return InlineExecutor
+        return functools.partial(InlineExecutor, create=create)
     if kind == "thread" or executor == "thread":
         from .execution.thread import ThreadExecutor
 
-        return ThreadExecutor
+        return functools.partial(ThreadExecutor, create=create)
     from .execution.process import ProcessExecutor
 
     def make(on_event: EventSink) -> Executor:
-        return ProcessExecutor(on_event, **options)
+        return ProcessExecutor(on_event, create=create, **options)
 
     return make
 
@@ -268,12 +271,15 @@ class Supervisor:
         sup_ref = SupervisorActor.start(task_store, clock, config)
         refs: list[pykka.ActorRef[Any]] = []
         kinds: list[str] = []
+        # the handle first: the executors' ``ctx.create_task`` goes through its create path
+        handle = cls(ref=sup_ref, store=task_store, clock=clock, workers=refs,
+                     scheduler=None, node_id=node, default_timeout=default_timeout)
         options = {"kill_grace": kill_grace, "rss_limit_mb": rss_limit_mb,
                    "max_tasks_per_child": max_tasks_per_child}
         try:
             if serving:
                 for kind, n in (("process", count), ("thread", thread_workers)):
-                    factory = _executor_factory(kind, executor, options)
+                    factory = _executor_factory(kind, executor, options, handle._create_chained)
                     for _ in range(n):
                         refs.append(WorkerActor.start(kind, factory, sup_ref))
                         kinds.append(kind)
@@ -284,14 +290,14 @@ class Supervisor:
                 if subscribe is not None and serving:
                     wake = scheduler.wake_at
                     subscribe(lambda due: wake(clock.now() if due is None else due))
+            handle._scheduler = scheduler
             sup_ref.tell(Attach(_worker_slots(kinds, refs), scheduler))
         except BaseException:
             for ref in refs:
                 ref.stop(block=False)
             sup_ref.stop()
             raise
-        return cls(ref=sup_ref, store=task_store, clock=clock, workers=refs,
-                   scheduler=scheduler, node_id=node, default_timeout=default_timeout)
+        return handle
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop gracefully: no new claims; running tasks get ``timeout`` seconds to finish
@@ -356,23 +362,10 @@ class Supervisor:
 
     # --- creating ---------------------------------------------------------------------------------
 
-    def _build(self, spec: TaskSpec, task_id: str) -> Task:
+    def _build(self, spec: TaskSpec, task_id: str, parent_id: str | None = None) -> Task:
         worker = self._task_workers.get(spec.name) if isinstance(spec.name, str) else None
-        task = build_task(spec, task_id=spec.id or task_id, now=self.clock.now(),
-                          default_priority=worker.priority if worker else None)
-        if worker is not None and worker.queue and task.queue is None:
-            task = dataclasses.replace(task, queue=worker.queue)
-        if worker is not None and worker.validate is not None:
-            try:
-                ok = worker.validate(self, dict(task.metadata))
-            except ValidationError:
-                raise
-            except Exception as exc:
-                raise ValidationError("metadata", task.metadata,
-                                      f"rejected by {worker.name}.validate: {exc}") from exc
-            if not ok:
-                raise ValidationError("metadata", task.metadata, f"rejected by {worker.name}.validate")
-        return task
+        return validated_task(spec, task_id=task_id, now=self.clock.now(), worker=worker, supervisor=self,
+                              parent_id=parent_id)
 
     def create_task(self, name: str, **fields: Any) -> str:
         """Store a new task and return its id. Keyword names as in ``TaskSpec``.
@@ -384,13 +377,27 @@ class Supervisor:
 
     def create_tasks(self, specs: Iterable[TaskSpec | Mapping[str, Any]]) -> list[str]:
         """Store many tasks in one transaction; all or nothing. Returns their ids in order."""
-        given = list(specs)
+        return self._create(list(specs))
+
+    def _create(self, given: list[TaskSpec | Mapping[str, Any]], parent_id: str | None = None) -> list[str]:
         fresh = new_ids(len(given))
-        tasks = [self._build(coerce_spec(spec, index), fresh[index]) for index, spec in enumerate(given)]
+        tasks = [self._build(coerce_spec(spec, index), fresh[index], parent_id) for index, spec in enumerate(given)]
         if not tasks:
             return []
         ids: list[str] = self._ask(CreateTasks(tasks))
         return ids
+
+    def _create_chained(self, parent_id: str, spec: dict[str, Any]) -> str:
+        """The executors' ``Creator`` (``ctx.create_task`` of task ``parent_id``): the same create
+        path as ``create_task``, run in the calling thread (an executor's, never the supervisor
+        actor's); only ``ActorsError`` leaves it."""
+        try:
+            return self._create([spec], parent_id)[0]
+        except ActorsError:
+            raise
+        except Exception as exc:  # the node stopped under the running task (pykka.ActorDeadError)
+            raise ActorsError(f"ctx.create_task: the task could not be created: {type(exc).__name__}: "
+                              f"{exc}") from exc
 
     # --- schedules --------------------------------------------------------------------------------
 

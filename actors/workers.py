@@ -27,12 +27,19 @@ class TaskWorker:
             is the task's metadata, ``task`` a ``Task`` snapshot, ``ctx`` a
             ``TaskContext``. The return value must be JSON and is kept as the result;
             a recurring task may return ``{"nextInterval": ms}`` to move its next run.
-        validate: ``validate(ctx, options)`` run at ``create_task`` in the caller's
-            process; a false result or an exception refuses the task.
+        validate: ``validate(ctx, options)``, run at every create of a task of this name
+            where the worker is registered (``sup.create_task`` / ``create_tasks``, and
+            ``ctx.create_task`` from a running task; a client-only node, ``workers=0``,
+            validates too), in the creating thread; a false result or an exception refuses
+            the task with ``ValidationError`` and nothing is stored. ``options`` is the
+            task's metadata; ``ctx`` an ``actors.ValidateContext`` (frozen): ``ctx.name``,
+            ``ctx.task`` (the ``Task`` about to be stored, defaults applied),
+            ``ctx.supervisor`` (the node's handle: ``ctx.supervisor.get_task(...)``) and
+            ``ctx.parent_id`` (the task that called ``ctx.create_task``, or None).
         retry: default ``Retry`` for this worker's one-time tasks (none: one attempt).
         timeout: default seconds an attempt may run before its process is killed.
-        queue: default queue name for stats.
-        priority: default priority of new tasks.
+        queue: default queue of new tasks (one that names none).
+        priority: default priority of new tasks (one that names none).
         isolation: ``"process"`` (a pooled child process) or ``"thread"`` (the
             supervisor's process, for workers that need in-process objects).
 

@@ -8,11 +8,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from actors.errors import StoreError, ValidationError
 from actors.messages import ExecutorEvent, Job, JobDone
 from actors.models import Outcome, Task
 from actors.testing import eventually
 
-__all__ = ["EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip", "process_gone"]
+__all__ = ["Creates", "EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip", "process_gone"]
 
 T = TypeVar("T")
 
@@ -33,6 +34,28 @@ def make_job(name: str, *, metadata: dict[str, Any] | None = None, timeout: floa
     """A job for a fresh task named ``name``."""
     task = Task(id=task_id or str(uuid.uuid4()), name=name, metadata=dict(metadata or {}), timeout=timeout)
     return Job(task, f"token-{uuid.uuid4().hex[:8]}", attempt, timeout)
+
+
+class Creates:
+    """An executor's ``Creator`` that records each request and answers ``child-1``, ``child-2``, ...
+
+    A spec whose metadata holds ``"refuse"`` is refused (``ValidationError`` on ``metadata``);
+    one holding ``"store_down"`` raises ``StoreError``.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, parent_id: str, spec: dict[str, Any]) -> str:
+        metadata = spec.get("metadata") or {}
+        if "refuse" in metadata:
+            raise ValidationError("metadata", metadata, "rejected by CHILD.validate")
+        if "store_down" in metadata:
+            raise StoreError("the store is down")
+        with self._lock:
+            self.calls.append((parent_id, spec))
+            return f"child-{len(self.calls)}"
 
 
 class EventRecorder:

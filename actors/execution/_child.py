@@ -17,16 +17,22 @@ the main thread writes its sequence number to the shared ``counters``
 (``[started, finished]``): if the child dies, the parent reads them to know
 which job was running and which results were lost with the unsent outbox.
 
+``ctx.create_task`` waits for the parent: the task's thread sends ``("create", request,
+parent id, spec)`` (after the events already in the outbox) and blocks until the reader
+hands it the parent's ``("created", request, reply)``; see ``_parent.answer_create``.
+
 Wire format (pickled tuples). Parent → child: ``("run", [(seq, job, version)],
 {(name, version): cloudpickled function}, sys.path or None)``, ``("abort", seq,
-outcome)``, ``("stop",)``. Child → parent: ``("ready", pid)``, ``("failed",
-text)``, ``("events", [(seq, event)])``, ``("bye", reason)``.
+outcome)``, ``("created", request, reply)``, ``("stop",)``. Child → parent: ``("ready",
+pid)``, ``("failed", text)``, ``("events", [(seq, event)])``, ``("create", request,
+parent id, spec)``, ``("bye", reason)``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import pickle
 import signal
@@ -39,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..context import TaskContext, raised, run_attempt
+from ..errors import ActorsError, StoreError, Timeout, ValidationError
 from ..messages import JobDone, JobStarted
 from ..models import Raised
 
@@ -123,6 +130,19 @@ class _Outbox:
         with self._cond:
             self._send_locked()
 
+    def send_now(self, message: tuple[Any, ...]) -> None:
+        """Send what waits, then ``message`` (so the events emitted before it arrive first).
+
+        Raises:
+            whatever ``pickle`` raises for a message it cannot pickle (nothing is sent).
+        """
+        with self._cond:
+            self._send_locked()
+            try:
+                self._conn.send(message)
+            except (OSError, EOFError):
+                os._exit(1)  # the parent is gone
+
     def _flusher(self) -> None:
         with self._cond:
             while True:
@@ -179,6 +199,8 @@ class _Child:
         self._running: _Running | None = None
         self._stopping = False
         self._outbox = _Outbox(conn, flush_interval)
+        self._requests = itertools.count()
+        self._replies: dict[int, tuple[Any, ...]] = {}  # guarded by _cond
         threading.Thread(target=self._read, name="actors-child-reader", daemon=True).start()
 
     def serve(self) -> str:
@@ -218,7 +240,7 @@ class _Child:
             failure = raised(exc)
             return Raised(failure.type, f"cannot load the function of task worker {job.task.name!r} "
                                         f"in the child: {failure.message}", failure.traceback)
-        ctx = TaskContext(job, emit, aborted=running.aborted, started=started)
+        ctx = TaskContext(job, emit, create=self._create, aborted=running.aborted, started=started)
         return run_attempt(execute, ctx)
 
     def _function(self, key: _FunctionKey) -> Callable[..., Any]:
@@ -241,6 +263,10 @@ class _Child:
                 self._receive(message[1], message[2], message[3])
             elif kind == "abort":
                 self._abort(message[1], message[2])
+            elif kind == "created":
+                with self._cond:
+                    self._replies[message[1]] = message[2]
+                    self._cond.notify_all()
             elif kind == "stop":
                 with self._cond:
                     self._stopping = True
@@ -278,3 +304,31 @@ class _Child:
                     job = item[1]
                     self._outbox.put(seq, JobDone(job.task.id, job.token, outcome), urgent=True)
                     return
+
+    # --- ctx.create_task: a request to the parent, and its reply ---------------------
+
+    def _create(self, parent_id: str, spec: dict[str, Any]) -> str:
+        """The ``Creator`` of this child's tasks: ask the parent, wait for its reply."""
+        request = next(self._requests)
+        try:
+            self._outbox.send_now(("create", request, parent_id, spec))
+        except Exception as exc:  # a value that does not pickle (the fields were checked already)
+            raise ValidationError("spec", spec, f"cannot be sent to the supervisor: {exc}") from None
+        with self._cond:
+            while request not in self._replies:
+                self._cond.wait()
+            reply = self._replies.pop(request)
+        return _created(reply)
+
+
+def _created(reply: tuple[Any, ...]) -> str:
+    """The id in the parent's reply to a create, or the error it stands for (see
+    ``_parent.answer_create``)."""
+    kind = reply[0]
+    if kind == "ok":
+        return str(reply[1])
+    if kind == "ValidationError":
+        raise ValidationError(reply[1], reply[2], reply[3])
+    plain: dict[str, type[ActorsError]] = {"StoreError": StoreError, "Timeout": Timeout}
+    error = plain.get(kind)
+    raise error(reply[1]) if error is not None else ActorsError(f"{kind}: {reply[1]}")

@@ -3,7 +3,8 @@
 Starting a child and waiting for its handshake (``start_child``), what the
 parent knows about the jobs it sent (``Entry``), the timers that end them
 (``Timers``: one deadline, a few kill-after-grace timers), and the pure decision
-of what becomes of each job when a child dies (``settle``).
+of what becomes of each job when a child dies (``settle``), and the answer to a child's
+``ctx.create_task`` request (``answer_create``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import heapq
 import json
 import math
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -29,8 +31,8 @@ from ..messages import Job, JobDone
 from ..models import Cancelled, Outcome
 from ._wire import Wire, map_counters
 
-__all__ = ["ChildProcess", "ChildStartError", "Entry", "Kill", "OutcomeFor", "Timers", "describe_exit", "number",
-           "settle", "start_child"]
+__all__ = ["ChildProcess", "ChildStartError", "Entry", "Kill", "OutcomeFor", "Timers", "answer_create",
+           "describe_exit", "number", "settle", "start_child"]
 
 
 class ChildStartError(ActorsError, RuntimeError):
@@ -329,3 +331,35 @@ class Timers:
                 self._on_deadline(deadline[1], deadline[2])
             elif kill is not None:
                 self._on_kill(kill)
+
+
+# --- a child's ctx.create_task ------------------------------------------------------------
+
+
+def answer_create(create: Callable[[str, dict[str, Any]], str] | None, reply: Callable[[tuple[Any, ...]], None],
+                  request: int, parent_id: str, spec: dict[str, Any]) -> None:
+    """Create the task a child asked for and send it ``("created", request, answer)``.
+
+    Run on a thread of its own (never the reader's nor the supervisor actor's: ``create`` runs
+    the worker's ``validate``, user code that may call the node). ``answer`` is ``("ok", id)``,
+    ``("ValidationError", field, value, reason)`` or ``(error type name, message)``; the child
+    raises it again (``_child._created``).
+    """
+    answer: tuple[Any, ...]
+    try:
+        if create is None:
+            raise ActorsError("ctx.create_task: this executor was built without a Creator")
+        answer = ("ok", create(parent_id, spec))
+    except ValidationError as exc:
+        answer = ("ValidationError", exc.field, _picklable(exc.value), exc.reason)
+    except Exception as exc:
+        answer = (type(exc).__name__, str(exc))
+    reply(("created", request, answer))
+
+
+def _picklable(value: object) -> object:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return repr(value)
+    return value

@@ -18,11 +18,19 @@ from typing import Any, Protocol
 
 from ..messages import ExecutorEvent, Job
 
-__all__ = ["EventSink", "Executor", "ExecutorFactory"]
+__all__ = ["Creator", "EventSink", "Executor", "ExecutorFactory"]
 
 #: Called once per event. A sink may also offer ``many(events)``: an executor that
 #: receives events in batches (the process executor) then hands a batch over at once.
 EventSink = Callable[[ExecutorEvent], None]
+
+#: ``ctx.create_task`` of the tasks an executor runs: ``create(parent_id, spec)`` stores the task
+#: ``spec`` describes (``create_task``'s keywords plus ``name``; created by ``parent_id``, the
+#: running task) and returns its id once it is in the store. It runs the node's create path
+#: (field checks, the worker's defaults and ``validate``) in the calling thread, and raises only
+#: ``actors.ActorsError`` (``ValidationError``: refused, nothing stored). ``system.py`` builds it
+#: and hands it to each executor it builds; never called on the supervisor actor's thread.
+Creator = Callable[[str, dict[str, Any]], str]
 
 
 class Executor(Protocol):

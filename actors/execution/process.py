@@ -10,7 +10,8 @@ events back in batches (see ``_child``). Nothing goes through the database.
 Two threads per executor in this process:
 
 - the *reader* receives the child's batches and calls ``on_event`` (in order:
-  a job's progress / metadata / log / chained events, then its ``JobDone``); it
+  a job's progress / metadata / log events, then its ``JobDone``) and answers its
+  ``ctx.create_task`` requests (each on a thread of its own, ``_parent.answer_create``); it
   notices the child's death, reports the job that was running, starts a
   replacement and resubmits the jobs that had not started;
 - the *timer* (``_parent.Timers``) enforces deadlines: at a job's deadline it asks
@@ -59,6 +60,7 @@ from ._parent import (
     Kill,
     OutcomeFor,
     Timers,
+    answer_create,
     describe_exit,
     number,
     settle,
@@ -68,7 +70,7 @@ from ._parent import (
 if TYPE_CHECKING:
     from ..messages import ExecutorEvent, Job
     from ._wire import Wire
-    from .base import EventSink
+    from .base import Creator, EventSink
 
 __all__ = ["ChildStartError", "ProcessExecutor"]
 
@@ -110,6 +112,8 @@ class ProcessExecutor:
     Args:
         on_event: receives every event, from the executor's reader thread
             (``JobDone`` for jobs refused at ``submit``: from the caller).
+        create: the jobs' ``ctx.create_task`` (a ``Creator``): a child's request is
+            answered on a thread started for it (see ``_parent.answer_create``).
         rss_limit_mb: replace the child after a job once its resident memory
             exceeds this many MiB (checked with psutil when results arrive).
         max_tasks_per_child: replace the child after this many jobs.
@@ -125,7 +129,7 @@ class ProcessExecutor:
 
     queues_only = True  # see ``Executor``
 
-    def __init__(self, on_event: EventSink, *, rss_limit_mb: float | None = None,
+    def __init__(self, on_event: EventSink, *, create: Creator | None = None, rss_limit_mb: float | None = None,
                  max_tasks_per_child: int | None = None, kill_grace: float | None = None,
                  start_timeout: float = 60.0, flush_interval: float = 0.005) -> None:
         rss = number("rss_limit_mb", rss_limit_mb, minimum=0, open_min=True)
@@ -139,6 +143,7 @@ class ProcessExecutor:
         self._start_timeout = number("start_timeout", start_timeout, minimum=0, open_min=True) or 60.0
         self._flush_interval = number("flush_interval", flush_interval, minimum=0) or 0.0
         self._on_event = on_event
+        self._create = create
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # taken before _lock; orders the messages to the child
         self._state_cond = threading.Condition(self._lock)
@@ -340,6 +345,17 @@ class ProcessExecutor:
         elif message[0] == "bye":
             slot.leaving = str(message[1])
             slot.accepting = False
+        elif message[0] == "create":
+            self._answer_create(slot, message[1:])
+
+    def _answer_create(self, slot: _Slot, request: tuple[Any, ...]) -> None:
+        """A child's ``ctx.create_task``: answered on a thread of its own, so the reader keeps
+        reading (and noticing the child's death) while the worker's ``validate`` runs."""
+        def reply(message: tuple[Any, ...]) -> None:
+            self._send(slot, message)
+
+        threading.Thread(target=answer_create, args=(self._create, reply, *request),
+                         name=f"actors-executor-create-{slot.pid}", daemon=True).start()
 
     def _deliver(self, slot: _Slot, items: list[tuple[int, ExecutorEvent]]) -> None:
         forward: list[ExecutorEvent] = []

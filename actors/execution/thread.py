@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..context import TaskContext, run_attempt
+from ..errors import ActorsError
 from ..messages import JobDone, JobStarted
 from ..models import Cancelled, Crashed, Raised, TimedOut
 
 if TYPE_CHECKING:
     from ..messages import ExecutorEvent, Job
     from ..models import Outcome
-    from .base import EventSink
+    from .base import Creator, EventSink
 
 __all__ = ["ThreadExecutor"]
 
@@ -52,6 +53,7 @@ class ThreadExecutor:
 
     Args:
         on_event: receives every event (from the executor's threads).
+        create: the jobs' ``ctx.create_task`` (a ``Creator``, called in the job's thread).
         name: prefix of the threads' names.
 
     Example:
@@ -61,8 +63,10 @@ class ThreadExecutor:
 
     queues_only = True  # see ``Executor``
 
-    def __init__(self, on_event: EventSink, *, name: str = "actors-thread-executor") -> None:
+    def __init__(self, on_event: EventSink, *, create: Creator | None = None,
+                 name: str = "actors-thread-executor") -> None:
         self._on_event = on_event
+        self._create = create
         self._name = name
         self._lock = threading.RLock()  # RLock: on_event may call back into the executor
         self._changed = threading.Condition(self._lock)  # queue, running job, stop
@@ -180,10 +184,17 @@ class ThreadExecutor:
                 if not run.abandoned:
                     self._on_event(event)
 
+        def create(parent_id: str, spec: dict[str, Any]) -> str:
+            if run.abandoned or self._create is None:
+                why = "its attempt was abandoned" if run.abandoned else "this executor has no Creator"
+                raise ActorsError(f"ctx.create_task: {why}")
+            return self._create(parent_id, spec)
+
         started = time.time()
         if job.timeout is not None:
             emit(JobStarted(job.task.id, job.token, started))
-        return run_attempt(execute, TaskContext(job, emit, aborted=run.aborted, started=started))
+        ctx = TaskContext(job, emit, create=create, aborted=run.aborted, started=started)
+        return run_attempt(execute, ctx)
 
     def _watch(self) -> None:
         with self._lock:

@@ -69,3 +69,39 @@ def hang(ctx: Any, options: dict[str, Any], task: Any) -> str:
 async def async_add(ctx: Any, options: dict[str, Any], task: Any) -> int:
     await asyncio.sleep(0)
     return int(options["a"]) + int(options["b"])
+
+
+def chain_and_look(ctx: Any, options: dict[str, Any], task: Any) -> dict[str, Any]:
+    """Chain a ``CHILD`` task, then look it up in the SQLite file at once (from this process)."""
+    from actors.storage.sqlite import SQLiteStore
+
+    child_id = ctx.create_task("CHILD", metadata={"from": task.id})
+    store = SQLiteStore(options["db"])
+    try:
+        stored = store.get(child_id)
+    finally:
+        store.close()
+    return {"child": child_id, "stored": stored is not None, "pid": os.getpid()}
+
+
+def chain_refused(ctx: Any, options: dict[str, Any], task: Any) -> dict[str, Any]:
+    """Chain a ``STRICT`` task its worker's validate refuses; report what was raised here."""
+    from actors import ValidationError
+
+    try:
+        ctx.create_task("STRICT", metadata={"subject": "no recipient"})
+    except ValidationError as exc:
+        return {"type": type(exc).__name__, "field": exc.field, "message": str(exc)}
+    return {"type": None}
+
+
+def chain_refused_uncaught(ctx: Any, options: dict[str, Any], task: Any) -> str:
+    return str(ctx.create_task("STRICT"))
+
+
+def needs_recipient(ctx: Any, options: dict[str, Any]) -> bool:
+    return "to" in options
+
+
+def add_from(ctx: Any, options: dict[str, Any], task: Any) -> str:
+    return str(options["from"])

@@ -57,6 +57,14 @@ def chatty(ctx: Any, options: dict[str, Any], task: Any) -> dict[str, Any]:
     return {"child": child, "metadata": ctx.task.metadata}
 
 
+def chain(ctx: Any, options: dict[str, Any], task: Any) -> dict[str, Any]:
+    """``ctx.create_task("CHILD", metadata=options)``: the id, or what it raised."""
+    try:
+        return {"id": ctx.create_task("CHILD", metadata=options)}
+    except Exception as exc:
+        return {"type": type(exc).__name__, "field": getattr(exc, "field", None), "message": str(exc)}
+
+
 def modules(ctx: Any, options: dict[str, Any], task: Any) -> dict[str, Any]:
     return {"pykka": "pykka" in sys.modules, "psutil": "psutil" in sys.modules}
 

@@ -13,10 +13,9 @@ from typing import Any
 import psutil
 import pytest
 
-from actors.errors import ValidationError
+from actors.errors import ActorsError, ValidationError
 from actors.execution.process import ChildStartError, ProcessExecutor
 from actors.messages import (
-    JobChained,
     JobDone,
     JobLog,
     JobMetadata,
@@ -24,7 +23,7 @@ from actors.messages import (
     JobStarted,
 )
 from actors.models import Cancelled, Crashed, Raised, Succeeded, TimedOut
-from tests.helpers import EventRecorder, eventually, make_job
+from tests.helpers import Creates, EventRecorder, eventually, make_job
 from tests.integration import task_functions as tf
 
 pytestmark = pytest.mark.timeout(180)
@@ -32,19 +31,26 @@ pytestmark = pytest.mark.timeout(180)
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     name: getattr(tf, name)
     for name in ("noop", "echo", "whoami", "async_whoami", "boom", "not_json", "next_interval", "chatty",
-                 "modules", "exit3", "sleeper", "grandchild_sleeper", "cooperative", "timing")
+                 "chain", "modules", "exit3", "sleeper", "grandchild_sleeper", "cooperative", "timing")
 }
 
 Make = Callable[..., tuple[ProcessExecutor, EventRecorder]]
 
 
 @pytest.fixture
-def make() -> Iterator[Make]:
-    """Build executors (with a recorder each); every one is stopped at teardown."""
+def creates() -> Creates:
+    return Creates()
+
+
+@pytest.fixture
+def make(creates: Creates) -> Iterator[Make]:
+    """Build executors (with a recorder each, all with the ``creates`` Creator); every one is
+    stopped at teardown."""
     built: list[ProcessExecutor] = []
 
     def build(**options: Any) -> tuple[ProcessExecutor, EventRecorder]:
         recorder = EventRecorder()
+        options.setdefault("create", creates)
         executor = ProcessExecutor(recorder, **options)
         built.append(executor)
         return executor, recorder
@@ -106,23 +112,41 @@ def test_next_interval_in_the_result_sets_the_next_run(make: Make) -> None:
     assert events.outcome(job) == Succeeded({"nextInterval": 1500, "checked": True}, next_interval=1.5)
 
 
-def test_events_arrive_in_call_order_before_the_job_ends(make: Make) -> None:
+def test_events_arrive_in_call_order_before_the_job_ends(make: Make, creates: Creates) -> None:
     executor, events = make()
     job = make_job("chatty", timeout=60)
     executor.submit([job], FUNCTIONS)
     done = events.outcome(job)
     seen = events.of(job.task.id)
-    assert [type(e) for e in seen] == [JobStarted, JobProgress, JobMetadata, JobLog, JobChained, JobProgress,
-                                       JobDone]
+    assert [type(e) for e in seen] == [JobStarted, JobProgress, JobMetadata, JobLog, JobProgress, JobDone]
     assert all(e.token == job.token for e in seen)
     log = seen[3]
     assert isinstance(log, JobLog)
     assert (log.level, log.message, log.attempt) == ("INFO", "step 1 of chatty", 1)
-    chained = seen[4]
-    assert isinstance(chained, JobChained)
-    assert chained.spec == {"name": "CHILD", "id": chained.spec["id"], "metadata": {"parent": job.task.id},
-                            "delay": timedelta(seconds=5), "tags": ["a"]}
-    assert done == Succeeded({"child": chained.spec["id"], "metadata": {"step": 1}})
+    assert creates.calls == [(job.task.id, {"name": "CHILD", "metadata": {"parent": job.task.id},
+                                            "delay": timedelta(seconds=5), "tags": ["a"]})]
+    assert done == Succeeded({"child": "child-1", "metadata": {"step": 1}})
+
+
+def test_create_task_in_the_child_waits_for_the_parents_answer(make: Make, creates: Creates) -> None:
+    executor, events = make()
+    jobs = [make_job("chain", metadata=metadata) for metadata in ({"n": 1}, {"refuse": 1}, {"store_down": 1})]
+    executor.submit(jobs, FUNCTIONS)
+    created, refused, down = (events.outcome(job) for job in jobs)
+    assert created == Succeeded({"id": "child-1"})
+    assert refused == Succeeded({"type": "ValidationError", "field": "metadata",
+                                 "message": "metadata={'refuse': 1}: rejected by CHILD.validate"})
+    assert down == Succeeded({"type": "StoreError", "field": None, "message": "the store is down"})
+    assert creates.calls == [(jobs[0].task.id, {"name": "CHILD", "metadata": {"n": 1}})]
+
+
+def test_create_task_without_a_creator_raises_an_actors_error_in_the_child(make: Make) -> None:
+    executor, events = make(create=None)
+    job = make_job("chain")
+    executor.submit([job], FUNCTIONS)
+    outcome = events.outcome(job)
+    assert isinstance(outcome, Succeeded) and outcome.result["type"] == ActorsError.__name__
+    assert "without a Creator" in outcome.result["message"]
 
 
 def test_the_child_does_not_import_pykka_or_psutil(make: Make) -> None:

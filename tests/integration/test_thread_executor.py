@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from actors.execution.thread import ThreadExecutor
-from actors.messages import JobChained, JobDone, JobLog, JobMetadata, JobProgress, JobStarted
+from actors.messages import JobDone, JobLog, JobMetadata, JobProgress, JobStarted
 from actors.models import Cancelled, Crashed, Raised, Succeeded, TimedOut
-from tests.helpers import EventRecorder, make_job
+from tests.helpers import Creates, EventRecorder, make_job
 from tests.integration import task_functions as tf
 
 pytestmark = pytest.mark.timeout(120)
@@ -33,7 +33,7 @@ def recorder() -> EventRecorder:
 @pytest.fixture
 def executor(recorder: EventRecorder) -> Iterator[ThreadExecutor]:
     tf.RELEASE.clear()
-    executor = ThreadExecutor(recorder, name="test-executor")
+    executor = ThreadExecutor(recorder, create=Creates(), name="test-executor")
     yield executor
     tf.RELEASE.set()  # frees abandoned threads
     executor.stop(5.0)
@@ -69,7 +69,7 @@ def test_events_arrive_in_order_before_the_job_ends(executor: ThreadExecutor,
     executor.submit([job], FUNCTIONS)
     recorder.outcome(job)
     assert [type(e) for e in recorder.of(job.task.id)] == [
-        JobStarted, JobProgress, JobMetadata, JobLog, JobChained, JobProgress, JobDone]
+        JobStarted, JobProgress, JobMetadata, JobLog, JobProgress, JobDone]
 
 
 def test_a_timeout_reports_at_once_and_abandons_the_thread(executor: ThreadExecutor,

@@ -5,27 +5,38 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from actors import ManualClock, ValidationError
+from actors import ActorsError, ManualClock, ValidationError
 from actors.context import TaskContext, outcome_of, run_attempt
-from actors.messages import ExecutorEvent, Job, JobChained, JobLog, JobMetadata, JobProgress
+from actors.messages import ExecutorEvent, Job, JobLog, JobMetadata, JobProgress
 from actors.models import Raised, Succeeded, Task
 
 START = 1_700_000_000.0
 
 
+class Creates:
+    """A ``Creator`` that records what it is asked and answers ids ``child-1``, ``child-2``, ..."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, parent_id: str, spec: dict[str, Any]) -> str:
+        self.calls.append((parent_id, spec))
+        return spec.get("id") or f"child-{len(self.calls)}"
+
+
 def make_ctx(*, timeout: float | None = None, metadata: dict[str, Any] | None = None,
-             clock: ManualClock | None = None,
-             aborted: threading.Event | None = None) -> tuple[TaskContext, list[ExecutorEvent]]:
+             clock: ManualClock | None = None, aborted: threading.Event | None = None,
+             create: Callable[[str, dict[str, Any]], str] | None = None) -> tuple[TaskContext, list[ExecutorEvent]]:
     events: list[ExecutorEvent] = []
     task = Task(id="t-1", name="WORK", metadata=dict(metadata or {}))
     job = Job(task, "tok", 3, timeout)
-    ctx = TaskContext(job, events.append, aborted=aborted, clock=clock or ManualClock(START))
+    ctx = TaskContext(job, events.append, create=create, aborted=aborted, clock=clock or ManualClock(START))
     return ctx, events
 
 
@@ -74,15 +85,16 @@ def test_set_metadata_refuses_what_is_not_json() -> None:
 # --- chained tasks ------------------------------------------------------------------------
 
 
-def test_create_task_validates_and_emits_the_spec() -> None:
-    ctx, events = make_ctx()
+def test_create_task_checks_the_spec_and_asks_the_creator() -> None:
+    creates = Creates()
+    ctx, events = make_ctx(create=creates)
     child_id = ctx.create_task("NEXT", metadata={"n": 1}, tags=(t for t in ["x", "x", "y"]),
                                delay=timedelta(seconds=3), priority="high")
-    assert str(uuid.UUID(child_id)) == child_id
-    assert events == [JobChained("t-1", "tok", {"name": "NEXT", "id": child_id, "metadata": {"n": 1},
-                                                "tags": ["x", "y"], "delay": timedelta(seconds=3),
-                                                "priority": "high"})]
+    assert child_id == "child-1" and events == []
+    assert creates.calls == [("t-1", {"name": "NEXT", "metadata": {"n": 1}, "tags": ["x", "y"],
+                                      "delay": timedelta(seconds=3), "priority": "high"})]
     assert ctx.create_task("NEXT", id="chosen") == "chosen"
+    assert creates.calls[1] == ("t-1", {"name": "NEXT", "id": "chosen"})
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [
@@ -93,16 +105,32 @@ def test_create_task_validates_and_emits_the_spec() -> None:
     ({"id": ""}, "id"),
 ])
 def test_create_task_with_a_bad_spec_raises_in_the_task(kwargs: dict[str, Any], field: str) -> None:
-    ctx, events = make_ctx()
+    creates = Creates()
+    ctx, events = make_ctx(create=creates)
     with pytest.raises(ValidationError) as info:
         ctx.create_task("NEXT", **kwargs)
-    assert info.value.field == field and events == []
+    assert info.value.field == field and events == [] and creates.calls == []
 
 
 def test_create_task_refuses_a_bad_name() -> None:
-    ctx, _ = make_ctx()
+    ctx, _ = make_ctx(create=Creates())
     with pytest.raises(ValidationError, match="name"):
         ctx.create_task("  ")
+
+
+def test_create_task_passes_on_what_the_creator_raises() -> None:
+    def refuse(parent_id: str, spec: dict[str, Any]) -> str:
+        raise ValidationError("metadata", spec.get("metadata"), "rejected by NEXT.validate")
+
+    ctx, _ = make_ctx(create=refuse)
+    with pytest.raises(ValidationError, match=r"rejected by NEXT\.validate"):
+        ctx.create_task("NEXT", metadata={"a": 1})
+
+
+def test_create_task_without_a_creator_raises_an_actors_error() -> None:
+    ctx, _ = make_ctx()
+    with pytest.raises(ActorsError, match="without a way to create tasks"):
+        ctx.create_task("NEXT")
 
 
 # --- abort and time -----------------------------------------------------------------------

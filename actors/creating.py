@@ -1,0 +1,83 @@
+"""How a spec becomes the ``Task`` to store: ``validated_task``, the one place every create goes
+through (``Supervisor.create_tasks`` and ``ctx.create_task`` from a running task alike), and the
+``ValidateContext`` a worker's ``validate`` receives.
+
+Stdlib and the actors kernel only. ``validate`` is user code that may call the supervisor
+handle, so ``validated_task`` must run in the caller's thread, never on the supervisor actor's
+(it would wait on itself).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import ValidationError
+from .spec import TaskSpec, build_task
+
+if TYPE_CHECKING:
+    from .models import Task
+    from .workers import TaskWorker
+
+__all__ = ["ValidateContext", "validated_task"]
+
+
+@dataclass(frozen=True)
+class ValidateContext:
+    """The ``ctx`` of ``validate(ctx, options)``: the task about to be created, and the node.
+
+    Attributes:
+        task: the PENDING ``Task`` that will be stored if ``validate`` accepts it (its
+            worker's default priority and queue applied; ``options`` is its metadata).
+        supervisor: the ``Supervisor`` handle of the node creating it (``ctx.supervisor.get_task(...)``).
+        parent_id: the id of the running task that created it with ``ctx.create_task``, or
+            None for a create made through the handle.
+    """
+
+    task: Task
+    supervisor: Any
+    parent_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The task's name (the worker's)."""
+        return self.task.name
+
+
+def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWorker | None,
+                   supervisor: Any, parent_id: str | None = None) -> Task:
+    """The PENDING task ``spec`` describes, checked field by field, with ``worker``'s defaults
+    (priority, queue) and accepted by ``worker.validate`` (when the worker has one).
+
+    Args:
+        spec: what the caller asked for (``spec.id``, when given, is used instead of ``task_id``).
+        task_id: the new task's id.
+        now: the creation time (epoch seconds).
+        worker: the worker registered under ``spec.name`` where the create is made, or None
+            (then only the field checks apply).
+        supervisor: the handle ``validate`` finds as ``ctx.supervisor``.
+        parent_id: the running task creating this one (``ValidateContext.parent_id``).
+
+    Raises:
+        ValidationError: a bad field (named, with its value), or ``validate`` returned a
+            false value or raised (field ``metadata``; its own ``ValidationError`` as is).
+    """
+    task = build_task(spec, task_id=spec.id or task_id, now=now,
+                      default_priority=worker.priority if worker is not None else None)
+    if worker is None:
+        return task
+    if worker.queue and task.queue is None:
+        task = dataclasses.replace(task, queue=worker.queue)
+    if worker.validate is not None:
+        context = ValidateContext(task, supervisor, parent_id)
+        try:
+            ok = worker.validate(context, dict(task.metadata))
+        except ValidationError:
+            raise
+        except Exception as exc:
+            raise ValidationError("metadata", task.metadata,
+                                  f"rejected by {worker.name}.validate: {exc}") from exc
+        if not ok:
+            raise ValidationError("metadata", task.metadata, f"rejected by {worker.name}.validate")
+    return task
