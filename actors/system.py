@@ -230,7 +230,9 @@ class Supervisor:
             abort_grace: seconds a cancelled task may take to stop before it is killed.
             kill_grace: seconds between a timeout's cooperative abort and the kill.
             timeout: default seconds an attempt may run (None: no limit).
-            rss_limit_mb / max_tasks_per_child: recycle a child past these limits.
+            rss_limit_mb: a child whose memory (RSS, with its descendants) passes this many MiB
+                while a task runs is killed; the attempt ends as a crash naming the limit.
+            max_tasks_per_child: recycle a child after this many tasks.
             node_id: this node's id in leases (default: host, pid and a random suffix).
 
         Raises:

@@ -10,6 +10,7 @@ of what becomes of each job when a child dies (``settle``), and the answer to a 
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import json
 import math
@@ -201,6 +202,7 @@ class Entry:
     execute: Callable[..., Any]
     slot: Any = None  # the child it was sent to; None while unsent
     cancelled: bool = False
+    timed: bool = False  # its deadline is set (from its JobStarted, or seen started by the watch)
 
 
 @dataclass(order=True)
@@ -262,7 +264,7 @@ def describe_exit(pid: int, exitcode: int | None) -> str:
 
 
 class Timers:
-    """A thread that fires the running job's deadline and kill-after-grace timers.
+    """A thread that fires the running job's deadline and kill-after-grace timers, and a watch.
 
     Callbacks run on the timer thread, outside its lock (the lock is a leaf: safe
     to call these methods while holding other locks). Only one job runs at a time
@@ -271,14 +273,21 @@ class Timers:
     Args:
         on_deadline: ``on_deadline(seq, slot)`` when a job's deadline passes.
         on_kill: ``on_kill(kill)`` when a kill timer is due.
+        on_watch: called every ``period`` seconds once ``watch()`` armed it, until it
+            returns False (the next ``watch()`` arms it again).
+        period: seconds between two ``on_watch`` calls.
     """
 
-    def __init__(self, on_deadline: Callable[[int, Any], None], on_kill: Callable[[Kill], None]) -> None:
+    def __init__(self, on_deadline: Callable[[int, Any], None], on_kill: Callable[[Kill], None],
+                 on_watch: Callable[[], bool] | None = None, period: float = 0.2) -> None:
         self._on_deadline = on_deadline
         self._on_kill = on_kill
+        self._on_watch = on_watch
+        self._period = period
         self._cond = threading.Condition()
         self._deadline: tuple[float, int, Any] | None = None
         self._kills: list[Kill] = []
+        self._watch_at: float | None = None  # the next on_watch call; None: not armed
         self._wake: float | None = None  # when the thread is due to wake on its own
         self._closed = False
         threading.Thread(target=self._loop, name="actors-executor-timers", daemon=True).start()
@@ -294,6 +303,15 @@ class Timers:
             heapq.heappush(self._kills, kill)
             self._cond.notify()
 
+    def watch(self) -> None:
+        """Arm the watch (no-op when armed already or there is no ``on_watch``)."""
+        with self._cond:
+            if self._on_watch is None or self._watch_at is not None:
+                return
+            self._watch_at = time.monotonic() + self._period
+            if self._wake is None or self._watch_at < self._wake:
+                self._cond.notify()
+
     def forget(self, slot: Any) -> None:
         """Drop the timers of a child that is gone."""
         with self._cond:
@@ -308,29 +326,38 @@ class Timers:
             self._cond.notify()
 
     def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while True:
-                    if self._closed:
-                        return
-                    now = time.monotonic()
-                    deadline, kill = self._deadline, self._kills[0] if self._kills else None
-                    if deadline is not None and deadline[0] <= now:
-                        self._deadline, kill = None, None
-                        break
-                    if kill is not None and kill.when <= now:
-                        heapq.heappop(self._kills)
-                        deadline = None
-                        break
-                    times = [deadline[0]] if deadline is not None else []
-                    times += [kill.when] if kill is not None else []
-                    self._wake = min(times, default=None)
-                    self._cond.wait(None if self._wake is None else self._wake - now)
+        while (action := self._next()) is not None:
+            action()
+
+    def _next(self) -> Callable[[], None] | None:
+        """Wait for the next timer that is due and return its callback (None once closed)."""
+        with self._cond:
+            while not self._closed:
+                now = time.monotonic()
+                deadline, kill = self._deadline, self._kills[0] if self._kills else None
                 self._wake = None
-            if deadline is not None:
-                self._on_deadline(deadline[1], deadline[2])
-            elif kill is not None:
-                self._on_kill(kill)
+                if deadline is not None and deadline[0] <= now:
+                    self._deadline = None
+                    return functools.partial(self._on_deadline, deadline[1], deadline[2])
+                if kill is not None and kill.when <= now:
+                    heapq.heappop(self._kills)
+                    return functools.partial(self._on_kill, kill)
+                if self._watch_at is not None and self._watch_at <= now:
+                    self._watch_at = None
+                    return self._watch
+                times = [deadline[0]] if deadline is not None else []
+                times += [kill.when] if kill is not None else []
+                times += [self._watch_at] if self._watch_at is not None else []
+                self._wake = min(times, default=None)
+                self._cond.wait(None if self._wake is None else self._wake - now)
+            return None
+
+    def _watch(self) -> None:
+        assert self._on_watch is not None
+        again = self._on_watch()
+        with self._cond:
+            if again and self._watch_at is None:
+                self._watch_at = time.monotonic() + self._period
 
 
 # --- a child's ctx.create_task ------------------------------------------------------------

@@ -5,7 +5,9 @@ What ``multiprocessing.connection.Connection`` did for us (``send`` / ``recv`` /
 ``poll`` / ``close``), without importing ``multiprocessing`` — 1.5 MiB in every
 child and in the parent. ``send`` pickles first and writes the whole message
 with one ``sendall``, so a message that does not pickle writes nothing; threads
-that send on one ``Wire`` must hold a lock of their own (both sides do).
+that send on one ``Wire`` must hold a lock of their own (both sides do). The parent
+sends with a ``stall`` bound: a child that takes nothing from its end for that long
+(stopped by SIGSTOP, frozen) raises ``Stalled`` instead of blocking the sender.
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ import socket
 import struct
 from typing import Any
 
-__all__ = ["Wire", "map_counters"]
+__all__ = ["Stalled", "Wire", "map_counters"]
 
 _HEADER = struct.Struct("!Q")
+
+
+class Stalled(TimeoutError):
+    """The other end took nothing for ``stall`` seconds; part of the message may be written
+    (the stream is then unusable: the peer is to be treated as dead)."""
 
 
 class Wire:
@@ -43,9 +50,26 @@ class Wire:
     def fileno(self) -> int:
         return self._sock.fileno()
 
-    def send(self, message: Any) -> None:
+    def send(self, message: Any, stall: float | None = None) -> None:
+        """Write ``message`` whole; with ``stall``, raise ``Stalled`` once the other end has
+        taken no byte for ``stall`` seconds (else block until it does)."""
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        self._sock.sendall(_HEADER.pack(len(data)) + data)
+        if stall is None:
+            self._sock.sendall(_HEADER.pack(len(data)) + data)
+        else:
+            self._send_bounded(memoryview(_HEADER.pack(len(data)) + data), stall)
+
+    def _send_bounded(self, view: memoryview, stall: float) -> None:
+        writable = select.poll()
+        writable.register(self._sock.fileno(), select.POLLOUT)
+        sent = 0
+        while sent < len(view):
+            try:
+                sent += self._sock.send(view[sent:], socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                if not writable.poll(max(0.0, stall) * 1000):
+                    raise Stalled(f"the other end took nothing for {stall:g}s ({sent} of {len(view)} "
+                                  "bytes written)") from None
 
     def recv(self) -> Any:
         (size,) = _HEADER.unpack(self._read(_HEADER.size))

@@ -17,7 +17,14 @@ Two threads per executor in this process:
 - the *timer* (``_parent.Timers``) enforces deadlines: at a job's deadline it asks
   the child to abort (``ctx.is_aborted()`` turns true), and if the job still runs
   ``kill_grace`` later it kills the child's whole process tree (SIGTERM, then
-  SIGKILL).
+  SIGKILL). While the child holds jobs with a timeout, or ``rss_limit_mb`` is set,
+  it also *watches* the child every ``RSS_SAMPLE_INTERVAL`` s (``_on_watch``): a child
+  over ``rss_limit_mb`` (with its descendants) is killed under its job, which ends
+  ``Crashed`` naming the limit; a job seen running whose ``JobStarted`` never came (the
+  child froze at once) gets its deadline from the moment it was seen.
+
+Sends to the child never block for long: a child that takes nothing from its pipe
+for ``_SEND_STALL`` s (stopped by SIGSTOP, frozen) is killed as dead (``_stalled``).
 
 A dead child's jobs (``_parent.settle``): the one running ends ``Crashed`` (or
 ``TimedOut`` / ``Cancelled`` when we killed it for that reason); the ones not
@@ -66,6 +73,7 @@ from ._parent import (
     settle,
     start_child,
 )
+from ._wire import Stalled
 
 if TYPE_CHECKING:
     from ..messages import ExecutorEvent, Job
@@ -79,6 +87,9 @@ log = logging.getLogger(__name__)
 _QUIET_CHECK = 0.5  # the reader checks that a quiet child is still alive this often (seconds)
 _TERM_WAIT = 1.0  # a tree kill waits this long after SIGTERM before SIGKILL
 _EXIT_WAIT = 30.0  # the most ``stop`` waits for a killed child to be reaped
+RSS_SAMPLE_INTERVAL = 0.2  # the watch samples a busy child's memory this often (seconds)
+_TREE_REFRESH = 1.0  # the watch lists the child's descendants again this often (it reads all of /proc)
+_SEND_STALL = 5.0  # a child that takes nothing from its pipe this long (seconds) is killed as dead
 
 
 @dataclass(eq=False)
@@ -96,6 +107,8 @@ class _Slot:
     killed: bool = False  # we killed it: the job running then is innocent unless doomed
     leaving: str | None = None  # it said goodbye (stop, max_tasks_per_child): a clean exit
     exited: threading.Event = field(default_factory=threading.Event)
+    tree: list[psutil.Process] = field(default_factory=list)  # its descendants, as last listed
+    tree_at: float = 0.0  # when to list them again (monotonic)
 
     @property
     def pid(self) -> int:
@@ -114,8 +127,10 @@ class ProcessExecutor:
             (``JobDone`` for jobs refused at ``submit``: from the caller).
         create: the jobs' ``ctx.create_task`` (a ``Creator``): a child's request is
             answered on a thread started for it (see ``_parent.answer_create``).
-        rss_limit_mb: replace the child after a job once its resident memory
-            exceeds this many MiB (checked with psutil when results arrive).
+        rss_limit_mb: the most resident memory, in MiB, of the child with its
+            descendants. Sampled while a job runs: past it the child is killed and
+            the job ends ``Crashed`` ("... RSS 412 MiB over rss_limit_mb=150"); checked
+            again when results arrive: past it the child is replaced between jobs.
         max_tasks_per_child: replace the child after this many jobs.
         kill_grace: seconds between a timed-out job's abort flag and the kill of
             the process tree; default ``min(1, timeout / 10)``.
@@ -133,6 +148,7 @@ class ProcessExecutor:
                  max_tasks_per_child: int | None = None, kill_grace: float | None = None,
                  start_timeout: float = 60.0, flush_interval: float = 0.005) -> None:
         rss = number("rss_limit_mb", rss_limit_mb, minimum=0, open_min=True)
+        self._rss_limit_mb = rss
         self._rss_limit = None if rss is None else rss * 2**20
         if max_tasks_per_child is not None and (
                 isinstance(max_tasks_per_child, bool) or not isinstance(max_tasks_per_child, int)
@@ -156,7 +172,7 @@ class ProcessExecutor:
         self._closed = False
         self._slot: _Slot | None = None
         self._slot = self._start_reader(self._spawn())
-        self._timers = Timers(self._on_deadline, self._on_kill)
+        self._timers = Timers(self._on_deadline, self._on_kill, self._on_watch, RSS_SAMPLE_INTERVAL)
         _LIVE.add(self)
 
     @property
@@ -273,6 +289,8 @@ class ProcessExecutor:
                 slot.path_sent = tuple(path)
             if items:
                 failed += self._send_batch(slot, items, functions, path)
+                if self._rss_limit is not None or any(job.timeout is not None for _, job, _ in items):
+                    self._timers.watch()
         reports: list[ExecutorEvent] = []
         with self._lock:
             for entry, error in failed:
@@ -296,7 +314,9 @@ class ProcessExecutor:
                     functions: dict[tuple[str, int], bytes],
                     path: list[str] | None) -> list[tuple[Entry, BaseException]]:
         try:
-            slot.conn.send(("run", items, functions, path))
+            slot.conn.send(("run", items, functions, path), stall=_SEND_STALL)
+        except Stalled:
+            self._stalled(slot)  # its reader reports the jobs: none of these started
         except (OSError, ValueError):
             pass  # the child is gone: its reader resubmits these jobs
         except Exception as exc:  # does not pickle (jobs are kernel types and JSON: not expected)
@@ -304,8 +324,27 @@ class ProcessExecutor:
         return []
 
     def _send(self, slot: _Slot, message: tuple[Any, ...]) -> None:
-        with self._send_lock, contextlib.suppress(OSError, ValueError):
-            slot.conn.send(message)
+        with self._send_lock:
+            try:
+                slot.conn.send(message, stall=_SEND_STALL)
+            except Stalled:
+                self._stalled(slot)
+            except (OSError, ValueError):
+                pass  # the child is gone: its reader reports it
+
+    def _stalled(self, slot: _Slot) -> None:
+        """The child took nothing from its pipe for ``_SEND_STALL`` s (stopped, frozen): it is
+        killed as dead. The job it was running ends ``Crashed``; the others run on the replacement."""
+        with self._lock:
+            slot.killed = True
+            slot.accepting = False
+            seq = slot.counters[0]
+            reason = (f"the child process (pid {slot.pid}) took nothing from its pipe for {_SEND_STALL:g}s "
+                      "(stopped or frozen) and was killed")
+            if slot.running(seq) and seq not in slot.doomed:
+                slot.doomed[seq] = lambda code: Crashed(reason, code)
+        log.warning("%s", reason)
+        _kill_tree(slot.ps, 0.0)
 
     def _emit_all(self, events: Sequence[ExecutorEvent]) -> None:
         many = getattr(self._on_event, "many", None)
@@ -372,6 +411,7 @@ class ProcessExecutor:
                     # Both clocks are this machine's: the deadline counts from the child's start.
                     when = time.monotonic() + event.started + entry.job.timeout - time.time()
                     self._timers.set_deadline(seq, when, slot)
+                    entry.timed = True
                 forward.append(event)
         if done and self._rss_limit is not None and slot.accepting:
             # Before the JobDone goes out: whoever reacts to it must find the child retiring.
@@ -501,6 +541,38 @@ class ProcessExecutor:
             self._timers.add_kill(Kill(time.monotonic() + grace, seq, slot, lambda _code: outcome))
         self._send(slot, ("abort", seq, outcome))
 
+    def _on_watch(self) -> bool:
+        """Every ``RSS_SAMPLE_INTERVAL`` s while the child holds jobs: a job seen running
+        without a deadline gets one (its ``JobStarted`` froze in the child's outbox); a child
+        over ``rss_limit_mb`` is killed and its job ends ``Crashed``. False: nothing to watch."""
+        with self._lock:
+            slot = self._slot
+            if slot is None or slot.killed or not any(e.slot is slot for e in self._pending.values()):
+                return False
+            seq = slot.counters[0]
+            entry = self._pending.get(seq)
+            if entry is None or entry.slot is not slot or not slot.running(seq):
+                return True
+            if entry.job.timeout is not None and not entry.timed:
+                entry.timed = True  # seen running now: it started at the latest a period ago
+                self._timers.set_deadline(seq, time.monotonic() + entry.job.timeout, slot)
+        if self._rss_limit is None:
+            return True
+        rss = _tree_rss(slot)
+        if rss <= self._rss_limit:
+            return True
+        reason = (f"the child process (pid {slot.pid}) was killed: RSS {rss / 2**20:.0f} MiB over "
+                  f"rss_limit_mb={self._rss_limit_mb:g}")
+        with self._lock:
+            if slot.killed or not slot.running(seq):
+                return True  # the job ended meanwhile: the check after it retires the child
+            slot.doomed[seq] = lambda code: Crashed(reason, code)
+            slot.killed = True
+            slot.accepting = False
+        log.warning("%s (job %s)", reason, seq)
+        _kill_tree(slot.ps, 0.0)  # no SIGTERM grace: it may be allocating still
+        return False
+
     def _on_kill(self, kill: Kill) -> None:
         slot: _Slot = kill.slot
         with self._lock:
@@ -522,6 +594,21 @@ def _alive(ps: psutil.Process) -> bool:
         return ps.is_running() and ps.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def _tree_rss(slot: _Slot) -> int:
+    """Resident bytes of the child and its descendants (listed again every ``_TREE_REFRESH`` s:
+    listing reads every process of the machine; one that is gone counts 0)."""
+    now = time.monotonic()
+    if now >= slot.tree_at:
+        slot.tree_at = now + _TREE_REFRESH
+        with contextlib.suppress(psutil.Error):
+            slot.tree = slot.ps.children(recursive=True)
+    total = 0
+    for proc in (slot.ps, *slot.tree):
+        with contextlib.suppress(psutil.Error):
+            total += proc.memory_info().rss
+    return total
 
 
 def _wait_dead(ps: psutil.Process, timeout: float) -> bool:

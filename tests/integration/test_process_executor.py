@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from actors.errors import ActorsError, ValidationError
+from actors.execution import process
 from actors.execution.process import ChildStartError, ProcessExecutor
 from actors.messages import (
     JobDone,
@@ -267,6 +268,32 @@ def test_a_cooperative_job_times_out_without_a_kill(make: Make) -> None:
     executor.submit([follow], FUNCTIONS)
     assert isinstance(events.outcome(follow), Succeeded)
     assert [type(e) for e in events.of(job.task.id)][-1] is JobDone
+
+
+def test_a_child_frozen_under_its_job_is_killed_once_it_stops_reading(
+        make: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(process, "_SEND_STALL", 0.3)
+    executor, events = make()
+    old_pid = executor.pid
+    assert old_pid is not None
+    blob = b"x" * (8 << 20)
+
+    def freeze(ctx: Any, options: dict[str, Any], task: Any) -> None:
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+    def big(ctx: Any, options: dict[str, Any], task: Any) -> int:
+        return len(blob)
+
+    frozen, later = make_job("FREEZE"), make_job("BIG")
+    executor.submit([frozen], {"FREEZE": freeze})
+    assert eventually(lambda: psutil.Process(old_pid).status() == psutil.STATUS_STOPPED)
+    executor.submit([later], {"BIG": big})  # 8 MiB into a pipe nobody reads: returns after the stall
+    crashed = events.outcome(frozen)
+    assert isinstance(crashed, Crashed) and crashed.exitcode == -signal.SIGKILL
+    assert crashed.reason == (f"the child process (pid {old_pid}) took nothing from its pipe for 0.3s "
+                              "(stopped or frozen) and was killed")
+    assert events.outcome(later) == Succeeded(8 << 20)
+    assert executor.pid != old_pid and eventually(lambda: gone(old_pid))
 
 
 # --- aborts -------------------------------------------------------------------------------

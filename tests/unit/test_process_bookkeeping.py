@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from typing import Any
@@ -84,5 +85,29 @@ def test_timers_fire_due_deadlines_and_kills_and_forget_a_slot() -> None:
         timers.add_kill(Kill(now - 1, 2, slot, lambda code: Succeeded()))
         assert both.wait(10)
         assert sorted(fired) == [("deadline", 1), ("kill", 2)]
+    finally:
+        timers.close()
+
+
+def test_the_watch_repeats_until_it_says_stop_and_watch_arms_it_again() -> None:
+    calls: list[float] = []
+    answers = iter([True, True, False, False])
+    third, fourth = threading.Event(), threading.Event()
+
+    def on_watch() -> bool:
+        calls.append(time.monotonic())
+        (third if len(calls) == 3 else fourth if len(calls) == 4 else threading.Event()).set()
+        return next(answers)
+
+    timers = Timers(lambda seq, s: None, lambda kill: None, on_watch, period=0.01)
+    try:
+        armed = time.monotonic()
+        timers.watch()
+        timers.watch()  # armed already: one watch, not two
+        assert third.wait(10)
+        assert len(calls) == 3 and calls[0] - armed >= 0.01
+        assert all(later - earlier >= 0.01 for earlier, later in itertools.pairwise(calls))
+        timers.watch()  # it had stopped: armed again
+        assert fourth.wait(10)
     finally:
         timers.close()

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from actors.execution._wire import Wire
+from actors.execution._wire import Stalled, Wire
 
 
 @pytest.fixture
@@ -54,3 +54,20 @@ def test_the_end_of_the_stream_is_eof(pair: tuple[Wire, Wire]) -> None:
     assert b.poll(5) is True  # the hang-up is readable
     with pytest.raises(EOFError):
         b.recv()
+
+
+def test_a_bounded_send_to_an_end_that_reads_nothing_raises_stalled(pair: tuple[Wire, Wire]) -> None:
+    a, _ = pair
+    with pytest.raises(Stalled, match=r"took nothing for 0\.05s"):
+        a.send(b"x" * 8_000_000, stall=0.05)  # never read: the socket buffer fills, then nothing moves
+
+
+def test_a_bounded_send_waits_for_a_reader_that_keeps_taking(pair: tuple[Wire, Wire]) -> None:
+    a, b = pair
+    big = b"y" * 8_000_000
+    received: list[object] = []
+    reader = threading.Thread(target=lambda: received.append(b.recv()))
+    reader.start()
+    a.send(big, stall=5.0)
+    reader.join(30)
+    assert received == [big]
