@@ -9,6 +9,7 @@ from .clock import Clock, ManualClock, SystemClock
 from .cron import Cron
 from .errors import (
     ActorsError,
+    ChildStartError,
     StoreError,
     TaskCancelled,
     TaskFailed,
@@ -27,6 +28,7 @@ __all__ = [
     "AffinityDrains",
     "BatchProcessor",
     "BatchQueue",
+    "ChildStartError",
     "Clock",
     "Cron",
     "ItemOutcome",
