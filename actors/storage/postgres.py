@@ -73,16 +73,17 @@ class PostgresStore(SQLCluster):
     Raises:
         StoreError: the server does not answer, refuses the login, or the schema
             is not an actors task store (the message names host:port/dbname).
-        ValueError: a bad ``schema``, ``connect_timeout`` or ``pool_size``.
+        ValidationError: a bad ``schema``, ``connect_timeout`` or ``pool_size`` (named).
     """
 
     def __init__(self, dsn: str, *, schema: str = "actors", connect_timeout: float = 5.0,
                  pool_size: int = 4, listen_retry: float = 0.5) -> None:
         self.schema = pg.check_schema_name(schema)
-        if not connect_timeout > 0:
-            raise ValueError(f"connect_timeout={connect_timeout!r}: must be > 0")
-        if pool_size < 1:
-            raise ValueError(f"pool_size={pool_size!r}: must be >= 1")
+        if isinstance(connect_timeout, bool) or not isinstance(connect_timeout, (int, float)) \
+                or not 0 < connect_timeout < math.inf:
+            raise ValidationError("connect_timeout", connect_timeout, "must be a finite number of seconds > 0")
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+            raise ValidationError("pool_size", pool_size, "must be an int >= 1")
         self.where = pg.describe(dsn)
         self._lock = threading.RLock()
         self._dsn = dsn

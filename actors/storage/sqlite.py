@@ -60,7 +60,7 @@ class SQLiteStore(SQLCluster):
     Raises:
         StoreError: the file is not an actors task store, is corrupt, is a
             directory, or has a newer schema version (the message names the path).
-        ValueError: ``synchronous`` is not "NORMAL" or "FULL".
+        ValidationError: ``synchronous`` is not "NORMAL" or "FULL" (field ``synchronous``).
 
     Example:
         >>> store = SQLiteStore(":memory:")
@@ -72,7 +72,7 @@ class SQLiteStore(SQLCluster):
     def __init__(self, path: str, *, synchronous: str = "NORMAL", busy_timeout: float = 5.0,
                  trace: Callable[[str], object] | None = None) -> None:
         if str(synchronous).upper() not in ("NORMAL", "FULL"):
-            raise ValueError(f"synchronous={synchronous!r}: must be 'NORMAL' or 'FULL'")
+            raise ValidationError("synchronous", synchronous, "must be 'NORMAL' or 'FULL'")
         self.path = str(path)
         self._wake = WakeBus(self.path)
         self._wake_due: float | None = math.inf  # what the open transaction announced (inf: nothing)
