@@ -23,7 +23,7 @@ from ..models import PRIORITIES, Claim, Node, Schedule, Task, TaskStatus
 
 __all__ = [
     "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery", "TaskStore",
-    "check_tags", "check_update", "distinct_ids",
+    "check_tags", "check_update", "distinct_ids", "not_paused",
 ]
 
 #: The lease name of the node that fires schedules and prunes (``TaskStore.acquire_lease``).
@@ -44,6 +44,11 @@ def distinct_ids(tasks: Sequence[Task]) -> list[str]:
         twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
         raise ValidationError("id", twice, "appears twice in the batch")
     return ids
+
+
+def not_paused(status: str) -> ValidationError:
+    """What ``TaskStore.resume`` raises for a task in ``status`` (neither PAUSED nor pausing)."""
+    return ValidationError("status", status, "only a paused task can be resumed")
 
 
 def check_tags(value: object) -> tuple[str, ...]:
@@ -283,7 +288,13 @@ class TaskStore(Protocol):
         ...
 
     def resume(self, task_id: str, now: float) -> Task:
-        """PAUSED → PENDING with ``failure_count = 0``; cancels a requested pause. Raises TaskNotFound."""
+        """PAUSED → PENDING with ``failure_count = 0``; cancels a requested pause (RUNNING).
+
+        Raises:
+            TaskNotFound: no such task.
+            ValidationError: any other state (``field="status"``, the value the status);
+                nothing changes.
+        """
         ...
 
     def cancel(self, task_id: str, now: float) -> Task | None:

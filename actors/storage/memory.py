@@ -13,8 +13,10 @@ Semantics shared with every store (the contract suite checks them):
 * A pause requested while a task runs is honoured when the row next leaves
   RUNNING for PENDING (``finish``, ``release``, ``reclaim_expired``): it goes to
   PAUSED instead. ``resume`` withdraws a requested pause.
-* ``pause`` / ``resume`` of a task in any other state (finished included) leave
-  it unchanged and return it; ``cancel`` of a finished task returns it unchanged.
+* ``pause`` of a task in any other state (finished included) leaves it unchanged
+  and returns it; ``resume`` of a task that is neither PAUSED nor RUNNING with a
+  requested pause raises ``ValidationError`` (field ``status``) and changes nothing;
+  ``cancel`` of a finished task returns it unchanged.
 * ``merge_metadata`` is a shallow merge (top-level keys replace).
 * Leaving RUNNING clears owner, token and lease; ``finished_at`` is set for
   SUCCEEDED / FAILED / CANCELLED and cleared otherwise.
@@ -34,7 +36,7 @@ from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from ._memory_cluster import MemoryCluster
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery, check_update, distinct_ids
+from .base import ClaimRequest, Finish, LogRecord, TaskQuery, check_update, distinct_ids, not_paused
 
 __all__ = ["MemoryStore"]
 
@@ -396,7 +398,7 @@ class MemoryStore(MemoryCluster):
         """PAUSED → PENDING, ``failure_count = 0``; RUNNING: requested pause withdrawn. Returns it after.
 
         Raises:
-            TaskNotFound: no such task.
+            TaskNotFound: no such task. ValidationError: it is neither (``status``).
         """
         with self._lock:
             self._check_open()
@@ -406,6 +408,8 @@ class MemoryStore(MemoryCluster):
             elif row.status is TaskStatus.RUNNING and row.pause_requested:
                 row.pause_requested = False
                 row.values["updated_at"] = now
+            else:
+                raise not_paused(row.status.value)
             return row.task()
 
     def cancel(self, task_id: str, now: float) -> Task | None:

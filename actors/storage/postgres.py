@@ -34,7 +34,7 @@ from . import _codec as codec
 from . import _pg_schema as pg
 from ._cluster_sql import SQLCluster
 from ._pg_listen import Listener
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids
+from .base import ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, not_paused
 
 __all__ = ["PostgresStore"]
 
@@ -523,10 +523,11 @@ class PostgresStore(SQLCluster):
     def resume(self, task_id: str, now: float) -> Task:
         """PAUSED → PENDING with ``failure_count = 0``; RUNNING: a requested pause is withdrawn.
 
-        Any other state is left unchanged; ``run_at`` is kept. Returns the task after.
+        ``run_at`` is kept. Returns the task after.
 
         Raises:
-            TaskNotFound: no such task.
+            TaskNotFound: no such task. ValidationError: neither of those (``status``);
+                nothing changes.
         """
         with self._tx() as conn:
             status = self._status(conn, task_id)
@@ -534,9 +535,10 @@ class PostgresStore(SQLCluster):
                 conn.execute("UPDATE tasks SET status = 'pending', failure_count = 0, updated_at = %s "
                              "WHERE id = %s", (now, task_id))
                 self._announce(conn, None)
-            elif status == "running":
-                conn.execute("UPDATE tasks SET pause_requested = FALSE, updated_at = %s "
-                             "WHERE id = %s AND pause_requested", (now, task_id))
+            elif status != "running" or not conn.execute(
+                    "UPDATE tasks SET pause_requested = FALSE, updated_at = %s "
+                    "WHERE id = %s AND pause_requested", (now, task_id)).rowcount:
+                raise not_paused(status)
             return self._fetch(conn, task_id)
 
     def cancel(self, task_id: str, now: float) -> Task | None:

@@ -40,7 +40,7 @@ from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _sqlite_schema as sq
 from ._cluster_sql import SQLCluster
 from ._sqlite_wake import WakeBus
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids
+from .base import ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, not_paused
 
 __all__ = ["SQLiteStore"]
 
@@ -451,10 +451,11 @@ class SQLiteStore(SQLCluster):
     def resume(self, task_id: str, now: float) -> Task:
         """PAUSED → PENDING with ``failure_count = 0``; RUNNING: a requested pause is withdrawn.
 
-        Any other state is left unchanged; ``run_at`` is kept. Returns the task after.
+        ``run_at`` is kept. Returns the task after.
 
         Raises:
-            TaskNotFound: no such task.
+            TaskNotFound: no such task. ValidationError: neither of those (``status``);
+                nothing changes.
         """
         with self._db.tx() as conn:
             status = self._status(conn, task_id)
@@ -462,9 +463,10 @@ class SQLiteStore(SQLCluster):
                 conn.execute("UPDATE tasks SET status = 'pending', failure_count = 0, updated_at = ? "
                              "WHERE id = ?", (now, task_id))
                 self._announce(conn, None)
-            elif status == "running":
-                conn.execute("UPDATE tasks SET pause_requested = 0, updated_at = ? "
-                             "WHERE id = ? AND pause_requested = 1", (now, task_id))
+            elif status != "running" or not conn.execute(
+                    "UPDATE tasks SET pause_requested = 0, updated_at = ? "
+                    "WHERE id = ? AND pause_requested = 1", (now, task_id)).rowcount:
+                raise not_paused(status)
             task = sq.fetch(conn, task_id)
         assert task is not None
         return task
