@@ -91,6 +91,7 @@ class SupervisorConfig:
     orphan_grace: float = 60.0
     serving: bool = True
     info: dict[str, Any] | None = None  # what this node tells other nodes about itself
+    default_timeout: float | None = None  # an attempt's limit when neither task nor worker sets one
 
 
 @dataclass
@@ -369,7 +370,8 @@ class SupervisorActor(pykka.ThreadingActor):
             self._held[claim.task.id] = claim
             self._held_per_kind[kind] += 1
             worker = self._workers[claim.task.name]
-            timeout = claim.task.timeout if claim.task.timeout is not None else worker.timeout
+            timeout = next((t for t in (claim.task.timeout, worker.timeout, self._cfg.default_timeout)
+                            if t is not None), None)  # task > worker > node
             job = Job(claim.task, claim.token, claim.task.attempts, timeout)
             items.append(Work(job, worker.execute, kind))
         self._pool.put(items)

@@ -226,7 +226,10 @@ class Supervisor:
             max_crashes: crashes (dead process, expired lease) before a task is quarantined.
             abort_grace: seconds a cancelled task may take to stop before it is killed.
             kill_grace: seconds between a timeout's cooperative abort and the kill.
-            timeout: default seconds an attempt may run (None: no limit).
+            timeout: default seconds an attempt may run on this node when neither the task
+                nor its worker sets a timeout (task > worker > node; None: no limit). It is
+                applied when the attempt starts and not stored: ``task.timeout`` stays None.
+                An attempt past it times out like any other (retried or failed per policy).
             rss_limit_mb / max_tasks_per_child: recycle a child past these limits.
             node_id: this node's id in leases (default: host, pid and a random suffix).
 
@@ -264,7 +267,7 @@ class Supervisor:
         pool = {"process": count, "thread": thread_workers} if serving else {}
         config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, pool=pool, max_crashes=max_crashes,
                                   retention=keep, abort_grace=abort_grace, serving=serving, info=info,
-                                  max_batch=max_batch)
+                                  max_batch=max_batch, default_timeout=default_timeout)
         sup_ref = SupervisorActor.start(task_store, clock, config)
         refs: list[pykka.ActorRef[Any]] = []
         kinds: list[str] = []
