@@ -629,15 +629,19 @@ class SupervisorActor(pykka.ThreadingActor):
             if name not in self._workers
         } if self._cfg.serving else {}
         slots = sum(self._cfg.slots.values())
+        busy = sum(1 for held in self._pool.holding().values() if held > 0)
         return {
             "node_id": self._cfg.node_id,
             "tasks": counts,
+            "queues": self._store.counts_by_queue(),
             "held": len(self._held),
             "workers": {
                 "registered": sorted(self._workers),
                 "slots": len(self._slots),
                 "held_by_kind": dict(self._held_per_kind),
                 "capacity": slots,
+                "busy": busy,  # worker actors with a task in hand (one runs, the rest wait behind it)
+                "idle": len(self._slots) - busy,
             },
             "orphaned": sum(orphaned.values()),
             "orphaned_by_name": orphaned,

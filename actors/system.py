@@ -461,7 +461,10 @@ class Supervisor:
         return result
 
     def stats(self) -> dict[str, Any]:
-        """Counts by status, workers, orphaned tasks (no worker here), fenced writes, health."""
+        """Counts by status (``"tasks"``) and per queue (``"queues"``: queue → status → count, a
+        task without a queue under ``"default"``), workers (``"busy"`` / ``"idle"``: this node's
+        worker slots with / without a task in hand), orphaned tasks (no worker here), fenced
+        writes, health."""
         result: dict[str, Any] = self._ask(GetStats())
         return result
 

@@ -22,9 +22,12 @@ from ..errors import ValidationError
 from ..models import PRIORITIES, Claim, Node, Schedule, Task, TaskStatus
 
 __all__ = [
-    "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery", "TaskStore",
+    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery", "TaskStore",
     "check_tags", "check_update", "distinct_ids", "not_paused",
 ]
+
+#: The queue a task without one runs in (``counts_by_queue`` counts it there).
+DEFAULT_QUEUE = "default"
 
 #: The lease name of the node that fires schedules and prunes (``TaskStore.acquire_lease``).
 LEADER = "leader"
@@ -324,6 +327,12 @@ class TaskStore(Protocol):
 
     def counts(self) -> dict[str, int]:
         """Number of tasks by status value (every status present, zeros included)."""
+        ...
+
+    def counts_by_queue(self) -> dict[str, dict[str, int]]:
+        """Per queue, the number of tasks by status value (every status present, zeros
+        included); a task without a queue counts under ``DEFAULT_QUEUE``. Queues with no
+        task are left out."""
         ...
 
     def pending_names(self) -> dict[str, int]:

@@ -36,7 +36,7 @@ from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from ._memory_cluster import MemoryCluster
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery, check_update, distinct_ids, not_paused
+from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, check_update, distinct_ids, not_paused
 
 __all__ = ["MemoryStore"]
 
@@ -483,6 +483,17 @@ class MemoryStore(MemoryCluster):
             self._check_open()
             for row in self._rows.values():
                 out[row.status.value] += 1
+        return out
+
+    def counts_by_queue(self) -> dict[str, dict[str, int]]:
+        """Per queue (None counted as ``DEFAULT_QUEUE``), tasks by status value, zeros included."""
+        out: dict[str, dict[str, int]] = {}
+        with self._lock:
+            self._check_open()
+            for row in self._rows.values():
+                queue = row.values["queue"] or DEFAULT_QUEUE
+                counts = out.setdefault(queue, {status.value: 0 for status in TaskStatus})
+                counts[row.status.value] += 1
         return out
 
     def pending_names(self) -> dict[str, int]:

@@ -34,7 +34,7 @@ from . import _codec as codec
 from . import _pg_schema as pg
 from ._cluster_sql import SQLCluster
 from ._pg_listen import Listener
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, not_paused
+from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, not_paused
 
 __all__ = ["PostgresStore"]
 
@@ -636,6 +636,16 @@ class PostgresStore(SQLCluster):
         with self._tx() as conn:
             out.update((status, int(count)) for status, count in conn.execute(
                 "SELECT status, COUNT(*) FROM tasks GROUP BY status"))
+        return out
+
+    def counts_by_queue(self) -> dict[str, dict[str, int]]:
+        """Per queue (None counted as ``DEFAULT_QUEUE``), tasks by status value, zeros included."""
+        out: dict[str, dict[str, int]] = {}
+        with self._tx() as conn:
+            rows = conn.execute("SELECT COALESCE(queue, %s), status, COUNT(*) FROM tasks GROUP BY 1, 2",
+                                (DEFAULT_QUEUE,)).fetchall()
+        for queue, status, count in rows:
+            out.setdefault(str(queue), {value.value: 0 for value in TaskStatus})[str(status)] += int(count)
         return out
 
     def pending_names(self) -> dict[str, int]:

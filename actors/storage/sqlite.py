@@ -40,7 +40,7 @@ from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _sqlite_schema as sq
 from ._cluster_sql import SQLCluster
 from ._sqlite_wake import WakeBus
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, not_paused
+from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, not_paused
 
 __all__ = ["SQLiteStore"]
 
@@ -550,6 +550,16 @@ class SQLiteStore(SQLCluster):
         out = {status.value: 0 for status in TaskStatus}
         with self._db.read() as conn:
             out.update(conn.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
+        return out
+
+    def counts_by_queue(self) -> dict[str, dict[str, int]]:
+        """Per queue (None counted as ``DEFAULT_QUEUE``), tasks by status value, zeros included."""
+        out: dict[str, dict[str, int]] = {}
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT COALESCE(queue, ?), status, COUNT(*) FROM tasks GROUP BY 1, 2",
+                                (DEFAULT_QUEUE,)).fetchall()
+        for queue, status, count in rows:
+            out.setdefault(str(queue), {value.value: 0 for value in TaskStatus})[str(status)] += int(count)
         return out
 
     def pending_names(self) -> dict[str, int]:

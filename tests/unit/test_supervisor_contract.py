@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,3 +48,34 @@ def test_resume_of_a_task_that_is_not_paused_names_its_status(sup: actors.Superv
         sup.resume_task("ghost")
     sup.pause_task(pending)
     assert sup.resume_task(pending).status is TaskStatus.PENDING
+
+
+# --- stats ------------------------------------------------------------------------------------
+
+
+def test_stats_count_per_queue_and_workers_busy_and_idle(sup: actors.Supervisor) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def block(ctx: Any, options: dict[str, Any], task: actors.Task) -> None:
+        started.set()
+        assert release.wait(10)
+
+    sup.register_task_worker(TaskWorker("BLOCK", block, queue="slow"))
+    sup.register_task_worker(TaskWorker("ADD", add))
+    sup.create_task("ADD", delay=60)
+    sup.create_task("ADD", delay=60, queue="emails")
+    blocked = sup.create_task("BLOCK")
+    assert started.wait(10)
+    stats = sup.stats()
+    zero = {status.value: 0 for status in TaskStatus}
+    assert stats["queues"] == {"default": {**zero, "pending": 1}, "emails": {**zero, "pending": 1},
+                               "slow": {**zero, "running": 1}}
+    slots = stats["workers"]["slots"]
+    assert (stats["workers"]["busy"], stats["workers"]["idle"]) == (1, slots - 1)
+    assert stats["workers"]["registered"] == ["ADD", "BLOCK"]  # today's keys stay
+    release.set()
+    sup.wait(blocked, timeout=10)
+    sup.join(timeout=10)
+    stats = sup.stats()
+    assert (stats["workers"]["busy"], stats["workers"]["idle"]) == (0, slots)
+    assert stats["queues"]["slow"] == {**zero, "succeeded": 1}
