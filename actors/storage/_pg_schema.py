@@ -99,7 +99,12 @@ CREATE INDEX task_logs_task ON task_logs (task_id, created, seq);
 """
 
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1, CLUSTER_DDL)
+MIGRATIONS: tuple[str, ...] = (
+    _V1,
+    CLUSTER_DDL,
+    # when a task's last attempt ended (a new interval counts from it)
+    "ALTER TABLE tasks ADD COLUMN last_run_at DOUBLE PRECISION",
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"

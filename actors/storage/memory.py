@@ -36,7 +36,7 @@ from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from ._memory_cluster import MemoryCluster
-from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, check_update, distinct_ids, not_paused
+from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, check_update, distinct_ids, moved_run_at, not_paused
 
 __all__ = ["MemoryStore"]
 
@@ -68,6 +68,7 @@ class _Row:
     token: str | None = None
     lease_expires_at: float | None = None
     pause_requested: bool = False
+    last_run_at: float | None = None  # when the last attempt ended (``finish``)
 
     @classmethod
     def from_task(cls, seq: int, task: Task) -> _Row:
@@ -234,8 +235,14 @@ class MemoryStore(MemoryCluster):
         with self._lock:
             self._check_open()
             row = self._row(task_id)
-            row.values.update(stored)
-            row.values["updated_at"] = now
+            values = row.values
+            run_at = moved_run_at(stored, status=row.status.value, interval=values["update_interval"],
+                                  last_run_at=row.last_run_at, created_at=values["created_at"],
+                                  attempts=values["attempts"], now=now)
+            values.update(stored)
+            if run_at is not None:
+                values["run_at"] = run_at
+            values["updated_at"] = now
             return row.task()
 
     def delete(self, task_id: str) -> bool:
@@ -331,6 +338,7 @@ class MemoryStore(MemoryCluster):
                     values["run_at"] = item.run_at
                 values.update(result=result, error=item.error, failure_count=item.failure_count,
                               crash_count=item.crash_count)
+                row.last_run_at = now
                 row.leave_running(TaskStatus(item.status), now)
                 applied.append(item.task_id)
             return applied

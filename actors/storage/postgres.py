@@ -34,7 +34,7 @@ from . import _codec as codec
 from . import _pg_schema as pg
 from ._cluster_sql import SQLCluster
 from ._pg_listen import Listener
-from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, not_paused
+from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, moved_run_at, not_paused
 
 __all__ = ["PostgresStore"]
 
@@ -51,7 +51,7 @@ _FINISH = (
     "THEN 'paused' ELSE v.status END, run_at = COALESCE(v.run_at, tasks.run_at), "
     "result = v.result, error = v.error, failure_count = v.failure_count, "
     "crash_count = v.crash_count, finished_at = CASE WHEN v.status = ANY(%s) THEN %s END, "
-    f"updated_at = %s, {pg.LEAVE_RUNNING} "
+    f"updated_at = %s, last_run_at = %s, {pg.LEAVE_RUNNING} "
     "FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[], "
     "%s::int[], %s::int[]) AS v(id, token, status, run_at, result, error, failure_count, crash_count) "
     "WHERE tasks.id = v.id AND tasks.token = v.token AND tasks.status = 'running' RETURNING tasks.id")
@@ -313,8 +313,16 @@ class PostgresStore(SQLCluster):
         columns = codec.update_columns(changes)
         if "tags" in columns:
             columns["tag_list"] = json.loads(columns["tags"])
-        sets = "".join(f"{column} = %s, " for column in columns)
         with self._tx() as conn:
+            old = conn.execute("SELECT status, update_interval, last_run_at, created_at, attempts FROM tasks "
+                               "WHERE id = %s FOR UPDATE", (task_id,)).fetchone() \
+                if "update_interval" in columns else None
+            run_at = None if old is None else moved_run_at(
+                columns, status=old[0], interval=old[1], last_run_at=old[2], created_at=old[3],
+                attempts=old[4], now=now)
+            if run_at is not None:
+                columns["run_at"] = run_at
+            sets = "".join(f"{column} = %s, " for column in columns)
             row = conn.execute(
                 f"UPDATE tasks SET {sets}updated_at = %s WHERE id = %s RETURNING {', '.join(codec.TASK_COLUMNS)}"
                 .encode(), (*columns.values(), now, task_id)).fetchone()
@@ -420,7 +428,7 @@ class PostgresStore(SQLCluster):
                    now: float) -> list[str]:
         """The finish (one UPDATE), inside the caller's transaction."""
         applied = {row[0] for row in conn.execute(_FINISH, (
-            _FINISHED, now, now,
+            _FINISHED, now, now, now,
             [v[0].task_id for v in values], [v[0].token for v in values],
             [v[1].value for v in values], [v[0].run_at for v in values],
             [v[2] for v in values], [v[0].error for v in values],

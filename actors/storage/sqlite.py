@@ -40,7 +40,7 @@ from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _sqlite_schema as sq
 from ._cluster_sql import SQLCluster
 from ._sqlite_wake import WakeBus
-from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, not_paused
+from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, moved_run_at, not_paused
 
 __all__ = ["SQLiteStore"]
 
@@ -222,14 +222,18 @@ class SQLiteStore(SQLCluster):
         columns = sq.update_columns(changes)
         sets = "".join(f"{column} = ?, " for column in columns)
         with self._db.tx() as conn:
-            old = conn.execute("SELECT seq, tags FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            old = conn.execute("SELECT seq, tags, status, update_interval, last_run_at, created_at, attempts "
+                               "FROM tasks WHERE id = ?", (task_id,)).fetchone()
             if old is None:
                 raise TaskNotFound(task_id)
-            conn.execute(f"UPDATE tasks SET {sets}updated_at = ? WHERE id = ?",
-                         (*columns.values(), now, task_id))
-            self._announce(conn, columns.get("run_at"))
+            run_at = moved_run_at(columns, status=old[2], interval=old[3], last_run_at=old[4],
+                                  created_at=old[5], attempts=old[6], now=now)
+            moved = "" if run_at is None else "run_at = ?, "
+            conn.execute(f"UPDATE tasks SET {sets}{moved}updated_at = ? WHERE id = ?",
+                         (*columns.values(), *([] if run_at is None else [run_at]), now, task_id))
+            self._announce(conn, columns.get("run_at", run_at))
             if "tags" in columns:
-                sq.untag(conn, [old])
+                sq.untag(conn, [old[:2]])
                 conn.executemany("INSERT INTO task_tags (tag, task_seq) VALUES (?, ?)",
                                  [(tag, old[0]) for tag in json.loads(columns["tags"])])
             task = sq.fetch(conn, task_id)
@@ -365,12 +369,12 @@ class SQLiteStore(SQLCluster):
             if status is TaskStatus.PENDING and current[1]:
                 status = TaskStatus.PAUSED
             params.append((status.value, item.run_at, result, item.error, item.failure_count,
-                           item.crash_count, now if status.finished else None, now,
+                           item.crash_count, now if status.finished else None, now, now,
                            item.task_id, item.token))
             applied.append(item.task_id)
         conn.executemany(
             "UPDATE tasks SET status = ?, run_at = COALESCE(?, run_at), result = ?, error = ?, "
-            "failure_count = ?, crash_count = ?, finished_at = ?, updated_at = ?, "
+            "failure_count = ?, crash_count = ?, finished_at = ?, updated_at = ?, last_run_at = ?, "
             f"{sq.LEAVE_RUNNING} WHERE id = ? AND token = ? AND status = 'running'", params)
         return applied
 
