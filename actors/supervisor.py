@@ -22,13 +22,14 @@ from typing import Any
 import pykka
 
 from .clock import Clock, from_timestamp
-from .errors import StoreError, TaskNotFound
+from .errors import StoreError, TaskNotFound, ValidationError
 from .lifecycle import decide
 from .maintenance import Maintenance
 from .messages import (
     Abort,
     Attach,
     CancelTask,
+    CreateTask,
     CreateTasks,
     DeleteSchedule,
     DeleteTask,
@@ -64,8 +65,9 @@ from .messages import (
 )
 from .models import Claim, Task, TaskStatus
 from .pool import Pool
-from .spec import build_task, coerce_spec
-from .storage.base import ClaimRequest, Finish, LogRecord, TaskStore
+from .requests import build_checked, check_changes, task_query
+from .spec import build_task, coerce_spec, new_ids
+from .storage.base import ClaimRequest, Finish, LogRecord, TaskQuery, TaskStore
 from .workers import TaskWorker
 
 __all__ = ["DELETED", "SupervisorActor", "SupervisorConfig"]
@@ -152,6 +154,11 @@ class SupervisorActor(pykka.ThreadingActor):
             self._pump()
         elif isinstance(message, CreateTasks):
             return self._create(message.tasks)
+        elif isinstance(message, CreateTask):  # asked directly: checked here as create_task does
+            spec = message.spec
+            worker = self._workers.get(spec.name) if isinstance(spec.name, str) else None
+            task = build_checked(spec, task_id=new_ids(1)[0], now=self._clock.now(), worker=worker, ctx=None)
+            return self._create([task])[0]
         elif isinstance(message, Tick):
             if message.taken is not None:
                 message.taken()  # the scheduler may send the next tick from now on
@@ -164,12 +171,19 @@ class SupervisorActor(pykka.ThreadingActor):
         elif isinstance(message, GetTask):
             return self._store.get(message.task_id)
         elif isinstance(message, GetTasks):
-            return self._store.query(message.query)
+            query = message.query
+            if query is None:  # asked with get_tasks' keyword filters: checked here
+                query = task_query(**{key: value for key, value in message._asdict().items() if key != "query"})
+            elif not isinstance(query, TaskQuery):
+                raise ValidationError("query", query, "must be an actors.storage.base.TaskQuery or None")
+            return self._store.query(query)
         elif isinstance(message, GetLogs):
             return self._store.logs(message.task_id)
         elif isinstance(message, UpdateTask):
-            task = self._store.update(message.task_id, message.changes, self._clock.now())
+            task = self._store.update(message.task_id, check_changes(message.changes), self._clock.now())
             self._invalidate()
+            if task.status is TaskStatus.PENDING and task.run_at is not None:
+                self._hint(task.run_at.timestamp())  # a new interval may have moved it: claim then
             return task
         elif isinstance(message, DeleteTask):
             return self._delete(message.task_id)

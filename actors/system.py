@@ -9,7 +9,6 @@ the supervisor actor.
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import logging
 import math
 import os
@@ -61,18 +60,15 @@ from .messages import (
     WorkerSlot,
 )
 from .models import Schedule, Task, TaskStatus
+from .requests import build_checked, check_changes, task_query
 from .scheduler import Scheduler
 from .spec import (
     TaskSpec,
-    build_task,
-    check_json,
-    check_priority,
-    check_run_at,
     coerce_spec,
     new_ids,
     seconds,
 )
-from .storage.base import UPDATABLE_FIELDS, LogRecord, TaskQuery, TaskStore
+from .storage.base import LogRecord, TaskStore
 from .supervisor import DELETED, SupervisorActor, SupervisorConfig
 from .worker import WorkerActor
 from .workers import TaskWorker, as_worker
@@ -361,21 +357,7 @@ class Supervisor:
 
     def _build(self, spec: TaskSpec, task_id: str) -> Task:
         worker = self._task_workers.get(spec.name) if isinstance(spec.name, str) else None
-        task = build_task(spec, task_id=spec.id or task_id, now=self.clock.now(),
-                          default_priority=worker.priority if worker else None)
-        if worker is not None and worker.queue and task.queue is None:
-            task = dataclasses.replace(task, queue=worker.queue)
-        if worker is not None and worker.validate is not None:
-            try:
-                ok = worker.validate(self, dict(task.metadata))
-            except ValidationError:
-                raise
-            except Exception as exc:
-                raise ValidationError("metadata", task.metadata,
-                                      f"rejected by {worker.name}.validate: {exc}") from exc
-            if not ok:
-                raise ValidationError("metadata", task.metadata, f"rejected by {worker.name}.validate")
-        return task
+        return build_checked(spec, task_id=task_id, now=self.clock.now(), worker=worker, ctx=self)
 
     def create_task(self, name: str, **fields: Any) -> str:
         """Store a new task and return its id. Keyword names as in ``TaskSpec``.
@@ -436,18 +418,8 @@ class Supervisor:
                   status: TaskStatus | str | Sequence[TaskStatus | str] | None = None,
                   limit: int | None = None) -> list[Task]:
         """Tasks matching every given filter (``tags``: a task must carry all of them)."""
-        if isinstance(status, (str, TaskStatus)):
-            status = [status]
-        statuses: list[TaskStatus] = []
-        for value in status or ():
-            try:
-                statuses.append(TaskStatus(value))
-            except ValueError:
-                raise ValidationError("status", value, "unknown task status") from None
-        if limit is not None:
-            _positive_int("limit", limit)
-        query = TaskQuery(room_id=room_id, world_id=world_id, entity_id=entity_id,
-                          tags=tuple(tags or ()), name=name, status=tuple(statuses), limit=limit)
+        query = task_query(room_id=room_id, world_id=world_id, entity_id=entity_id, tags=tags, name=name,
+                           status=status, limit=limit)
         result: list[Task] = self._ask(GetTasks(query))
         return result
 
@@ -473,15 +445,15 @@ class Supervisor:
     def update_task(self, task_id: str, **changes: Any) -> Task:
         """Change fields of a task (metadata is replaced whole).
 
+        A new ``update_interval`` (or the seeds' ``metadata={"updateInterval": ms}``) takes
+        effect at once: a PENDING task is then due at its last run's end (its creation if it
+        never ran) + the new interval, or now if that has passed.
+
         Raises:
             TaskNotFound: no such task. ValidationError: a bad field or value.
         """
-        clean: dict[str, Any] = {}
-        for field, value in changes.items():
-            if field not in UPDATABLE_FIELDS:
-                raise ValidationError(field, value, "cannot be updated (unknown or read-only field)")
-            clean[field] = _check_change(field, value)
-        result: Task = self._ask(UpdateTask(task_id, clean))
+        check_changes(changes)  # here first, so bad input never reaches the actor (which checks again)
+        result: Task = self._ask(UpdateTask(task_id, changes))
         return result
 
     def delete_task(self, task_id: str) -> bool:
@@ -555,31 +527,4 @@ class Supervisor:
             if pid is not None:
                 pids.append(pid)
         return pids
-
-
-def _check_change(field: str, value: Any) -> Any:
-    """Validate one ``update_task`` field; returns the stored form."""
-    if field == "metadata":
-        return check_json("metadata", value)
-    if field == "priority":
-        return check_priority(value)
-    if field == "run_at":
-        if value is None:
-            raise ValidationError("run_at", value, "must be a datetime")
-        return check_run_at(value)
-    if field == "update_interval":
-        return seconds("update_interval", value, allow_zero=False)
-    if field == "timeout":
-        return seconds("timeout", value, allow_zero=False)
-    if field in ("max_attempts", "max_failures"):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValidationError(field, value, "must be an int")
-        if field == "max_attempts" and value is not None and value < 1:
-            raise ValidationError(field, value, "must be >= 1")
-        if field == "max_failures" and value is not None and value <= 0:
-            return -1
-        return value
-    # the remaining fields share build_task's checks: validate through a throwaway spec
-    probe = build_task(TaskSpec(name="probe", **{field: value}), task_id="probe", now=0.0)
-    return getattr(probe, field)
 

@@ -22,8 +22,8 @@ from ..errors import ValidationError
 from ..models import PRIORITIES, Claim, Node, Schedule, Task, TaskStatus
 
 __all__ = [
-    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery", "TaskStore",
-    "check_tags", "check_update", "distinct_ids", "moved_run_at", "not_paused",
+    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery",
+    "TaskStore", "check_tags", "check_update", "distinct_ids", "moved_run_at", "not_paused",
 ]
 
 #: The queue a task without one runs in (``counts_by_queue`` counts it there).

@@ -36,7 +36,17 @@ from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from ._memory_cluster import MemoryCluster
-from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, check_update, distinct_ids, moved_run_at, not_paused
+from .base import (
+    DEFAULT_QUEUE,
+    ClaimRequest,
+    Finish,
+    LogRecord,
+    TaskQuery,
+    check_update,
+    distinct_ids,
+    moved_run_at,
+    not_paused,
+)
 
 __all__ = ["MemoryStore"]
 
