@@ -23,7 +23,7 @@ from ..models import PRIORITIES, Claim, Node, Schedule, Task, TaskStatus
 
 __all__ = [
     "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery",
-    "TaskStore", "check_tags", "check_update", "distinct_ids", "moved_run_at", "not_paused",
+    "TaskStore", "check_tags", "check_update", "distinct_ids",
 ]
 
 #: The queue a task without one runs in (``counts_by_queue`` counts it there).
@@ -47,28 +47,6 @@ def distinct_ids(tasks: Sequence[Task]) -> list[str]:
         twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
         raise ValidationError("id", twice, "appears twice in the batch")
     return ids
-
-
-def moved_run_at(changes: Mapping[str, Any], *, status: str, interval: float | None,
-                 last_run_at: float | None, created_at: float | None, attempts: int,
-                 now: float) -> float | None:
-    """The ``run_at`` a change of ``update_interval`` gives a task, or None (unchanged).
-
-    Due = last run + interval (ELIZA_SPEC): a PENDING task whose interval changes to
-    ``new`` is due at (``last_run_at``, or ``created_at`` when it never ran) + ``new``,
-    never before ``now``. Nothing moves when ``run_at`` is set in the same change, the
-    interval stays the same or is removed, or the task is not PENDING.
-    """
-    new = changes.get("update_interval")
-    if new is None or "run_at" in changes or status != "pending" or new == interval:
-        return None
-    anchor = last_run_at if last_run_at is not None else created_at if attempts == 0 else None
-    return now if anchor is None else max(now, anchor + float(new))
-
-
-def not_paused(status: str) -> ValidationError:
-    """What ``TaskStore.resume`` raises for a task in ``status`` (neither PAUSED nor pausing)."""
-    return ValidationError("status", status, "only a paused task can be resumed")
 
 
 def check_tags(value: object) -> tuple[str, ...]:
@@ -232,7 +210,7 @@ class TaskStore(Protocol):
     def update(self, task_id: str, changes: Mapping[str, Any], now: float) -> Task:
         """Set fields named in ``UPDATABLE_FIELDS`` (metadata is replaced whole).
 
-        A new ``update_interval`` moves a PENDING task's ``run_at`` (``moved_run_at``:
+        A new ``update_interval`` moves a PENDING task's ``run_at`` (``_rules.moved_run_at``:
         the last run's end, kept by ``finish``, or the creation, + the new interval).
 
         Raises:
@@ -286,8 +264,7 @@ class TaskStore(Protocol):
         ...
 
     def finish(self, finishes: Sequence[Finish], now: float) -> list[str]:
-        """Record attempt ends in one transaction; returns the ids applied (others were stale).
-
+        """Record attempt ends in one transaction; returns the ids applied (others were stale);
         ``now`` is kept as the row's last run time (private; ``update`` reads it)."""
         ...
 
@@ -316,9 +293,7 @@ class TaskStore(Protocol):
         """PAUSED → PENDING with ``failure_count = 0``; cancels a requested pause (RUNNING).
 
         Raises:
-            TaskNotFound: no such task.
-            ValidationError: any other state (``field="status"``, the value the status);
-                nothing changes.
+            TaskNotFound: no such task. ValidationError: any other state (field ``status``).
         """
         ...
 

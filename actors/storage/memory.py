@@ -36,6 +36,7 @@ from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from ._memory_cluster import MemoryCluster
+from ._rules import moved_run_at, not_paused
 from .base import (
     DEFAULT_QUEUE,
     ClaimRequest,
@@ -44,8 +45,6 @@ from .base import (
     TaskQuery,
     check_update,
     distinct_ids,
-    moved_run_at,
-    not_paused,
 )
 
 __all__ = ["MemoryStore"]

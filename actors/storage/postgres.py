@@ -34,7 +34,8 @@ from . import _codec as codec
 from . import _pg_schema as pg
 from ._cluster_sql import SQLCluster
 from ._pg_listen import Listener
-from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, moved_run_at, not_paused
+from ._rules import moved_run_at, not_paused
+from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids
 
 __all__ = ["PostgresStore"]
 

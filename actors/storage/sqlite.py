@@ -39,8 +39,9 @@ from ..errors import TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _sqlite_schema as sq
 from ._cluster_sql import SQLCluster
+from ._rules import moved_run_at, not_paused
 from ._sqlite_wake import WakeBus
-from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids, moved_run_at, not_paused
+from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids
 
 __all__ = ["SQLiteStore"]
 
