@@ -10,6 +10,7 @@ from .creating import ValidateContext
 from .cron import Cron
 from .errors import (
     ActorsError,
+    ChildStartError,
     StoreError,
     TaskCancelled,
     TaskFailed,
@@ -28,6 +29,7 @@ __all__ = [
     "AffinityDrains",
     "BatchProcessor",
     "BatchQueue",
+    "ChildStartError",
     "Clock",
     "Cron",
     "ItemOutcome",

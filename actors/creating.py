@@ -30,7 +30,9 @@ class ValidateContext:
     Attributes:
         task: the PENDING ``Task`` that will be stored if ``validate`` accepts it (its
             worker's default priority and queue applied; ``options`` is its metadata).
-        supervisor: the ``Supervisor`` handle of the node creating it (``ctx.supervisor.get_task(...)``).
+        supervisor: the ``Supervisor`` handle of the node creating it (``ctx.supervisor.get_task(...)``);
+            None for a ``messages.CreateTask`` asked of the actor directly (``validate`` then runs on
+            the actor's thread, where calling the node would wait on itself).
         parent_id: the id of the running task that created it with ``ctx.create_task``, or
             None for a create made through the handle.
     """

@@ -8,7 +8,8 @@ ActorsError
  ├── TaskFailed          raised by ``wait``: the task failed for good (error text, attempts)
  ├── TaskCancelled       raised by ``wait``: the task was cancelled or deleted
  ├── StoreError          the store cannot be opened or used (names the path or host)
- └── Timeout             a bounded wait ran out
+ ├── Timeout             a bounded wait ran out
+ └── ChildStartError     a pool's child process could not be started (also a RuntimeError)
 ```
 
 Each class's docstring is its default message.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 __all__ = [
     "ActorsError",
+    "ChildStartError",
     "StoreError",
     "TaskCancelled",
     "TaskFailed",
@@ -88,3 +90,7 @@ class StoreError(ActorsError):
 
 class Timeout(ActorsError, TimeoutError):
     """A bounded wait ran out of time."""
+
+
+class ChildStartError(ActorsError, RuntimeError):
+    """The executor's child process could not be started."""

@@ -2,23 +2,55 @@
 
 Stdlib only. One NamedTuple per interaction; each actor dispatches on the type
 in one place. Nothing mutable is shared: tasks travel as frozen snapshots.
+
+The supervisor's operations, for an application built on pykka that asks the
+supervisor's ``ActorRef`` (``sup.ref``) directly; each replies as the handle's method
+of the same name and runs the same checks in the actor (a bad field raises
+``ValidationError`` naming it, nothing stored):
+
+- ``CreateTask(name, **fields)`` (``create_task``'s keywords) → the new id.
+- ``UpdateTask(task_id, {"field": value, ...})`` (``update_task``'s keywords as a
+  dict) → the updated ``Task``; ``TaskNotFound`` for an unknown id.
+- ``DeleteTask(task_id)`` → True if it existed. ``GetTask(task_id)`` → ``Task | None``.
+- ``GetTasks(name=..., status=..., tags=..., limit=..., ...)`` (``get_tasks``' filters),
+  or ``GetTasks(query)`` with a ``TaskQuery`` → ``list[Task]``.
+- ``PauseTask`` / ``ResumeTask`` / ``CancelTask(task_id)`` → the ``Task`` after.
+
+Example:
+    >>> import actors
+    >>> from actors.messages import CreateTask, GetTask
+    >>> with actors.Supervisor.start("memory://", workers=0) as sup:
+    ...     task_id = sup.ref.ask(CreateTask("REPORT", tags=["weekly"]))
+    ...     sup.ref.ask(GetTask(task_id)).tags
+    ('weekly',)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .models import Outcome, Schedule, Task
+from .errors import ValidationError
+from .models import Outcome, Schedule, Task, TaskStatus
+from .spec import SPEC_FIELDS, TaskSpec
 
 __all__ = [
+    "CancelTask",
+    "CreateTask",
+    "DeleteTask",
     "ExecutorEvent",
+    "GetTask",
+    "GetTasks",
     "Job",
     "JobDone",
     "JobLog",
     "JobMetadata",
     "JobProgress",
     "JobStarted",
+    "PauseTask",
+    "ResumeTask",
+    "UpdateTask",
 ]
 
 
@@ -100,8 +132,29 @@ class CreateTasks(NamedTuple):
     tasks: list[Task]
 
 
+@dataclass(frozen=True, init=False)
+class CreateTask:
+    """Create one task: ``CreateTask(name, **fields)`` with ``create_task``'s keywords.
+    Reply: its id. The actor validates it as ``create_task`` does (its worker's defaults
+    and ``validate`` included).
+
+    Raises:
+        ValidationError: an unknown keyword (named).
+    """
+
+    spec: TaskSpec
+
+    def __init__(self, name: str, **fields: Any) -> None:
+        unknown = sorted(set(fields) - SPEC_FIELDS)
+        if unknown or "name" in fields:
+            bad = unknown[0] if unknown else "name"
+            raise ValidationError(bad, fields[bad], "unknown field" if unknown else "given twice")
+        object.__setattr__(self, "spec", TaskSpec(name=name, **fields))
+
+
 class UpdateTask(NamedTuple):
-    """Change fields of a task. Reply: the updated Task (raises TaskNotFound)."""
+    """Change fields of a task (``update_task``'s keywords as a dict; checked by the actor).
+    Reply: the updated Task (raises TaskNotFound, ValidationError)."""
 
     task_id: str
     changes: dict[str, Any]
@@ -120,9 +173,17 @@ class GetTask(NamedTuple):
 
 
 class GetTasks(NamedTuple):
-    """Reply: the tasks matching a ``TaskQuery``."""
+    """Reply: the tasks matching ``query`` (a ``TaskQuery``), or, when it is None, the
+    keyword filters of ``get_tasks`` (``GetTasks(name="X", status="pending")``)."""
 
-    query: Any
+    query: Any = None
+    room_id: str | None = None
+    world_id: str | None = None
+    entity_id: str | None = None
+    tags: Sequence[str] | None = None
+    name: str | None = None
+    status: TaskStatus | str | Sequence[TaskStatus | str] | None = None
+    limit: int | None = None
 
 
 class GetLogs(NamedTuple):

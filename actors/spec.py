@@ -21,7 +21,7 @@ from .errors import ValidationError
 from .models import PRIORITIES, Task, TaskStatus
 from .retry import Retry
 
-__all__ = ["TaskSpec", "build_task", "check_json", "coerce_spec", "seconds"]
+__all__ = ["TaskSpec", "build_task", "check_json", "coerce_spec", "interval_from_metadata", "seconds"]
 
 DEFAULT_MAX_FAILURES = 5
 MAX_NAME_LENGTH = 200
@@ -83,6 +83,24 @@ def seconds(field_name: str, value: object, *, allow_zero: bool) -> float | None
     if number < 0 or (number == 0 and not allow_zero):
         raise ValidationError(field_name, value, "must be > 0" if not allow_zero else "must be >= 0")
     return number
+
+
+def interval_from_metadata(metadata: Mapping[str, Any]) -> float | None:
+    """The seeds' ``metadata["updateInterval"]`` (milliseconds) as seconds; None when absent.
+
+    Raises:
+        ValidationError: not a finite number of milliseconds > 0 (field
+            ``metadata['updateInterval']``, the unit named).
+    """
+    if "updateInterval" not in metadata:
+        return None
+    ms = metadata["updateInterval"]
+    if ms is None:
+        return None
+    if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not math.isfinite(ms) or ms <= 0:
+        raise ValidationError("metadata['updateInterval']", ms,
+                              "must be a finite number of milliseconds > 0")
+    return float(ms) / 1000.0
 
 
 _ENCODE = json.JSONEncoder(allow_nan=False).encode
@@ -202,10 +220,8 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
     if run_at is not None and delay is not None:
         raise ValidationError("delay", spec.delay, "give run_at or delay, not both")
     interval = seconds("update_interval", spec.update_interval, allow_zero=False)
-    if interval is None and "updateInterval" in metadata:
-        ms = metadata["updateInterval"]
-        ms_seconds = seconds("metadata['updateInterval']", ms, allow_zero=False)
-        interval = None if ms_seconds is None else ms_seconds / 1000.0
+    if interval is None:
+        interval = interval_from_metadata(metadata)
     max_failures = _int("max_failures", spec.max_failures)
     if max_failures is None and "maxFailures" in metadata:
         raw = metadata["maxFailures"]

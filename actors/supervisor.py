@@ -22,13 +22,15 @@ from typing import Any
 import pykka
 
 from .clock import Clock, from_timestamp
-from .errors import StoreError, TaskNotFound
+from .creating import validated_task
+from .errors import StoreError, TaskNotFound, ValidationError
 from .lifecycle import decide
 from .maintenance import Maintenance
 from .messages import (
     Abort,
     Attach,
     CancelTask,
+    CreateTask,
     CreateTasks,
     DeleteSchedule,
     DeleteTask,
@@ -63,7 +65,9 @@ from .messages import (
 )
 from .models import Claim, Task, TaskStatus
 from .pool import Pool
-from .storage.base import ClaimRequest, Finish, LogRecord, TaskStore
+from .requests import check_changes, task_query
+from .spec import new_ids
+from .storage.base import ClaimRequest, Finish, LogRecord, TaskQuery, TaskStore
 from .workers import TaskWorker
 
 __all__ = ["DELETED", "SupervisorActor", "SupervisorConfig"]
@@ -89,6 +93,7 @@ class SupervisorConfig:
     orphan_grace: float = 60.0
     serving: bool = True
     info: dict[str, Any] | None = None  # what this node tells other nodes about itself
+    default_timeout: float | None = None  # an attempt's limit when neither task nor worker sets one
 
 
 @dataclass
@@ -149,6 +154,11 @@ class SupervisorActor(pykka.ThreadingActor):
             self._pump()
         elif isinstance(message, CreateTasks):
             return self._create(message.tasks)
+        elif isinstance(message, CreateTask):  # asked directly: checked here as create_task does
+            spec = message.spec
+            worker = self._workers.get(spec.name) if isinstance(spec.name, str) else None
+            task = validated_task(spec, task_id=new_ids(1)[0], now=self._clock.now(), worker=worker, supervisor=None)
+            return self._create([task])[0]
         elif isinstance(message, Tick):
             if message.taken is not None:
                 message.taken()  # the scheduler may send the next tick from now on
@@ -161,12 +171,19 @@ class SupervisorActor(pykka.ThreadingActor):
         elif isinstance(message, GetTask):
             return self._store.get(message.task_id)
         elif isinstance(message, GetTasks):
-            return self._store.query(message.query)
+            query = message.query
+            if query is None:  # asked with get_tasks' keyword filters: checked here
+                query = task_query(**{key: value for key, value in message._asdict().items() if key != "query"})
+            elif not isinstance(query, TaskQuery):
+                raise ValidationError("query", query, "must be an actors.storage.base.TaskQuery or None")
+            return self._store.query(query)
         elif isinstance(message, GetLogs):
             return self._store.logs(message.task_id)
         elif isinstance(message, UpdateTask):
-            task = self._store.update(message.task_id, message.changes, self._clock.now())
+            task = self._store.update(message.task_id, check_changes(message.changes), self._clock.now())
             self._invalidate()
+            if task.status is TaskStatus.PENDING and task.run_at is not None:
+                self._hint(task.run_at.timestamp())  # a new interval may have moved it: claim then
             return task
         elif isinstance(message, DeleteTask):
             return self._delete(message.task_id)
@@ -367,7 +384,8 @@ class SupervisorActor(pykka.ThreadingActor):
             self._held[claim.task.id] = claim
             self._held_per_kind[kind] += 1
             worker = self._workers[claim.task.name]
-            timeout = claim.task.timeout if claim.task.timeout is not None else worker.timeout
+            timeout = next((t for t in (claim.task.timeout, worker.timeout, self._cfg.default_timeout)
+                            if t is not None), None)  # task > worker > node
             job = Job(claim.task, claim.token, claim.task.attempts, timeout)
             items.append(Work(job, worker.execute, kind))
         self._pool.put(items)
@@ -609,15 +627,19 @@ class SupervisorActor(pykka.ThreadingActor):
             if name not in self._workers
         } if self._cfg.serving else {}
         slots = sum(self._cfg.slots.values())
+        busy = sum(1 for held in self._pool.holding().values() if held > 0)
         return {
             "node_id": self._cfg.node_id,
             "tasks": counts,
+            "queues": self._store.counts_by_queue(),
             "held": len(self._held),
             "workers": {
                 "registered": sorted(self._workers),
                 "slots": len(self._slots),
                 "held_by_kind": dict(self._held_per_kind),
                 "capacity": slots,
+                "busy": busy,  # worker actors with a task in hand (one runs, the rest wait behind it)
+                "idle": len(self._slots) - busy,
             },
             "orphaned": sum(orphaned.values()),
             "orphaned_by_name": orphaned,

@@ -63,18 +63,15 @@ from .messages import (
     WorkerSlot,
 )
 from .models import Schedule, Task, TaskStatus
+from .requests import check_changes, task_query
 from .scheduler import Scheduler
 from .spec import (
     TaskSpec,
-    build_task,
-    check_json,
-    check_priority,
-    check_run_at,
     coerce_spec,
     new_ids,
     seconds,
 )
-from .storage.base import UPDATABLE_FIELDS, LogRecord, TaskQuery, TaskStore
+from .storage.base import LogRecord, TaskStore
 from .supervisor import DELETED, SupervisorActor, SupervisorConfig
 from .worker import WorkerActor
 from .workers import TaskWorker, as_worker
@@ -229,7 +226,10 @@ class Supervisor:
             max_crashes: crashes (dead process, expired lease) before a task is quarantined.
             abort_grace: seconds a cancelled task may take to stop before it is killed.
             kill_grace: seconds between a timeout's cooperative abort and the kill.
-            timeout: default seconds an attempt may run (None: no limit).
+            timeout: default seconds an attempt may run on this node when neither the task
+                nor its worker sets a timeout (task > worker > node; None: no limit). It is
+                applied when the attempt starts and not stored: ``task.timeout`` stays None.
+                An attempt past it times out like any other (retried or failed per policy).
             rss_limit_mb: a child whose memory (RSS, with its descendants) passes this many MiB
                 while a task runs is killed; the attempt ends as a crash naming the limit.
             max_tasks_per_child: recycle a child after this many tasks.
@@ -269,7 +269,7 @@ class Supervisor:
         pool = {"process": count, "thread": thread_workers} if serving else {}
         config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, pool=pool, max_crashes=max_crashes,
                                   retention=keep, abort_grace=abort_grace, serving=serving, info=info,
-                                  max_batch=max_batch)
+                                  max_batch=max_batch, default_timeout=default_timeout)
         sup_ref = SupervisorActor.start(task_store, clock, config)
         refs: list[pykka.ActorRef[Any]] = []
         kinds: list[str] = []
@@ -442,18 +442,8 @@ class Supervisor:
                   status: TaskStatus | str | Sequence[TaskStatus | str] | None = None,
                   limit: int | None = None) -> list[Task]:
         """Tasks matching every given filter (``tags``: a task must carry all of them)."""
-        if isinstance(status, (str, TaskStatus)):
-            status = [status]
-        statuses: list[TaskStatus] = []
-        for value in status or ():
-            try:
-                statuses.append(TaskStatus(value))
-            except ValueError:
-                raise ValidationError("status", value, "unknown task status") from None
-        if limit is not None:
-            _positive_int("limit", limit)
-        query = TaskQuery(room_id=room_id, world_id=world_id, entity_id=entity_id,
-                          tags=tuple(tags or ()), name=name, status=tuple(statuses), limit=limit)
+        query = task_query(room_id=room_id, world_id=world_id, entity_id=entity_id, tags=tags, name=name,
+                           status=status, limit=limit)
         result: list[Task] = self._ask(GetTasks(query))
         return result
 
@@ -467,7 +457,10 @@ class Supervisor:
         return result
 
     def stats(self) -> dict[str, Any]:
-        """Counts by status, workers, orphaned tasks (no worker here), fenced writes, health."""
+        """Counts by status (``"tasks"``) and per queue (``"queues"``: queue → status → count, a
+        task without a queue under ``"default"``), workers (``"busy"`` / ``"idle"``: this node's
+        worker slots with / without a task in hand), orphaned tasks (no worker here), fenced
+        writes, health."""
         result: dict[str, Any] = self._ask(GetStats())
         return result
 
@@ -476,15 +469,15 @@ class Supervisor:
     def update_task(self, task_id: str, **changes: Any) -> Task:
         """Change fields of a task (metadata is replaced whole).
 
+        A new ``update_interval`` (or the seeds' ``metadata={"updateInterval": ms}``) takes
+        effect at once: a PENDING task is then due at its last run's end (its creation if it
+        never ran) + the new interval, or now if that has passed.
+
         Raises:
             TaskNotFound: no such task. ValidationError: a bad field or value.
         """
-        clean: dict[str, Any] = {}
-        for field, value in changes.items():
-            if field not in UPDATABLE_FIELDS:
-                raise ValidationError(field, value, "cannot be updated (unknown or read-only field)")
-            clean[field] = _check_change(field, value)
-        result: Task = self._ask(UpdateTask(task_id, clean))
+        check_changes(changes)  # here first, so bad input never reaches the actor (which checks again)
+        result: Task = self._ask(UpdateTask(task_id, changes))
         return result
 
     def delete_task(self, task_id: str) -> bool:
@@ -558,31 +551,4 @@ class Supervisor:
             if pid is not None:
                 pids.append(pid)
         return pids
-
-
-def _check_change(field: str, value: Any) -> Any:
-    """Validate one ``update_task`` field; returns the stored form."""
-    if field == "metadata":
-        return check_json("metadata", value)
-    if field == "priority":
-        return check_priority(value)
-    if field == "run_at":
-        if value is None:
-            raise ValidationError("run_at", value, "must be a datetime")
-        return check_run_at(value)
-    if field == "update_interval":
-        return seconds("update_interval", value, allow_zero=False)
-    if field == "timeout":
-        return seconds("timeout", value, allow_zero=False)
-    if field in ("max_attempts", "max_failures"):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValidationError(field, value, "must be an int")
-        if field == "max_attempts" and value is not None and value < 1:
-            raise ValidationError(field, value, "must be >= 1")
-        if field == "max_failures" and value is not None and value <= 0:
-            return -1
-        return value
-    # the remaining fields share build_task's checks: validate through a throwaway spec
-    probe = build_task(TaskSpec(name="probe", **{field: value}), task_id="probe", now=0.0)
-    return getattr(probe, field)
 

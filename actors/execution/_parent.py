@@ -27,17 +27,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ..errors import ActorsError, ValidationError
+from ..errors import ActorsError, ChildStartError, ValidationError
 from ..messages import Job, JobDone
 from ..models import Cancelled, Outcome
 from ._wire import Wire, map_counters
 
 __all__ = ["ChildProcess", "ChildStartError", "Entry", "Kill", "OutcomeFor", "Timers", "answer_create",
            "describe_exit", "number", "settle", "start_child"]
-
-
-class ChildStartError(ActorsError, RuntimeError):
-    """The executor's child process could not be started."""
 
 
 class ChildProcess:

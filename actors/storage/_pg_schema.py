@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from ..errors import StoreError
+from ..errors import StoreError, ValidationError
 from ._cluster_sql import CLUSTER_DDL
 from ._codec import TASK_COLUMNS
 
@@ -99,7 +99,12 @@ CREATE INDEX task_logs_task ON task_logs (task_id, created, seq);
 """
 
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1, CLUSTER_DDL)
+MIGRATIONS: tuple[str, ...] = (
+    _V1,
+    CLUSTER_DDL,
+    # when a task's last attempt ended (a new interval counts from it)
+    "ALTER TABLE tasks ADD COLUMN last_run_at DOUBLE PRECISION",
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
@@ -114,9 +119,9 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def check_schema_name(schema: str) -> str:
-    """``schema`` if it is a plain lower-case identifier, else ``ValueError``."""
+    """``schema`` if it is a plain lower-case identifier, else ``ValidationError`` (field ``schema``)."""
     if not isinstance(schema, str) or not _NAME.match(schema):
-        raise ValueError(f"schema={schema!r}: must be a lower-case identifier (letters, digits, _)")
+        raise ValidationError("schema", schema, "must be a lower-case identifier (letters, digits, _)")
     return schema
 
 

@@ -51,7 +51,8 @@ __all__ = [
 ]
 
 #: Columns that only the store sees (lease and bookkeeping).
-PRIVATE_COLUMNS: tuple[str, ...] = ("seq", "owner", "token", "lease_expires_at", "pause_requested")
+PRIVATE_COLUMNS: tuple[str, ...] = ("seq", "owner", "token", "lease_expires_at", "pause_requested",
+                                    "last_run_at")
 
 _OWN_TABLES = ("tasks", "task_tags", "task_logs", "nodes", "leases", "schedules", "schedule_firings")
 
@@ -141,8 +142,13 @@ def _migrate_to_2(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _migrate_to_3(conn: sqlite3.Connection) -> None:
+    """``last_run_at``: when a task's last attempt ended (a new interval counts from it)."""
+    conn.execute("ALTER TABLE tasks ADD COLUMN last_run_at REAL")
+
+
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_1, _migrate_to_2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

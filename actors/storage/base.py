@@ -22,9 +22,12 @@ from ..errors import ValidationError
 from ..models import PRIORITIES, Claim, Node, Schedule, Task, TaskStatus
 
 __all__ = [
-    "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery", "TaskStore",
-    "check_tags", "check_update", "distinct_ids",
+    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery",
+    "TaskStore", "check_tags", "check_update", "distinct_ids",
 ]
+
+#: The queue a task without one runs in (``counts_by_queue`` counts it there).
+DEFAULT_QUEUE = "default"
 
 #: The lease name of the node that fires schedules and prunes (``TaskStore.acquire_lease``).
 LEADER = "leader"
@@ -207,6 +210,9 @@ class TaskStore(Protocol):
     def update(self, task_id: str, changes: Mapping[str, Any], now: float) -> Task:
         """Set fields named in ``UPDATABLE_FIELDS`` (metadata is replaced whole).
 
+        A new ``update_interval`` moves a PENDING task's ``run_at`` (``_rules.moved_run_at``:
+        the last run's end, kept by ``finish``, or the creation, + the new interval).
+
         Raises:
             TaskNotFound: no such task.
         """
@@ -258,7 +264,8 @@ class TaskStore(Protocol):
         ...
 
     def finish(self, finishes: Sequence[Finish], now: float) -> list[str]:
-        """Record attempt ends in one transaction; returns the ids applied (others were stale)."""
+        """Record attempt ends in one transaction; returns the ids applied (others were stale);
+        ``now`` is kept as the row's last run time (private; ``update`` reads it)."""
         ...
 
     def set_progress(self, task_id: str, token: str, progress: float, now: float) -> bool:
@@ -283,7 +290,11 @@ class TaskStore(Protocol):
         ...
 
     def resume(self, task_id: str, now: float) -> Task:
-        """PAUSED → PENDING with ``failure_count = 0``; cancels a requested pause. Raises TaskNotFound."""
+        """PAUSED → PENDING with ``failure_count = 0``; cancels a requested pause (RUNNING).
+
+        Raises:
+            TaskNotFound: no such task. ValidationError: any other state (field ``status``).
+        """
         ...
 
     def cancel(self, task_id: str, now: float) -> Task | None:
@@ -313,6 +324,12 @@ class TaskStore(Protocol):
 
     def counts(self) -> dict[str, int]:
         """Number of tasks by status value (every status present, zeros included)."""
+        ...
+
+    def counts_by_queue(self) -> dict[str, dict[str, int]]:
+        """Per queue, the number of tasks by status value (every status present, zeros
+        included); a task without a queue counts under ``DEFAULT_QUEUE``. Queues with no
+        task are left out."""
         ...
 
     def pending_names(self) -> dict[str, int]:

@@ -13,8 +13,10 @@ Semantics shared with every store (the contract suite checks them):
 * A pause requested while a task runs is honoured when the row next leaves
   RUNNING for PENDING (``finish``, ``release``, ``reclaim_expired``): it goes to
   PAUSED instead. ``resume`` withdraws a requested pause.
-* ``pause`` / ``resume`` of a task in any other state (finished included) leave
-  it unchanged and return it; ``cancel`` of a finished task returns it unchanged.
+* ``pause`` of a task in any other state (finished included) leaves it unchanged
+  and returns it; ``resume`` of a task that is neither PAUSED nor RUNNING with a
+  requested pause raises ``ValidationError`` (field ``status``) and changes nothing;
+  ``cancel`` of a finished task returns it unchanged.
 * ``merge_metadata`` is a shallow merge (top-level keys replace).
 * Leaving RUNNING clears owner, token and lease; ``finished_at`` is set for
   SUCCEEDED / FAILED / CANCELLED and cleared otherwise.
@@ -34,7 +36,16 @@ from ..clock import from_timestamp, to_timestamp
 from ..errors import StoreError, TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from ._memory_cluster import MemoryCluster
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery, check_update, distinct_ids
+from ._rules import moved_run_at, not_paused
+from .base import (
+    DEFAULT_QUEUE,
+    ClaimRequest,
+    Finish,
+    LogRecord,
+    TaskQuery,
+    check_update,
+    distinct_ids,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -66,6 +77,7 @@ class _Row:
     token: str | None = None
     lease_expires_at: float | None = None
     pause_requested: bool = False
+    last_run_at: float | None = None  # when the last attempt ended (``finish``)
 
     @classmethod
     def from_task(cls, seq: int, task: Task) -> _Row:
@@ -232,8 +244,14 @@ class MemoryStore(MemoryCluster):
         with self._lock:
             self._check_open()
             row = self._row(task_id)
-            row.values.update(stored)
-            row.values["updated_at"] = now
+            values = row.values
+            run_at = moved_run_at(stored, status=row.status.value, interval=values["update_interval"],
+                                  last_run_at=row.last_run_at, created_at=values["created_at"],
+                                  attempts=values["attempts"], now=now)
+            values.update(stored)
+            if run_at is not None:
+                values["run_at"] = run_at
+            values["updated_at"] = now
             return row.task()
 
     def delete(self, task_id: str) -> bool:
@@ -329,6 +347,7 @@ class MemoryStore(MemoryCluster):
                     values["run_at"] = item.run_at
                 values.update(result=result, error=item.error, failure_count=item.failure_count,
                               crash_count=item.crash_count)
+                row.last_run_at = now
                 row.leave_running(TaskStatus(item.status), now)
                 applied.append(item.task_id)
             return applied
@@ -396,7 +415,7 @@ class MemoryStore(MemoryCluster):
         """PAUSED → PENDING, ``failure_count = 0``; RUNNING: requested pause withdrawn. Returns it after.
 
         Raises:
-            TaskNotFound: no such task.
+            TaskNotFound: no such task. ValidationError: it is neither (``status``).
         """
         with self._lock:
             self._check_open()
@@ -406,6 +425,8 @@ class MemoryStore(MemoryCluster):
             elif row.status is TaskStatus.RUNNING and row.pause_requested:
                 row.pause_requested = False
                 row.values["updated_at"] = now
+            else:
+                raise not_paused(row.status.value)
             return row.task()
 
     def cancel(self, task_id: str, now: float) -> Task | None:
@@ -479,6 +500,17 @@ class MemoryStore(MemoryCluster):
             self._check_open()
             for row in self._rows.values():
                 out[row.status.value] += 1
+        return out
+
+    def counts_by_queue(self) -> dict[str, dict[str, int]]:
+        """Per queue (None counted as ``DEFAULT_QUEUE``), tasks by status value, zeros included."""
+        out: dict[str, dict[str, int]] = {}
+        with self._lock:
+            self._check_open()
+            for row in self._rows.values():
+                queue = row.values["queue"] or DEFAULT_QUEUE
+                counts = out.setdefault(queue, {status.value: 0 for status in TaskStatus})
+                counts[row.status.value] += 1
         return out
 
     def pending_names(self) -> dict[str, int]:

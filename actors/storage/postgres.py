@@ -34,7 +34,8 @@ from . import _codec as codec
 from . import _pg_schema as pg
 from ._cluster_sql import SQLCluster
 from ._pg_listen import Listener
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids
+from ._rules import moved_run_at, not_paused
+from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids
 
 __all__ = ["PostgresStore"]
 
@@ -51,7 +52,7 @@ _FINISH = (
     "THEN 'paused' ELSE v.status END, run_at = COALESCE(v.run_at, tasks.run_at), "
     "result = v.result, error = v.error, failure_count = v.failure_count, "
     "crash_count = v.crash_count, finished_at = CASE WHEN v.status = ANY(%s) THEN %s END, "
-    f"updated_at = %s, {pg.LEAVE_RUNNING} "
+    f"updated_at = %s, last_run_at = %s, {pg.LEAVE_RUNNING} "
     "FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[], "
     "%s::int[], %s::int[]) AS v(id, token, status, run_at, result, error, failure_count, crash_count) "
     "WHERE tasks.id = v.id AND tasks.token = v.token AND tasks.status = 'running' RETURNING tasks.id")
@@ -73,16 +74,17 @@ class PostgresStore(SQLCluster):
     Raises:
         StoreError: the server does not answer, refuses the login, or the schema
             is not an actors task store (the message names host:port/dbname).
-        ValueError: a bad ``schema``, ``connect_timeout`` or ``pool_size``.
+        ValidationError: a bad ``schema``, ``connect_timeout`` or ``pool_size`` (named).
     """
 
     def __init__(self, dsn: str, *, schema: str = "actors", connect_timeout: float = 5.0,
                  pool_size: int = 4, listen_retry: float = 0.5) -> None:
         self.schema = pg.check_schema_name(schema)
-        if not connect_timeout > 0:
-            raise ValueError(f"connect_timeout={connect_timeout!r}: must be > 0")
-        if pool_size < 1:
-            raise ValueError(f"pool_size={pool_size!r}: must be >= 1")
+        if isinstance(connect_timeout, bool) or not isinstance(connect_timeout, (int, float)) \
+                or not 0 < connect_timeout < math.inf:
+            raise ValidationError("connect_timeout", connect_timeout, "must be a finite number of seconds > 0")
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+            raise ValidationError("pool_size", pool_size, "must be an int >= 1")
         self.where = pg.describe(dsn)
         self._lock = threading.RLock()
         self._dsn = dsn
@@ -312,8 +314,16 @@ class PostgresStore(SQLCluster):
         columns = codec.update_columns(changes)
         if "tags" in columns:
             columns["tag_list"] = json.loads(columns["tags"])
-        sets = "".join(f"{column} = %s, " for column in columns)
         with self._tx() as conn:
+            old = conn.execute("SELECT status, update_interval, last_run_at, created_at, attempts FROM tasks "
+                               "WHERE id = %s FOR UPDATE", (task_id,)).fetchone() \
+                if "update_interval" in columns else None
+            run_at = None if old is None else moved_run_at(
+                columns, status=old[0], interval=old[1], last_run_at=old[2], created_at=old[3],
+                attempts=old[4], now=now)
+            if run_at is not None:
+                columns["run_at"] = run_at
+            sets = "".join(f"{column} = %s, " for column in columns)
             row = conn.execute(
                 f"UPDATE tasks SET {sets}updated_at = %s WHERE id = %s RETURNING {', '.join(codec.TASK_COLUMNS)}"
                 .encode(), (*columns.values(), now, task_id)).fetchone()
@@ -419,7 +429,7 @@ class PostgresStore(SQLCluster):
                    now: float) -> list[str]:
         """The finish (one UPDATE), inside the caller's transaction."""
         applied = {row[0] for row in conn.execute(_FINISH, (
-            _FINISHED, now, now,
+            _FINISHED, now, now, now,
             [v[0].task_id for v in values], [v[0].token for v in values],
             [v[1].value for v in values], [v[0].run_at for v in values],
             [v[2] for v in values], [v[0].error for v in values],
@@ -522,10 +532,11 @@ class PostgresStore(SQLCluster):
     def resume(self, task_id: str, now: float) -> Task:
         """PAUSED → PENDING with ``failure_count = 0``; RUNNING: a requested pause is withdrawn.
 
-        Any other state is left unchanged; ``run_at`` is kept. Returns the task after.
+        ``run_at`` is kept. Returns the task after.
 
         Raises:
-            TaskNotFound: no such task.
+            TaskNotFound: no such task. ValidationError: neither of those (``status``);
+                nothing changes.
         """
         with self._tx() as conn:
             status = self._status(conn, task_id)
@@ -533,9 +544,10 @@ class PostgresStore(SQLCluster):
                 conn.execute("UPDATE tasks SET status = 'pending', failure_count = 0, updated_at = %s "
                              "WHERE id = %s", (now, task_id))
                 self._announce(conn, None)
-            elif status == "running":
-                conn.execute("UPDATE tasks SET pause_requested = FALSE, updated_at = %s "
-                             "WHERE id = %s AND pause_requested", (now, task_id))
+            elif status != "running" or not conn.execute(
+                    "UPDATE tasks SET pause_requested = FALSE, updated_at = %s "
+                    "WHERE id = %s AND pause_requested", (now, task_id)).rowcount:
+                raise not_paused(status)
             return self._fetch(conn, task_id)
 
     def cancel(self, task_id: str, now: float) -> Task | None:
@@ -633,6 +645,16 @@ class PostgresStore(SQLCluster):
         with self._tx() as conn:
             out.update((status, int(count)) for status, count in conn.execute(
                 "SELECT status, COUNT(*) FROM tasks GROUP BY status"))
+        return out
+
+    def counts_by_queue(self) -> dict[str, dict[str, int]]:
+        """Per queue (None counted as ``DEFAULT_QUEUE``), tasks by status value, zeros included."""
+        out: dict[str, dict[str, int]] = {}
+        with self._tx() as conn:
+            rows = conn.execute("SELECT COALESCE(queue, %s), status, COUNT(*) FROM tasks GROUP BY 1, 2",
+                                (DEFAULT_QUEUE,)).fetchall()
+        for queue, status, count in rows:
+            out.setdefault(str(queue), {value.value: 0 for value in TaskStatus})[str(status)] += int(count)
         return out
 
     def pending_names(self) -> dict[str, int]:

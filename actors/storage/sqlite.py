@@ -39,8 +39,9 @@ from ..errors import TaskNotFound, ValidationError
 from ..models import PRIORITIES, Claim, Task, TaskStatus
 from . import _sqlite_schema as sq
 from ._cluster_sql import SQLCluster
+from ._rules import moved_run_at, not_paused
 from ._sqlite_wake import WakeBus
-from .base import ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids
+from .base import DEFAULT_QUEUE, ClaimRequest, Finish, LogRecord, TaskQuery, distinct_ids
 
 __all__ = ["SQLiteStore"]
 
@@ -60,7 +61,7 @@ class SQLiteStore(SQLCluster):
     Raises:
         StoreError: the file is not an actors task store, is corrupt, is a
             directory, or has a newer schema version (the message names the path).
-        ValueError: ``synchronous`` is not "NORMAL" or "FULL".
+        ValidationError: ``synchronous`` is not "NORMAL" or "FULL" (field ``synchronous``).
 
     Example:
         >>> store = SQLiteStore(":memory:")
@@ -72,7 +73,7 @@ class SQLiteStore(SQLCluster):
     def __init__(self, path: str, *, synchronous: str = "NORMAL", busy_timeout: float = 5.0,
                  trace: Callable[[str], object] | None = None) -> None:
         if str(synchronous).upper() not in ("NORMAL", "FULL"):
-            raise ValueError(f"synchronous={synchronous!r}: must be 'NORMAL' or 'FULL'")
+            raise ValidationError("synchronous", synchronous, "must be 'NORMAL' or 'FULL'")
         self.path = str(path)
         self._wake = WakeBus(self.path)
         self._wake_due: float | None = math.inf  # what the open transaction announced (inf: nothing)
@@ -222,14 +223,18 @@ class SQLiteStore(SQLCluster):
         columns = sq.update_columns(changes)
         sets = "".join(f"{column} = ?, " for column in columns)
         with self._db.tx() as conn:
-            old = conn.execute("SELECT seq, tags FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            old = conn.execute("SELECT seq, tags, status, update_interval, last_run_at, created_at, attempts "
+                               "FROM tasks WHERE id = ?", (task_id,)).fetchone()
             if old is None:
                 raise TaskNotFound(task_id)
-            conn.execute(f"UPDATE tasks SET {sets}updated_at = ? WHERE id = ?",
-                         (*columns.values(), now, task_id))
-            self._announce(conn, columns.get("run_at"))
+            run_at = moved_run_at(columns, status=old[2], interval=old[3], last_run_at=old[4],
+                                  created_at=old[5], attempts=old[6], now=now)
+            moved = "" if run_at is None else "run_at = ?, "
+            conn.execute(f"UPDATE tasks SET {sets}{moved}updated_at = ? WHERE id = ?",
+                         (*columns.values(), *([] if run_at is None else [run_at]), now, task_id))
+            self._announce(conn, columns.get("run_at", run_at))
             if "tags" in columns:
-                sq.untag(conn, [old])
+                sq.untag(conn, [old[:2]])
                 conn.executemany("INSERT INTO task_tags (tag, task_seq) VALUES (?, ?)",
                                  [(tag, old[0]) for tag in json.loads(columns["tags"])])
             task = sq.fetch(conn, task_id)
@@ -365,12 +370,12 @@ class SQLiteStore(SQLCluster):
             if status is TaskStatus.PENDING and current[1]:
                 status = TaskStatus.PAUSED
             params.append((status.value, item.run_at, result, item.error, item.failure_count,
-                           item.crash_count, now if status.finished else None, now,
+                           item.crash_count, now if status.finished else None, now, now,
                            item.task_id, item.token))
             applied.append(item.task_id)
         conn.executemany(
             "UPDATE tasks SET status = ?, run_at = COALESCE(?, run_at), result = ?, error = ?, "
-            "failure_count = ?, crash_count = ?, finished_at = ?, updated_at = ?, "
+            "failure_count = ?, crash_count = ?, finished_at = ?, updated_at = ?, last_run_at = ?, "
             f"{sq.LEAVE_RUNNING} WHERE id = ? AND token = ? AND status = 'running'", params)
         return applied
 
@@ -451,10 +456,11 @@ class SQLiteStore(SQLCluster):
     def resume(self, task_id: str, now: float) -> Task:
         """PAUSED → PENDING with ``failure_count = 0``; RUNNING: a requested pause is withdrawn.
 
-        Any other state is left unchanged; ``run_at`` is kept. Returns the task after.
+        ``run_at`` is kept. Returns the task after.
 
         Raises:
-            TaskNotFound: no such task.
+            TaskNotFound: no such task. ValidationError: neither of those (``status``);
+                nothing changes.
         """
         with self._db.tx() as conn:
             status = self._status(conn, task_id)
@@ -462,9 +468,10 @@ class SQLiteStore(SQLCluster):
                 conn.execute("UPDATE tasks SET status = 'pending', failure_count = 0, updated_at = ? "
                              "WHERE id = ?", (now, task_id))
                 self._announce(conn, None)
-            elif status == "running":
-                conn.execute("UPDATE tasks SET pause_requested = 0, updated_at = ? "
-                             "WHERE id = ? AND pause_requested = 1", (now, task_id))
+            elif status != "running" or not conn.execute(
+                    "UPDATE tasks SET pause_requested = 0, updated_at = ? "
+                    "WHERE id = ? AND pause_requested = 1", (now, task_id)).rowcount:
+                raise not_paused(status)
             task = sq.fetch(conn, task_id)
         assert task is not None
         return task
@@ -548,6 +555,16 @@ class SQLiteStore(SQLCluster):
         out = {status.value: 0 for status in TaskStatus}
         with self._db.read() as conn:
             out.update(conn.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
+        return out
+
+    def counts_by_queue(self) -> dict[str, dict[str, int]]:
+        """Per queue (None counted as ``DEFAULT_QUEUE``), tasks by status value, zeros included."""
+        out: dict[str, dict[str, int]] = {}
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT COALESCE(queue, ?), status, COUNT(*) FROM tasks GROUP BY 1, 2",
+                                (DEFAULT_QUEUE,)).fetchall()
+        for queue, status, count in rows:
+            out.setdefault(str(queue), {value.value: 0 for value in TaskStatus})[str(status)] += int(count)
         return out
 
     def pending_names(self) -> dict[str, int]:

@@ -636,18 +636,20 @@ def test_pause_in_each_status(store: TaskStore, status: TaskStatus, ops: Ops) ->
 
 @pytest.mark.parametrize("status", ALL_STATUSES)
 def test_resume_in_each_status(store: TaskStore, status: TaskStatus, ops: Ops) -> None:
-    before, token = ops.reach(status)
+    before, _ = ops.reach(status)
     if status is TaskStatus.PAUSED:
         store.update(before.id, {"description": "x"}, T0 + 2)
+        before = ops.get(before.id)
+    if status is not TaskStatus.PAUSED:  # not paused (a RUNNING one was never asked to pause)
+        with pytest.raises(ValidationError) as info:
+            store.resume(before.id, T0 + 50)
+        assert (info.value.field, info.value.value) == ("status", status.value)
+        assert ops.get(before.id) == before
+        return
     after = store.resume(before.id, T0 + 50)
     assert after == ops.get(before.id)
-    if status is TaskStatus.PAUSED:
-        assert (after.status, after.failure_count, after.run_at) == (TaskStatus.PENDING, 0, before.run_at)
-        assert ids([c.task for c in ops.claim_all(now=T0 + 100)]) == [before.id]
-    elif status is TaskStatus.RUNNING:
-        assert after.status is TaskStatus.RUNNING and token is not None
-    else:
-        assert after == before
+    assert (after.status, after.failure_count, after.run_at) == (TaskStatus.PENDING, 0, before.run_at)
+    assert ids([c.task for c in ops.claim_all(now=T0 + 100)]) == [before.id]
 
 
 def test_resume_resets_the_failure_count_of_an_auto_paused_task(store: TaskStore, ops: Ops) -> None:

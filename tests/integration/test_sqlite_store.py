@@ -127,7 +127,7 @@ def test_the_schema_version_is_recorded_once(db_path: str) -> None:
     with sqlite3.connect(db_path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM actors_meta").fetchall())
     raw.close()
-    assert meta == {"application": "actors", "schema_version": "2"}
+    assert meta == {"application": "actors", "schema_version": "3"}
 
 
 def test_a_version_1_file_is_migrated_to_version_2_keeping_its_tasks(db_path: str) -> None:

@@ -80,6 +80,15 @@ def test_seed_update_interval_in_ms_makes_a_recurring_task_first_due_one_interva
     assert task.run_at == datetime.fromtimestamp(NOW + 1.5, tz=timezone.utc)
 
 
+@pytest.mark.parametrize("ms", [0, -5, "1000", True])
+def test_a_bad_seed_update_interval_names_milliseconds_not_seconds(ms: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        build(metadata={"updateInterval": ms})
+    assert info.value.field == "metadata['updateInterval']"
+    assert "milliseconds" in info.value.reason
+    assert "seconds" not in info.value.reason.replace("milliseconds", "")
+
+
 def test_max_failures_zero_or_negative_means_never_and_seed_key_is_read() -> None:
     assert build(max_failures=0).max_failures == -1
     assert build(metadata={"maxFailures": None}).max_failures == -1

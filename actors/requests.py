@@ -1,0 +1,93 @@
+"""The checks a request to the supervisor passes, shared by the handle and the actor.
+
+``Supervisor`` (the handle) runs them in the caller's thread; the supervisor actor
+runs the same ones for the typed messages of ``actors.messages`` asked directly
+(``CreateTask``, ``UpdateTask``, ``GetTasks``), so asking the actor's ``ActorRef``
+never skips a check. Each raises ``ValidationError`` naming the field and value;
+nothing is stored. Pure: the time and the worker are arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import ValidationError
+from .models import TaskStatus
+from .spec import TaskSpec, build_task, check_json, check_priority, check_run_at, interval_from_metadata, seconds
+from .storage.base import UPDATABLE_FIELDS, TaskQuery
+
+__all__ = ["check_changes", "task_query"]
+
+
+def task_query(*, room_id: str | None = None, world_id: str | None = None, entity_id: str | None = None,
+               tags: Sequence[str] | None = None, name: str | None = None,
+               status: TaskStatus | str | Sequence[TaskStatus | str] | None = None,
+               limit: int | None = None) -> TaskQuery:
+    """The ``TaskQuery`` of ``get_tasks``' keyword filters.
+
+    Raises:
+        ValidationError: an unknown status, or a ``limit`` that is not an int >= 0.
+    """
+    if isinstance(status, (str, TaskStatus)):
+        status = [status]
+    statuses: list[TaskStatus] = []
+    for value in status or ():
+        try:
+            statuses.append(TaskStatus(value))
+        except ValueError:
+            raise ValidationError("status", value, "unknown task status") from None
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValidationError("limit", limit, "must be an int >= 0")
+    return TaskQuery(room_id=room_id, world_id=world_id, entity_id=entity_id,
+                     tags=tuple(tags or ()), name=name, status=tuple(statuses), limit=limit)
+
+
+def check_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``update_task``'s changes, checked, in the form ``TaskStore.update`` takes.
+
+    The seeds' ``metadata={"updateInterval": ms}`` sets ``update_interval`` too (in
+    seconds) unless ``update_interval`` is given.
+
+    Raises:
+        ValidationError: an unknown or read-only field, or a bad value (named).
+    """
+    if not isinstance(changes, Mapping):
+        raise ValidationError("changes", changes, "must be a dict of field names to values")
+    clean: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field not in UPDATABLE_FIELDS:
+            raise ValidationError(field, value, "cannot be updated (unknown or read-only field)")
+        clean[field] = _check_change(field, value)
+    if "update_interval" not in clean and "metadata" in clean:
+        interval = interval_from_metadata(clean["metadata"])
+        if interval is not None:
+            clean["update_interval"] = interval
+    return clean
+
+
+def _check_change(field: str, value: Any) -> Any:
+    """Validate one ``update_task`` field; returns the stored form."""
+    if field == "metadata":
+        return check_json("metadata", value)
+    if field == "priority":
+        return check_priority(value)
+    if field == "run_at":
+        if value is None:
+            raise ValidationError("run_at", value, "must be a datetime")
+        return check_run_at(value)
+    if field == "update_interval":
+        return seconds("update_interval", value, allow_zero=False)
+    if field == "timeout":
+        return seconds("timeout", value, allow_zero=False)
+    if field in ("max_attempts", "max_failures"):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValidationError(field, value, "must be an int")
+        if field == "max_attempts" and value is not None and value < 1:
+            raise ValidationError(field, value, "must be >= 1")
+        if field == "max_failures" and value is not None and value <= 0:
+            return -1
+        return value
+    # the remaining fields share build_task's checks: validate through a throwaway spec
+    probe = build_task(TaskSpec(name="probe", **{field: value}), task_id="probe", now=0.0)
+    return getattr(probe, field)
