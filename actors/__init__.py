@@ -9,6 +9,7 @@ from .clock import Clock, ManualClock, SystemClock
 from .cron import Cron
 from .errors import (
     ActorsError,
+    NodeStopped,
     StoreError,
     TaskCancelled,
     TaskFailed,
@@ -32,6 +33,7 @@ __all__ = [
     "ItemOutcome",
     "ManualClock",
     "Node",
+    "NodeStopped",
     "PriorityQueue",
     "Retry",
     "Schedule",
