@@ -78,6 +78,17 @@ class Supervising:
         if self._scheduler is not None:
             self._scheduler.wake_at(retry)
 
+    def _read(self, read: Any, default: Any) -> Any:
+        """A read for ``stats()``: ``default`` (and the ``stats`` operation failing) if it fails."""
+        now = self._clock.now()
+        try:
+            value = read()
+        except Exception as exc:
+            self._health.failed("stats", exc, now)
+            return default
+        self._health.succeeded("stats", now)
+        return value
+
     def _ready(self, *ops: str) -> bool:
         now = self._clock.now()
         return all(self._health.ready(op, now) for op in ops)

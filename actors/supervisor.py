@@ -688,9 +688,9 @@ class SupervisorActor(Supervising, pykka.ThreadingActor):
 
     def _stats(self) -> dict[str, Any]:
         now = from_timestamp(self._clock.now())
-        counts = self._store.counts()
+        counts = self._read(self._store.counts, {})  # (a failing store: stats still show the health)
         orphaned = {
-            name: count for name, count in self._store.pending_names().items()
+            name: count for name, count in self._read(self._store.pending_names, {}).items()
             if name not in self._workers
         } if self._cfg.serving else {}
         slots = sum(self._cfg.slots.values())
@@ -709,7 +709,8 @@ class SupervisorActor(Supervising, pykka.ThreadingActor):
             "fenced": self.fenced,
             "leader": self._maintenance.leader,
             "nodes": [{"node_id": node.node_id, "alive": node.alive(now), "started_at": node.started_at,
-                       "heartbeat_at": node.heartbeat_at, "info": node.info} for node in self._store.nodes()],
+                       "heartbeat_at": node.heartbeat_at, "info": node.info}
+                      for node in self._read(self._store.nodes, [])],
             "health": self._stats_health(),
         }
 
