@@ -11,6 +11,7 @@ from .cron import Cron
 from .errors import (
     ActorsError,
     ChildStartError,
+    NodeStopped,
     StoreError,
     TaskCancelled,
     TaskFailed,
@@ -35,6 +36,7 @@ __all__ = [
     "ItemOutcome",
     "ManualClock",
     "Node",
+    "NodeStopped",
     "PriorityQueue",
     "Retry",
     "Schedule",

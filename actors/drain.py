@@ -191,10 +191,25 @@ class _DrainActor(pykka.ThreadingActor):
 
 
 class _Group:
-    def __init__(self, ref: pykka.ActorRef[Any], drain: TaskDrain) -> None:
-        self.ref = ref
+    def __init__(self, key: str, on_drain: DrainFn, drain: TaskDrain) -> None:
+        self.key = key
+        self.on_drain = on_drain
+        self.ref: pykka.ActorRef[Any] = _DrainActor.start(key, on_drain)
         self.drain = drain
         self.users = 1
+        self.removed = False
+
+    def run(self, sup: Any) -> Any:
+        """One drain on the key's actor; a drain actor found dead (stopped from outside) is
+        restarted once (supervision: the key keeps draining)."""
+        try:
+            return self.ref.ask(RunDrain(sup))
+        except pykka.ActorDeadError:
+            if self.removed:
+                raise
+            log.warning("drain actor of %r was dead: restarted", self.key)
+            self.ref = _DrainActor.start(self.key, self.on_drain)
+            return self.ref.ask(RunDrain(sup))
 
 
 class AffinityDrains:
@@ -250,7 +265,7 @@ class AffinityDrains:
                 return group.drain.id
             drain = TaskDrain(self.worker_name, every, description=f"Drain affinity group: {key}",
                               task_metadata={"affinity_key": key}, skip_register_worker=True)
-            group = _Group(_DrainActor.start(key, on_drain), drain)
+            group = _Group(key, on_drain, drain)
             self._groups[key] = group
         return drain.start(self._sup)
 
@@ -264,6 +279,7 @@ class AffinityDrains:
             if group.users > 0:
                 return
             del self._groups[key]
+            group.removed = True
         group.drain.dispose(self._sup)
         group.ref.stop(block=False)
 
@@ -285,9 +301,9 @@ class AffinityDrains:
         if group is None:
             return None  # the key was removed while this run was queued
         try:
-            count = group.ref.ask(RunDrain(self._sup))
+            count = group.run(self._sup)
         except pykka.ActorDeadError:
-            return None
+            return None  # removed meanwhile
         with self._lock:
             self.runs[key] = self.runs.get(key, 0) + 1
         return next_interval(count, group.drain.interval, self._idle)

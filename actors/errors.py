@@ -8,6 +8,7 @@ ActorsError
  ├── TaskFailed          raised by ``wait``: the task failed for good (error text, attempts)
  ├── TaskCancelled       raised by ``wait``: the task was cancelled or deleted
  ├── StoreError          the store cannot be opened or used (names the path or host)
+ ├── NodeStopped         a call on a node that was stopped (by ``stop()`` or by itself: the reason)
  ├── Timeout             a bounded wait ran out
  └── ChildStartError     a pool's child process could not be started (also a RuntimeError)
 ```
@@ -20,6 +21,7 @@ from __future__ import annotations
 __all__ = [
     "ActorsError",
     "ChildStartError",
+    "NodeStopped",
     "StoreError",
     "TaskCancelled",
     "TaskFailed",
@@ -27,6 +29,7 @@ __all__ = [
     "Timeout",
     "UnknownWorker",
     "ValidationError",
+    "as_actors_error",
 ]
 
 
@@ -94,3 +97,32 @@ class Timeout(ActorsError, TimeoutError):
 
 class ChildStartError(ActorsError, RuntimeError):
     """The executor's child process could not be started."""
+
+
+class NodeStopped(ActorsError):
+    """The node is stopped: it takes no more calls.
+
+    Attributes:
+        reason: why (``stop()`` was called, or what made the node stop itself).
+        health: the node's last ``stats()["health"]`` when it stopped itself, else None.
+    """
+
+    def __init__(self, reason: str = "the node was stopped", health: dict[str, object] | None = None) -> None:
+        super().__init__(f"node stopped: {reason}")
+        self.reason = reason
+        self.health = health
+
+
+#: Top-level modules whose exceptions mean store trouble (named, never imported here).
+_STORE_MODULES = ("sqlite3", "psycopg", "psycopg2", "psycopg_pool", "_sqlite3")
+
+
+def as_actors_error(exc: BaseException) -> ActorsError:
+    """``exc`` as an error of this tree: itself if it is one; ``StoreError`` for a database
+    driver's error or an ``OSError``; else ``ActorsError`` with the original type and text."""
+    if isinstance(exc, ActorsError):
+        return exc
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in _STORE_MODULES:
+        return StoreError(text)
+    return ActorsError(text)

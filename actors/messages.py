@@ -320,6 +320,8 @@ class WorkerSlot(NamedTuple):
     kind: str
     ref: Any
     submit: Callable[[Sequence[Job], Mapping[str, Callable[..., Any]]], None] | None = None
+    #: starts a replacement worker actor of the same kind (and its slot), for supervision
+    restart: Callable[[], WorkerSlot] | None = None
 
 
 class Attach(NamedTuple):
@@ -337,3 +339,16 @@ class WhenIdle(NamedTuple):
     """Resolve ``future`` with True once this node holds no claim and has nothing buffered."""
 
     future: Any
+
+
+class ChildExited(NamedTuple):
+    """A child of the supervisor died (OTP's ``EXIT``): the supervisor restarts it.
+
+    ``kind``: ``"worker"`` (``key`` is its actor ref) or ``"scheduler"`` (``key`` None);
+    ``reason``: what killed it; ``jobs``: jobs it held that never started (given back).
+    """
+
+    kind: str
+    key: Any
+    reason: str
+    jobs: tuple[Job, ...] = ()

@@ -139,6 +139,15 @@ class Pool(Generic[K]):
                     return held
         return []
 
+    def revive(self, key: K) -> None:
+        """Worker ``key`` (retired) was replaced: it takes work again, holding nothing."""
+        for workers in self._workers.values():
+            for worker in workers:
+                if worker.key == key:
+                    worker.retired = False
+                    worker.held = {}
+        self.hand_out()
+
     # --- work out -------------------------------------------------------------------
 
     def withdraw(self, task_id: str) -> Work | None:

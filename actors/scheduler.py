@@ -26,7 +26,7 @@ import threading
 from typing import Any
 
 from .clock import Clock
-from .messages import Tick
+from .messages import ChildExited, Tick
 
 __all__ = ["Scheduler"]
 
@@ -50,11 +50,35 @@ class Scheduler:
         self._cond = threading.Condition()
         self._stopped = False
         self._in_flight = False  # a tick was sent and the supervisor has not taken it yet
-        self._thread = threading.Thread(target=self._run, name="actors-scheduler", daemon=True)
+        self._thread = self._new_thread()
+
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._guarded, name="actors-scheduler", daemon=True)
 
     def start(self) -> Scheduler:
         self._thread.start()
         return self
+
+    def restart(self) -> None:
+        """Start a new thread after the last one died (the supervisor's ``ChildExited``)."""
+        with self._cond:
+            if self._stopped or self._thread.is_alive():
+                return
+            self._in_flight = False
+            self._wake = -math.inf
+            self._thread = self._new_thread()
+        self._thread.start()
+
+    def _guarded(self) -> None:
+        """The thread: ``_run``; if that raises, the supervisor hears of it and restarts it."""
+        try:
+            self._run()
+        except Exception as exc:
+            log.exception("scheduler thread died")
+            try:
+                self._target.tell(ChildExited("scheduler", None, f"{type(exc).__name__}: {exc}"))
+            except Exception:
+                log.debug("scheduler: the supervisor is gone too")
 
     def wake_at(self, when: float) -> None:
         """Tick no later than ``when`` (epoch seconds); earlier requests win."""

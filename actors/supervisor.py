@@ -21,15 +21,19 @@ from typing import Any
 
 import pykka
 
+from ._supervising import Supervising
 from .clock import Clock, from_timestamp
 from .creating import validated_task
-from .errors import StoreError, TaskNotFound, ValidationError
+from .errors import NodeStopped, TaskNotFound, ValidationError, as_actors_error
+from .health import Health
+from .intensity import RestartIntensity
 from .lifecycle import decide
 from .maintenance import Maintenance
 from .messages import (
     Abort,
     Attach,
     CancelTask,
+    ChildExited,
     CreateTask,
     CreateTasks,
     DeleteSchedule,
@@ -77,6 +81,13 @@ log = logging.getLogger("actors")
 #: What a waiter receives when the task it waits on is deleted.
 DELETED = "deleted"
 
+#: Told messages (no caller waits for a reply): an error while handling one is caught,
+#: counted in the health and retried; it never stops the actor (pykka would).
+_FAIL_SAFE = (WorkerEvents, Flush, Pump, Tick, Watch, Unwatch, RegisterWorker, Release, Attach, WhenIdle,
+              ChildExited)
+#: What a node that stopped itself still handles: its workers' last reports and the stop.
+_WHILE_HALTED = (WorkerEvents, Flush, ChildExited, Shutdown, ReleaseAll, Unwatch)
+
 
 @dataclass(frozen=True)
 class SupervisorConfig:
@@ -94,6 +105,8 @@ class SupervisorConfig:
     serving: bool = True
     info: dict[str, Any] | None = None  # what this node tells other nodes about itself
     default_timeout: float | None = None  # an attempt's limit when neither task nor worker sets one
+    max_restarts: int = 5  # restart intensity: more than this many child restarts ...
+    restart_window: float = 10.0  # ... within this many seconds and the node stops itself
 
 
 @dataclass
@@ -102,8 +115,18 @@ class _Waiter:
     attempts: int
 
 
-class SupervisorActor(pykka.ThreadingActor):
-    """Owns the store; decides; the rest of the node only sends it messages."""
+class SupervisorActor(Supervising, pykka.ThreadingActor):
+    """Owns the store; decides; the rest of the node only sends it messages.
+
+    Fail-safe: an error while it handles a told message is logged once per burst,
+    shown in ``stats()["health"]["ops"]`` and retried with back-off (``actors.health``);
+    an asked message's error goes to the caller. It supervises its children (worker
+    actors, the scheduler thread): one that dies is restarted (``ChildExited``), up
+    to the restart intensity, beyond which the node stops itself (``_halt``).
+    A daemon thread: a program that never calls ``stop()`` still exits.
+    """
+
+    use_daemon_thread = True
 
     def __init__(self, store: TaskStore, clock: Clock, config: SupervisorConfig,
                  rng: random.Random | None = None) -> None:
@@ -138,10 +161,27 @@ class SupervisorActor(pykka.ThreadingActor):
         self._look_pending = False  # a tick skipped looking up the next due time (see _saturated)
         self.fenced = 0
         self.last_tick: float | None = None
+        self._health = Health()
+        self._unreleased: list[tuple[str, str]] = []  # claims to give back, kept while the store fails
+        self.dropped = 0  # events dropped because more than MAX_KEPT were kept
+        self._intensity = RestartIntensity(config.max_restarts, config.restart_window)
+        self._halted: str | None = None  # why the node stopped itself
 
     # --- the one dispatch ---------------------------------------------------------------
 
     def on_receive(self, message: Any) -> Any:
+        if self._halted is not None and not isinstance(message, _WHILE_HALTED):
+            return self._refuse(message)
+        if not isinstance(message, _FAIL_SAFE):
+            return self._dispatch(message)  # asked: an error goes to the caller (the handle translates it)
+        try:
+            return self._dispatch(message)
+        except Exception as exc:  # never let a told message stop the actor
+            self._failed(type(message).__name__, exc)
+            log.debug("error while handling %s", type(message).__name__, exc_info=True)
+            return None
+
+    def _dispatch(self, message: Any) -> Any:
         if isinstance(message, WorkerEvents):
             self._buffer.extend(message.events)
             if not self._flush_pending:
@@ -223,9 +263,12 @@ class SupervisorActor(pykka.ThreadingActor):
             return self._shutdown()
         elif isinstance(message, ReleaseAll):
             return self._release_all()
+        elif isinstance(message, ChildExited):
+            self._child_exited(message)
         return None
 
     def on_stop(self) -> None:
+        self._fail_waiters(NodeStopped(self._halted or "the node was stopped"))
         self._store.close()
 
     # --- creating and changing tasks -----------------------------------------------------
@@ -343,11 +386,18 @@ class SupervisorActor(pykka.ThreadingActor):
             self._claim_after[kind] = min(after, when)
 
     def _pump(self) -> None:
-        """Claim due work up to the free capacity, one transaction per kind that may claim."""
+        """Claim due work up to the free capacity, one transaction per kind that may claim
+        (none while a failed claim waits for its retry time)."""
         now = self._clock.now()
-        for kind, request in list(self._claim_requests(now)):
-            claims = self._store.claim(request.names, request.limit, now, request.owner, request.lease_ttl)
-            self._took(kind, claims, request.limit)
+        if self._health.ready("claim", now):
+            try:
+                for kind, request in list(self._claim_requests(now)):
+                    claims = self._store.claim(request.names, request.limit, now, request.owner,
+                                               request.lease_ttl)
+                    self._took(kind, claims, request.limit)
+                    self._health.succeeded("claim", now)
+            except Exception as exc:
+                self._failed("claim", exc)
         self._check_idle()
 
     def _claim_requests(self, now: float,
@@ -410,10 +460,15 @@ class SupervisorActor(pykka.ThreadingActor):
                 future.set_result(True)
 
     def _wake_scheduler(self, now: float) -> None:
-        if self._scheduler is None:
-            return
+        if self._scheduler is None or not self._health.ready("wake", now):
+            return  # (a failed look is tried again by the tick at its retry time)
         wake = self._maintenance.next_wake() if self._cfg.serving else math.inf
-        due = self._store.next_due(list(self._workers)) if self._cfg.serving else None
+        try:
+            due = self._store.next_due(list(self._workers)) if self._cfg.serving else None
+        except Exception as exc:
+            self._failed("wake", exc)
+            return
+        self._health.succeeded("wake", now)
         self._known_due = math.inf if due is None else due
         if due is not None:
             self._lower_claim_after(due)
@@ -444,9 +499,17 @@ class SupervisorActor(pykka.ThreadingActor):
         """Time passed. Claims only when something may be due: a known due time came, or
         another process wrote to the store (``data_version`` moved), so idle polls are cheap."""
         self.last_tick = now
-        if self._buffer and not self._flush_pending:
+        if self._buffer and not self._flush_pending and self._ready("finish", "create", "write"):
             self._flush()  # attempt ends kept while the store was unavailable
-        external = self._external_change()
+        if self._unreleased:
+            self._write_releases()
+        try:
+            external = self._external_change()
+        except Exception as exc:
+            self._failed("poll", exc)
+            external = False
+        else:
+            self._health.succeeded("poll", now)
         if external:
             self._maintenance.schedules_changed(elsewhere_at=now)  # another node may have added one
         if self._cfg.serving and now >= self._maintenance.next_wake():
@@ -457,7 +520,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if external:
             self._claim_after.clear()
         self._pump()
-        look = external or now >= self._known_due
+        look = external or now >= self._known_due or self._health.failing("wake")
         if look and not self._saturated():
             self._look_pending = False
             self._wake_scheduler(now)
@@ -465,6 +528,9 @@ class SupervisorActor(pykka.ThreadingActor):
             self._look_pending = self._look_pending or look  # look once a worker has room (see _flush)
             known = self._known_due if self._known_due > now else math.inf
             self._scheduler.wake_at(max(min(known, self._maintenance.next_wake()), now))
+        retry = self._health.next_retry()
+        if retry is not None and self._scheduler is not None:
+            self._scheduler.wake_at(max(retry, now))  # a failed operation is tried again then
 
     def _saturated(self) -> bool:
         """True while no kind of worker can take more work: every kind with registered names
@@ -495,6 +561,8 @@ class SupervisorActor(pykka.ThreadingActor):
         logs: list[LogRecord] = []
         done: list[JobDone] = []
         progress: dict[tuple[str, str], float] = {}
+        metadata: list[JobMetadata] = []
+        log_events: list[JobLog] = []
         for event in events:
             if isinstance(event, JobDone):
                 done.append(event)
@@ -502,25 +570,24 @@ class SupervisorActor(pykka.ThreadingActor):
             elif isinstance(event, JobProgress):
                 progress[(event.task_id, event.token)] = event.progress
             elif isinstance(event, JobMetadata):
-                self._best_effort(self._store.merge_metadata, event.task_id, event.token, event.values, now)
+                metadata.append(event)
             elif isinstance(event, JobLog):
+                log_events.append(event)
                 logs.append(LogRecord(event.task_id, event.attempt, event.created, event.level,
                                       event.message))
         retry: list[Any] = []
-        for (task_id, token), value in progress.items():
-            self._best_effort(self._store.set_progress, task_id, token, value, now)
-        if logs:
-            self._best_effort(self._store.append_logs, logs)
-        if done:
-            try:
-                self._record(done, now)
-            except StoreError:
-                retry += done
+        if metadata and not self._write("write", now, self._merge_all, metadata, now):
+            retry += metadata
+        if progress and not self._write("write", now, self._progress_all, progress, now):
+            retry += [JobProgress(task_id, token, value) for (task_id, token), value in progress.items()]
+        if logs and not self._write("write", now, self._store.append_logs, logs):
+            retry += log_events
+        if done and not self._write("finish", now, self._record, done, now):
+            retry += done
         if retry:
-            # the store is unreachable: keep what decides a task's fate and try again on the
-            # next tick; the rows stay RUNNING under our lease meanwhile, nothing is lost
-            log.warning("store unavailable: %d attempt end(s) kept to be recorded later", len(retry))
-            self._buffer[:0] = retry
+            # the store is unreachable: keep the events and write them on a later tick (at the
+            # retry time); the rows stay RUNNING under our lease meanwhile, nothing is lost
+            self._keep(retry)
         if done:
             self._pool.hand_out()
         self._pump()
@@ -528,12 +595,6 @@ class SupervisorActor(pykka.ThreadingActor):
             self._look_pending = False
             self._wake_scheduler(now)  # what ticks skipped while every worker was busy
 
-    def _best_effort(self, write: Any, *args: Any) -> None:
-        """Progress, metadata and log lines: dropped (with a warning) if the store fails."""
-        try:
-            write(*args)
-        except StoreError as exc:
-            log.warning("store unavailable: a progress/metadata/log write was dropped (%s)", exc)
 
     def _record(self, done: list[JobDone], now: float) -> None:
         """Decide and store attempt ends; the claims are dropped only once the store has them.
@@ -579,18 +640,22 @@ class SupervisorActor(pykka.ThreadingActor):
         if self._waiters:
             self._settle([task_id for task_id in applied if task_id in self._waiters])
 
-    def _release(self, jobs: list[Job]) -> None:
-        pairs = []
+    def _release(self, jobs: list[Job], *, force: bool = False) -> None:
+        """Give claims back to the store (kept and retried while it fails: their rows stay
+        RUNNING under our lease meanwhile). ``force``: try now even during a back-off."""
         for job in jobs:
             if self._drop_held(job.task.id) is not None:
-                pairs.append((job.task.id, job.token))
-        if pairs:
-            self._store.release(pairs, self._clock.now())
+                self._unreleased.append((job.task.id, job.token))
+        self._write_releases(force=force)
 
     # --- waiting ---------------------------------------------------------------------------
 
     def _watch(self, task_id: str, future: Any) -> None:
-        task = self._store.get(task_id)
+        try:
+            task = self._store.get(task_id)
+        except Exception as exc:
+            future.set_exception(as_actors_error(exc))
+            return
         if task is None or task.status.finished:
             future.set_result(task)
             return
@@ -600,7 +665,11 @@ class SupervisorActor(pykka.ThreadingActor):
         wanted = [task_id for task_id in task_ids if self._waiters.get(task_id)]
         if not wanted:
             return
-        tasks = self._store.get_many(wanted)
+        try:
+            tasks = self._store.get_many(wanted)
+        except Exception as exc:  # the waiters stay; settled by a later tick
+            self._failed("settle", exc)
+            return
         for task_id in wanted:
             task = tasks.get(task_id)
             keep = []
@@ -621,9 +690,9 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _stats(self) -> dict[str, Any]:
         now = from_timestamp(self._clock.now())
-        counts = self._store.counts()
+        counts = self._read(self._store.counts, {})  # (a failing store: stats still show the health)
         orphaned = {
-            name: count for name, count in self._store.pending_names().items()
+            name: count for name, count in self._read(self._store.pending_names, {}).items()
             if name not in self._workers
         } if self._cfg.serving else {}
         slots = sum(self._cfg.slots.values())
@@ -646,13 +715,9 @@ class SupervisorActor(pykka.ThreadingActor):
             "fenced": self.fenced,
             "leader": self._maintenance.leader,
             "nodes": [{"node_id": node.node_id, "alive": node.alive(now), "started_at": node.started_at,
-                       "heartbeat_at": node.heartbeat_at, "info": node.info} for node in self._store.nodes()],
-            "health": {
-                "scheduler": bool(self._scheduler is not None and self._scheduler.alive),
-                "last_tick": self.last_tick,
-                "loops": self._maintenance.stats(),
-                "listener": self._listener_health(),
-            },
+                       "heartbeat_at": node.heartbeat_at, "info": node.info}
+                      for node in self._read(self._store.nodes, [])],
+            "health": self._stats_health(),
         }
 
     def _listener_health(self) -> dict[str, Any] | None:
@@ -663,7 +728,7 @@ class SupervisorActor(pykka.ThreadingActor):
         """Stop claiming and give back what waits in the pool (not handed to a worker yet)."""
         self._stopping = True
         taken = self._pool.take_all()
-        self._release([work.job for work in taken])
+        self._release([work.job for work in taken], force=True)
         return len(taken)
 
     def _release_all(self) -> int:
@@ -671,8 +736,10 @@ class SupervisorActor(pykka.ThreadingActor):
         if self._buffer:
             self._flush()
         jobs = [Job(c.task, c.token, c.task.attempts, None) for c in self._held.values()]
-        self._release(jobs)
+        self._release(jobs, force=True)
+        if self._unreleased:
+            log.warning("%d claim(s) could not be given back (the store fails); their leases expire "
+                        "in %ss and another node takes them", len(self._unreleased), self._cfg.lease_ttl)
         if self._cfg.serving:
             self._maintenance.leave()
         return len(jobs)
-

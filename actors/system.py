@@ -8,12 +8,15 @@ the supervisor actor.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
+import contextlib
 import functools
 import logging
 import math
 import os
 import socket
+import threading
 import urllib.parse
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,12 +30,14 @@ from .clock import Clock, ManualClock, SystemClock
 from .creating import validated_task
 from .errors import (
     ActorsError,
+    NodeStopped,
     StoreError,
     TaskCancelled,
     TaskFailed,
     TaskNotFound,
     Timeout,
     ValidationError,
+    as_actors_error,
 )
 from .execution.base import Creator, EventSink, Executor, ExecutorFactory
 from .maintenance import build_schedule
@@ -73,7 +78,7 @@ from .spec import (
 )
 from .storage.base import LogRecord, TaskStore
 from .supervisor import DELETED, SupervisorActor, SupervisorConfig
-from .worker import WorkerActor
+from .worker_actor import WorkerActor
 from .workers import TaskWorker, as_worker
 
 __all__ = ["Supervisor", "open_store"]
@@ -143,24 +148,42 @@ def _executor_factory(kind: str, executor: str, options: Mapping[str, Any], crea
     return make
 
 
-def _worker_slots(kinds: list[str], refs: list[pykka.ActorRef[Any]]) -> list[WorkerSlot]:
+def _worker_slots(kinds: list[str], refs: list[pykka.ActorRef[Any]],
+                  restarts: list[Any] | None = None) -> list[WorkerSlot]:
     """The workers as the supervisor sees them, once each has started its execution slot (the
     actors start them in parallel): with its executor's ``submit`` when that may be called
-    directly.
+    directly, and (``restarts``) how to start a replacement.
 
     Raises:
         ChildStartError: a worker could not start its slot (its actor logged why and stopped).
     """
     slots = []
-    for kind, ref in zip(kinds, refs, strict=True):
+    for index, (kind, ref) in enumerate(zip(kinds, refs, strict=True)):
         try:
-            slots.append(WorkerSlot(kind, ref, ref.proxy().direct_submit.get()))
+            slots.append(WorkerSlot(kind, ref, ref.proxy().direct_submit.get(),
+                                    restarts[index] if restarts else None))
         except pykka.ActorDeadError:
             from .execution.process import ChildStartError
 
             raise ChildStartError(f"a {kind} worker could not start its execution slot "
                                   "(the log has the cause)") from None
     return slots
+
+
+def _restarter(index: int, kind: str, factory: ExecutorFactory, sup_ref: pykka.ActorRef[Any],
+               refs: list[pykka.ActorRef[Any]]) -> Any:
+    """What the supervisor calls to replace worker ``index`` (it died): starts a new worker
+    actor, puts it in ``refs`` (the handle's list: ``stop`` and ``worker_pids`` see it)."""
+    def restart() -> WorkerSlot:
+        ref = WorkerActor.start(kind, factory, sup_ref)
+        refs[index] = ref
+        return _worker_slots([kind], [ref], [restart])[0]
+
+    return restart
+
+
+#: Seconds the ``atexit`` stop of a node the program left running may take.
+EXIT_STOP_TIMEOUT = 5.0
 
 
 def _positive_int(field: str, value: object, *, allow_zero: bool = True) -> int:
@@ -194,6 +217,7 @@ class Supervisor:
         self._exclusive: set[str] = set()
         self._default_timeout = default_timeout
         self._stopped = False
+        atexit.register(self._stop_at_exit)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -205,7 +229,8 @@ class Supervisor:
               retention: float | timedelta = timedelta(days=7), max_crashes: int = 3,
               abort_grace: float = 2.0, kill_grace: float = 1.0, timeout: float | None = None,
               rss_limit_mb: int | None = None, max_tasks_per_child: int | None = None,
-              node_id: str | None = None) -> Supervisor:
+              node_id: str | None = None, max_restarts: int = 5,
+              restart_window: float | timedelta = 10.0) -> Supervisor:
         """Open the store and start a node: supervisor, scheduler, workers.
 
         Args:
@@ -234,6 +259,10 @@ class Supervisor:
                 while a task runs is killed; the attempt ends as a crash naming the limit.
             max_tasks_per_child: recycle a child after this many tasks.
             node_id: this node's id in leases (default: host, pid and a random suffix).
+            max_restarts / restart_window: restart intensity. A child (worker actor,
+                scheduler) that dies is restarted; more than ``max_restarts`` restarts
+                within ``restart_window`` seconds and the node stops itself (claims given
+                back; every later call raises ``NodeStopped`` naming the reason).
 
         Raises:
             ValidationError: a bad setting (named). StoreError: the store cannot be opened.
@@ -253,11 +282,13 @@ class Supervisor:
         keep = seconds("retention", retention, allow_zero=True)
         seconds("poll_interval", poll_interval, allow_zero=False)
         default_timeout = seconds("timeout", timeout, allow_zero=False)
+        _positive_int("max_restarts", max_restarts)
+        window = seconds("restart_window", restart_window, allow_zero=False)
         if executor not in EXECUTORS:
             raise ValidationError("executor", executor, f"must be one of {EXECUTORS}")
         if str(synchronous).upper() not in ("NORMAL", "FULL"):
             raise ValidationError("synchronous", synchronous, "must be 'NORMAL' or 'FULL'")
-        assert ttl is not None and keep is not None
+        assert ttl is not None and keep is not None and window is not None
         clock = clock or SystemClock()
         node = node_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         task_store = open_store(store, synchronous=str(synchronous).upper())
@@ -269,10 +300,12 @@ class Supervisor:
         pool = {"process": count, "thread": thread_workers} if serving else {}
         config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, pool=pool, max_crashes=max_crashes,
                                   retention=keep, abort_grace=abort_grace, serving=serving, info=info,
-                                  max_batch=max_batch, default_timeout=default_timeout)
+                                  max_batch=max_batch, default_timeout=default_timeout,
+                                  max_restarts=max_restarts, restart_window=window)
         sup_ref = SupervisorActor.start(task_store, clock, config)
         refs: list[pykka.ActorRef[Any]] = []
         kinds: list[str] = []
+        restarts: list[Any] = []
         # the handle first: the executors' ``ctx.create_task`` goes through its create path
         handle = cls(ref=sup_ref, store=task_store, clock=clock, workers=refs,
                      scheduler=None, node_id=node, default_timeout=default_timeout)
@@ -283,6 +316,7 @@ class Supervisor:
                 for kind, n in (("process", count), ("thread", thread_workers)):
                     factory = _executor_factory(kind, executor, options, handle._create_chained)
                     for _ in range(n):
+                        restarts.append(_restarter(len(refs), kind, factory, sup_ref, refs))
                         refs.append(WorkerActor.start(kind, factory, sup_ref))
                         kinds.append(kind)
             scheduler = None
@@ -293,8 +327,9 @@ class Supervisor:
                     wake = scheduler.wake_at
                     subscribe(lambda due: wake(clock.now() if due is None else due))
             handle._scheduler = scheduler
-            sup_ref.tell(Attach(_worker_slots(kinds, refs), scheduler))
+            sup_ref.tell(Attach(_worker_slots(kinds, refs, restarts), scheduler))
         except BaseException:
+            atexit.unregister(handle._stop_at_exit)
             for ref in refs:
                 ref.stop(block=False)
             sup_ref.stop()
@@ -308,24 +343,47 @@ class Supervisor:
         if self._stopped:
             return
         self._stopped = True
+        atexit.unregister(self._stop_at_exit)
         if self._scheduler is not None:
             self._scheduler.stop()
         try:
-            self._ask(Shutdown())
-            futures = [ref.ask(StopWorker(timeout), block=False) for ref in self._workers]
+            self._ask(Shutdown(), stopping=True)
+            futures = []
+            for ref in list(self._workers):
+                try:
+                    futures.append(ref.ask(StopWorker(timeout), block=False))
+                except pykka.ActorDeadError:
+                    continue  # died or stopped already (the supervisor gave its claims back)
             for future in futures:
                 try:
                     unstarted = future.get(timeout=timeout + 10)
+                except pykka.ActorDeadError:
+                    continue
                 except Exception:  # a worker that failed to stop: its claims are released below
                     log.exception("a worker did not stop cleanly")
                     continue
                 if unstarted:
-                    self._ask(Release(list(unstarted)))
-            for ref in self._workers:
+                    self._ask(Release(list(unstarted)), stopping=True)
+            for ref in list(self._workers):
                 ref.stop(block=True, timeout=timeout + 5)
-            self._ask(ReleaseAll())
+            self._ask(ReleaseAll(), stopping=True)
+        except NodeStopped:
+            pass  # the supervisor is gone: its leases expire and another node takes the tasks
         finally:
             self.ref.stop(block=True, timeout=timeout + 5)
+
+    def _stop_at_exit(self) -> None:
+        """``atexit``: stop a node the program left running, bounded in time (its claims go
+        back to the store); never hangs, even if the supervisor is dead."""
+        if self._stopped:
+            return
+        thread = threading.Thread(target=self.stop, kwargs={"timeout": EXIT_STOP_TIMEOUT / 2}, daemon=True,
+                                  name="actors-atexit-stop")
+        thread.start()
+        thread.join(EXIT_STOP_TIMEOUT)
+        if thread.is_alive():
+            log.warning("node %s did not stop within %ss at exit; its leases expire on their own",
+                        self.node_id, EXIT_STOP_TIMEOUT)
 
     def __enter__(self) -> Supervisor:
         return self
@@ -334,9 +392,32 @@ class Supervisor:
                  tb: TracebackType | None) -> None:
         self.stop()
 
-    def _ask(self, message: object) -> Any:
-        """Send ``message`` to the supervisor actor and return its reply (re-raising its error)."""
-        return self.ref.ask(message)
+    def _ask(self, message: object, *, stopping: bool = False) -> Any:
+        """Send ``message`` to the supervisor actor and return its reply.
+
+        The one place errors are translated: only ``ActorsError`` leaves (a stopped node:
+        ``NodeStopped``; a driver's error: ``StoreError``; anything else: ``ActorsError``
+        with the original text).
+        """
+        if self._stopped and not stopping:
+            raise NodeStopped()
+        try:
+            return self.ref.ask(message)
+        except ActorsError:
+            raise
+        except pykka.ActorDeadError:
+            raise NodeStopped("the supervisor actor is gone") from None
+        except Exception as exc:
+            raise as_actors_error(exc) from exc
+
+    def _tell(self, message: object) -> None:
+        """Send ``message`` without waiting; ``NodeStopped`` if the node is stopped."""
+        if self._stopped:
+            raise NodeStopped()
+        try:
+            self.ref.tell(message)
+        except pykka.ActorDeadError:
+            raise NodeStopped("the supervisor actor is gone") from None
 
     # --- workers ----------------------------------------------------------------------------------
 
@@ -354,12 +435,14 @@ class Supervisor:
                                   "is registered exclusively (a dispatcher); it cannot be replaced")
         if exclusive:
             self._exclusive.add(task_worker.name)
+        self._tell(RegisterWorker(task_worker))
         self._task_workers[task_worker.name] = task_worker
-        self.ref.tell(RegisterWorker(task_worker))
         return task_worker
 
     def get_task_worker(self, name: str) -> TaskWorker | None:
         """The worker registered under ``name`` on this node, or None."""
+        if self._stopped:
+            raise NodeStopped()
         return self._task_workers.get(name)
 
     # --- creating ---------------------------------------------------------------------------------
@@ -385,6 +468,8 @@ class Supervisor:
         fresh = new_ids(len(given))
         tasks = [self._build(coerce_spec(spec, index), fresh[index], parent_id) for index, spec in enumerate(given)]
         if not tasks:
+            if self._stopped:
+                raise NodeStopped()
             return []
         ids: list[str] = self._ask(CreateTasks(tasks))
         return ids
@@ -512,11 +597,12 @@ class Supervisor:
             TaskCancelled: it was cancelled or deleted. Timeout: ``timeout`` seconds passed.
         """
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self.ref.tell(Watch(task_id, future))
+        self._tell(Watch(task_id, future))
         try:
             task = future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
-            self.ref.tell(Unwatch(task_id, future))
+            with contextlib.suppress(NodeStopped):
+                self._tell(Unwatch(task_id, future))
             raise Timeout(f"task {task_id} did not finish within {timeout}s") from None
         if task is None:
             raise TaskNotFound(task_id)
@@ -533,7 +619,7 @@ class Supervisor:
             Timeout: work is still held after ``timeout`` seconds.
         """
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self.ref.tell(WhenIdle(future))
+        self._tell(WhenIdle(future))
         try:
             future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
@@ -545,9 +631,15 @@ class Supervisor:
 
     def worker_pids(self) -> list[int]:
         """Process ids of the pool's children (for tests and monitoring)."""
+        if self._stopped:
+            raise NodeStopped()
+        self.stats()  # NodeStopped if the node stopped itself
         pids = []
-        for ref in self._workers:
-            pid = ref.proxy().pid.get()
+        for ref in list(self._workers):
+            try:
+                pid = ref.proxy().pid.get()
+            except pykka.ActorDeadError:
+                continue  # dead: being replaced
             if pid is not None:
                 pids.append(pid)
         return pids

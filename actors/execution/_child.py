@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..context import TaskContext, raised, run_attempt
-from ..errors import ActorsError, StoreError, Timeout, ValidationError
+from ..errors import ActorsError, NodeStopped, StoreError, Timeout, ValidationError
 from ..messages import JobDone, JobStarted
 from ..models import Raised
 
@@ -329,6 +329,8 @@ def _created(reply: tuple[Any, ...]) -> str:
         return str(reply[1])
     if kind == "ValidationError":
         raise ValidationError(reply[1], reply[2], reply[3])
+    if kind == "NodeStopped":
+        raise NodeStopped(str(reply[1]).removeprefix("node stopped: "))
     plain: dict[str, type[ActorsError]] = {"StoreError": StoreError, "Timeout": Timeout}
     error = plain.get(kind)
     raise error(reply[1]) if error is not None else ActorsError(f"{kind}: {reply[1]}")

@@ -170,3 +170,16 @@ def test_batch_queue_started_on_a_supervisor_drains_on_its_interval(
     assert sup.get_tasks(name="EMBEDDING_DRAIN") == []
     with pytest.raises(actors.ActorsError, match="disposed"):
         queue.start(sup)
+
+
+def test_a_drain_actor_that_died_is_restarted_and_its_key_keeps_draining(
+        sup: actors.Supervisor, clock: ManualClock) -> None:
+    drained: list[str] = []
+    drains = AffinityDrains("BATCHER_DRAIN", max_interval=30.0)
+    drains.start(sup)
+    drains.add("room-a", lambda s: drained.append("room-a") or 1, interval=5.0)
+    drains._groups["room-a"].ref.stop()  # the key's actor dies
+    run_for(sup, clock, 5.0)
+    assert drained == ["room-a"]
+    assert drains.runs == {"room-a": 1}
+    drains.dispose()

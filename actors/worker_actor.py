@@ -6,17 +6,23 @@ learns from the ``JobDone`` events that the worker has room again). Jobs reach
 the executor straight from the supervisor's pool (``actors.pool``) when its
 ``submit`` only queues (process and thread executors: no message, no thread
 hand-off per batch), else as ``Dispatch`` messages to this actor (inline).
+
+Supervised: if a handler raises (pykka then stops the actor and calls ``on_failure``),
+or the actor is stopped by anyone but the supervisor's ``StopWorker``, it stops its
+executor (a running job is killed and reported crashed) and tells the supervisor
+``ChildExited`` with the jobs that never started; the supervisor restarts it.
 """
 
 from __future__ import annotations
 
 import logging
+from types import TracebackType
 from typing import Any
 
 import pykka
 
 from .execution.base import Executor, ExecutorFactory
-from .messages import Abort, Dispatch, ExecutorEvent, Job, StopWorker, WorkerEvents
+from .messages import Abort, ChildExited, Dispatch, ExecutorEvent, Job, StopWorker, WorkerEvents
 
 __all__ = ["WorkerActor"]
 
@@ -47,6 +53,8 @@ class WorkerActor(pykka.ThreadingActor):
         make_executor: builds the slot's executor, given the event sink.
         supervisor: the supervisor's ``ActorRef`` (receives ``WorkerEvents``).
     """
+
+    use_daemon_thread = True  # a program that never calls stop() still exits (atexit gives claims back)
 
     def __init__(self, kind: str, make_executor: ExecutorFactory, supervisor: Any) -> None:
         super().__init__()
@@ -83,4 +91,28 @@ class WorkerActor(pykka.ThreadingActor):
             self._stopped = True
             unstarted: list[Job] = self._executor.stop(message.timeout)
             return unstarted
+        else:
+            raise TypeError(f"worker actor: unexpected message {message!r}")
         return None
+
+    def on_failure(self, exception_type: type[BaseException] | None, exception_value: BaseException | None,
+                   traceback: TracebackType | None) -> None:
+        self._exited(f"{getattr(exception_type, '__name__', 'error')}: {exception_value}")
+
+    def on_stop(self) -> None:
+        if not self._stopped:  # stopped by someone else than the supervisor's StopWorker
+            self._exited("stopped")
+
+    def _exited(self, reason: str) -> None:
+        """Stop the executor (nothing may run on after this actor) and tell the supervisor."""
+        self._stopped = True
+        unstarted: list[Job] = []
+        if self._executor is not None:
+            try:
+                unstarted = self._executor.stop(0.0)
+            except Exception:
+                log.exception("worker actor: its executor did not stop cleanly")
+        try:
+            self._supervisor.tell(ChildExited("worker", self.actor_ref, reason, tuple(unstarted)))
+        except pykka.ActorDeadError:
+            log.debug("worker exited after the supervisor")
