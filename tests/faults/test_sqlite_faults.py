@@ -1,5 +1,5 @@
 """SQLite under real faults: a foreign process holding the write lock past the busy timeout,
-a full disk (a 2 MiB tmpfs). The node survives each (health shows
+a full disk (a 2 MiB tmpfs), the database file made read-only under the node. The node survives each (health shows
 the failure), refuses creates with ``StoreError`` while it must, loses nothing already
 stored, and serves again once the fault is gone."""
 
@@ -140,3 +140,55 @@ def test_a_full_disk_refuses_creates_loses_nothing_and_recovers(
     after = sup.create_task("REC")
     assert sup.wait(after, timeout=20) == after
     assert all(count == 1 for count in runs.ids.values())
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Any]:
+    """Make files read-only under an open connection: the immutable attribute (``chattr +i``;
+    root ignores mode bits, and a busy mount cannot be remounted ``ro``). Every write to them
+    fails with EPERM, seen by SQLite as a disk I/O error. The attribute is always removed."""
+    marked: list[Path] = []
+
+    def mark(*paths: Path) -> None:
+        for path in paths:
+            done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+            if done.returncode != 0:
+                pytest.skip(f"cannot make {path.name} immutable here: {done.stderr.strip()}")
+            marked.append(path)
+
+    def clear() -> None:
+        while marked:
+            subprocess.run(["chattr", "-i", str(marked.pop())], capture_output=True)
+
+    mark.clear = clear  # type: ignore[attr-defined]
+    try:
+        yield mark
+    finally:
+        clear()
+
+
+def test_a_read_only_database_file_refuses_writes_keeps_the_node_up_and_recovers(
+        tmp_path: Path, runs: Runs, read_only: Any) -> None:
+    db = tmp_path / "tasks.db"
+    sup = _node(str(db))
+    try:
+        sup.register_task_worker(actors.TaskWorker("REC", runs, isolation="thread"))
+        before = sup.create_task("REC")
+        assert sup.wait(before, timeout=10) == before
+        later = sup.create_tasks([{"name": "REC", "delay": 0.3} for _ in range(5)])
+        # the shared-memory index stays writable: it is mapped, and SQLite dies of SIGBUS on it
+        read_only(db, db.with_name("tasks.db-wal"))
+        with pytest.raises(actors.StoreError):
+            sup.create_task("REC")
+        eventually(lambda: "claim" in _failing_ops(sup), timeout=10)  # the delayed tasks came due
+        task = sup.get_task(before)  # reads still answer, nothing stored was lost
+        assert task is not None and task.status is actors.TaskStatus.SUCCEEDED
+        read_only.clear()
+        for task_id in later:
+            assert sup.wait(task_id, timeout=20) == task_id
+        eventually(lambda: not _failing_ops(sup), timeout=10)
+        after = sup.create_task("REC")
+        assert sup.wait(after, timeout=10) == after
+        assert all(count == 1 for count in runs.ids.values())
+    finally:
+        sup.stop()
