@@ -10,6 +10,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,13 @@ psycopg = pytest.importorskip("psycopg")
 
 pytestmark = pytest.mark.postgres
 
-CLUSTER = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main"]
+def _cluster_version() -> str:
+    """The installed PostgreSQL cluster's major version (Debian's /etc/postgresql/<version>/main)."""
+    versions = sorted(path.name for path in Path("/etc/postgresql").glob("*/main") for path in [path.parent])
+    return versions[-1] if versions else "15"
+
+
+CLUSTER = ["pg_ctlcluster", "--skip-systemctl-redirect", _cluster_version(), "main"]
 
 
 class Runs:
