@@ -63,13 +63,19 @@ from .messages import (
 from .models import Schedule, Task, TaskStatus
 from .scheduler import Scheduler
 from .spec import (
+    DEFAULT_MAX_FAILURES,
+    MAX_INT,
+    SPEC_FIELDS,
     TaskSpec,
     build_task,
     check_json,
     check_priority,
     check_run_at,
+    check_task_id,
+    check_text,
     coerce_spec,
     new_ids,
+    optional_str,
     seconds,
 )
 from .storage.base import UPDATABLE_FIELDS, LogRecord, TaskQuery, TaskStore
@@ -358,7 +364,7 @@ class Supervisor:
 
     def _build(self, spec: TaskSpec, task_id: str) -> Task:
         worker = self._task_workers.get(spec.name) if isinstance(spec.name, str) else None
-        task = build_task(spec, task_id=spec.id or task_id, now=self.clock.now(),
+        task = build_task(spec, task_id=task_id if spec.id is None else spec.id, now=self.clock.now(),
                           default_priority=worker.priority if worker else None)
         if worker is not None and worker.queue and task.queue is None:
             task = dataclasses.replace(task, queue=worker.queue)
@@ -380,10 +386,15 @@ class Supervisor:
         Raises:
             ValidationError: bad input, named with its value; nothing is stored.
         """
+        unknown = sorted((key for key in fields if key not in SPEC_FIELDS), key=repr)
+        if unknown:
+            raise ValidationError(unknown[0], fields[unknown[0]], "is not a keyword of create_task")
         return self.create_tasks([TaskSpec(name=name, **fields)])[0]
 
     def create_tasks(self, specs: Iterable[TaskSpec | Mapping[str, Any]]) -> list[str]:
         """Store many tasks in one transaction; all or nothing. Returns their ids in order."""
+        if isinstance(specs, (str, bytes, Mapping, TaskSpec)) or not isinstance(specs, Iterable):
+            raise ValidationError("specs", specs, "must be a list of dicts or actors.TaskSpec")
         given = list(specs)
         fresh = new_ids(len(given))
         tasks = [self._build(coerce_spec(spec, index), fresh[index]) for index, spec in enumerate(given)]
@@ -425,7 +436,7 @@ class Supervisor:
 
     def get_task(self, task_id: str) -> Task | None:
         """The task, or None."""
-        result: Task | None = self._ask(GetTask(task_id))
+        result: Task | None = self._ask(GetTask(check_task_id(task_id)))
         return result
 
     def get_tasks(self, *, room_id: str | None = None, world_id: str | None = None,
@@ -435,16 +446,23 @@ class Supervisor:
         """Tasks matching every given filter (``tags``: a task must carry all of them)."""
         if isinstance(status, (str, TaskStatus)):
             status = [status]
+        elif status is not None and (isinstance(status, (bytes, Mapping)) or not isinstance(status, Iterable)):
+            raise ValidationError("status", status, "must be a task status or a list of them")
         statuses: list[TaskStatus] = []
         for value in status or ():
             try:
                 statuses.append(TaskStatus(value))
             except ValueError:
                 raise ValidationError("status", value, "unknown task status") from None
-        if limit is not None:
-            _positive_int("limit", limit)
-        query = TaskQuery(room_id=room_id, world_id=world_id, entity_id=entity_id,
-                          tags=tuple(tags or ()), name=name, status=tuple(statuses), limit=limit)
+        if limit is not None and _positive_int("limit", limit) > MAX_INT:
+            raise ValidationError("limit", limit, f"must be at most {MAX_INT}")
+        if tags is not None and (isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable)):
+            raise ValidationError("tags", tags, "must be a list of strings")
+        query = TaskQuery(room_id=optional_str("room_id", room_id), world_id=optional_str("world_id", world_id),
+                          entity_id=optional_str("entity_id", entity_id),
+                          tags=tuple(check_text("tags", tag) for tag in tags or ()),
+                          name=None if name is None else check_text("name", name), status=tuple(statuses),
+                          limit=limit)
         result: list[Task] = self._ask(GetTasks(query))
         return result
 
@@ -454,7 +472,7 @@ class Supervisor:
 
     def logs(self, task_id: str) -> list[LogRecord]:
         """What the task wrote to ``ctx.log``, attempt by attempt."""
-        result: list[LogRecord] = self._ask(GetLogs(task_id))
+        result: list[LogRecord] = self._ask(GetLogs(check_task_id(task_id)))
         return result
 
     def stats(self) -> dict[str, Any]:
@@ -475,27 +493,27 @@ class Supervisor:
             if field not in UPDATABLE_FIELDS:
                 raise ValidationError(field, value, "cannot be updated (unknown or read-only field)")
             clean[field] = _check_change(field, value)
-        result: Task = self._ask(UpdateTask(task_id, clean))
+        result: Task = self._ask(UpdateTask(check_task_id(task_id), clean))
         return result
 
     def delete_task(self, task_id: str) -> bool:
         """Remove a task (a running one is cancelled first). False if there was none."""
-        result: bool = self._ask(DeleteTask(task_id))
+        result: bool = self._ask(DeleteTask(check_task_id(task_id)))
         return result
 
     def pause_task(self, task_id: str) -> Task:
         """Pause a task (a running one pauses when its attempt ends)."""
-        result: Task = self._ask(PauseTask(task_id))
+        result: Task = self._ask(PauseTask(check_task_id(task_id)))
         return result
 
     def resume_task(self, task_id: str) -> Task:
         """Resume a paused task (its failure count starts again from 0)."""
-        result: Task = self._ask(ResumeTask(task_id))
+        result: Task = self._ask(ResumeTask(check_task_id(task_id)))
         return result
 
     def cancel_task(self, task_id: str) -> Task:
         """Cancel a task; a running attempt is aborted (killed after ``abort_grace``)."""
-        result: Task = self._ask(CancelTask(task_id))
+        result: Task = self._ask(CancelTask(check_task_id(task_id)))
         return result
 
     # --- waiting ----------------------------------------------------------------------------------
@@ -510,7 +528,7 @@ class Supervisor:
             TaskCancelled: it was cancelled or deleted. Timeout: ``timeout`` seconds passed.
         """
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self.ref.tell(Watch(task_id, future))
+        self.ref.tell(Watch(check_task_id(task_id), future))
         try:
             task = future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
@@ -568,8 +586,12 @@ def _check_change(field: str, value: Any) -> Any:
     if field in ("max_attempts", "max_failures"):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValidationError(field, value, "must be an int")
+        if value is not None and value > MAX_INT:
+            raise ValidationError(field, value, f"must be at most {MAX_INT}")
         if field == "max_attempts" and value is not None and value < 1:
             raise ValidationError(field, value, "must be >= 1")
+        if field == "max_failures" and value is None:
+            return DEFAULT_MAX_FAILURES  # as at create; the column is NOT NULL in the SQL stores
         if field == "max_failures" and value is not None and value <= 0:
             return -1
         return value
