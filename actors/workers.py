@@ -61,7 +61,7 @@ class TaskWorker:
             raise ValidationError("isolation", self.isolation, "must be 'process' or 'thread'")
         if self.priority is not None:
             check_priority(self.priority)
-        optional_str("queue", self.queue)
+        object.__setattr__(self, "queue", optional_str("queue", self.queue))  # a UUID is kept as its text
         timeout: Any = self.timeout
         if isinstance(timeout, timedelta) or timeout is not None:
             object.__setattr__(self, "timeout", seconds("timeout", timeout, allow_zero=False))

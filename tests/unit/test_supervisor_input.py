@@ -73,3 +73,10 @@ def test_worker_queue_is_checked() -> None:
     with pytest.raises(actors.ValidationError) as info:  # a queue of 5 was stored as 5 or '5'
         actors.TaskWorker("A", lambda ctx, options, task: None, queue=5)  # type: ignore[arg-type]
     assert info.value.field == "queue"
+
+
+def test_worker_queue_given_as_a_uuid_is_kept_as_text() -> None:
+    import uuid
+
+    worker = actors.TaskWorker("A", lambda ctx, options, task: None, queue=uuid.UUID(int=7))  # type: ignore[arg-type]
+    assert worker.queue == "00000000-0000-0000-0000-000000000007"
