@@ -65,7 +65,7 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
         ValidationError: a bad field (named, with its value), or ``validate`` returned a
             false value or raised (field ``metadata``; its own ``ValidationError`` as is).
     """
-    task = build_task(spec, task_id=spec.id or task_id, now=now,
+    task = build_task(spec, task_id=task_id if spec.id is None else spec.id, now=now,
                       default_priority=worker.priority if worker is not None else None)
     if worker is None:
         return task

@@ -18,6 +18,8 @@ Each class's docstring is its default message.
 
 from __future__ import annotations
 
+import reprlib
+
 __all__ = [
     "ActorsError",
     "ChildStartError",
@@ -31,6 +33,10 @@ __all__ = [
     "ValidationError",
     "as_actors_error",
 ]
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3  # how a value too deep for repr() is shown in a ValidationError
 
 
 class ActorsError(Exception):
@@ -52,7 +58,10 @@ class ValidationError(ActorsError, ValueError):
     """The input was refused; nothing was stored."""
 
     def __init__(self, field: str, value: object, reason: str) -> None:
-        shown = repr(value)
+        try:
+            shown = repr(value)
+        except Exception:  # too deep to show (RecursionError), or a __repr__ that raises
+            shown = _SHORT.repr(value) if type(value) in (dict, list, tuple) else f"<{type(value).__name__} object>"
         if len(shown) > 200:
             shown = shown[:197] + "..."
         super().__init__(f"{field}={shown}: {reason}")

@@ -37,7 +37,7 @@ from .clock import from_timestamp, to_timestamp
 from .cron import Cron
 from .errors import ValidationError
 from .models import Schedule, Task, TaskStatus
-from .spec import build_task, coerce_spec, seconds
+from .spec import build_task, check_text, coerce_spec, seconds
 from .storage.base import LEADER, Firing, TaskStore
 
 __all__ = ["MAX_CATCH_UP", "LoopHealth", "Maintenance", "build_schedule", "fire_times", "next_fire_after"]
@@ -81,6 +81,7 @@ def build_schedule(name: str, *, cron: str | None, every: Any, key: str | None,
     key = name if key is None else key
     if not isinstance(key, str) or not key:
         raise ValidationError("key", key, "must be a non-empty string")
+    check_text("key", key)
     template = build_task(coerce_spec({"name": name, **fields}), task_id="schedule", now=now)
     kept = {field: getattr(template, field) for field in _KEPT}
     kept["tags"] = list(template.tags)

@@ -9,12 +9,24 @@ nothing is stored. Pure: the time and the worker are arguments.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import ValidationError
 from .models import TaskStatus
-from .spec import TaskSpec, build_task, check_json, check_priority, check_run_at, interval_from_metadata, seconds
+from .spec import (
+    DEFAULT_MAX_FAILURES,
+    MAX_INT,
+    TaskSpec,
+    build_task,
+    check_json,
+    check_priority,
+    check_run_at,
+    check_text,
+    interval_from_metadata,
+    optional_str,
+    seconds,
+)
 from .storage.base import UPDATABLE_FIELDS, TaskQuery
 
 __all__ = ["check_changes", "task_query"]
@@ -31,16 +43,22 @@ def task_query(*, room_id: str | None = None, world_id: str | None = None, entit
     """
     if isinstance(status, (str, TaskStatus)):
         status = [status]
+    elif status is not None and (isinstance(status, (bytes, Mapping)) or not isinstance(status, Iterable)):
+        raise ValidationError("status", status, "must be a task status or a list of them")
     statuses: list[TaskStatus] = []
     for value in status or ():
         try:
             statuses.append(TaskStatus(value))
         except ValueError:
             raise ValidationError("status", value, "unknown task status") from None
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValidationError("limit", limit, "must be an int >= 0")
-    return TaskQuery(room_id=room_id, world_id=world_id, entity_id=entity_id,
-                     tags=tuple(tags or ()), name=name, status=tuple(statuses), limit=limit)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_INT):
+        raise ValidationError("limit", limit, f"must be an int >= 0 and <= {MAX_INT}")
+    if tags is not None and (isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable)):
+        raise ValidationError("tags", tags, "must be a list of strings")
+    return TaskQuery(room_id=optional_str("room_id", room_id), world_id=optional_str("world_id", world_id),
+                     entity_id=optional_str("entity_id", entity_id),
+                     tags=tuple(check_text("tags", tag) for tag in tags or ()),
+                     name=None if name is None else check_text("name", name), status=tuple(statuses), limit=limit)
 
 
 def check_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,8 +101,12 @@ def _check_change(field: str, value: Any) -> Any:
     if field in ("max_attempts", "max_failures"):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValidationError(field, value, "must be an int")
+        if value is not None and value > MAX_INT:
+            raise ValidationError(field, value, f"must be at most {MAX_INT}")
         if field == "max_attempts" and value is not None and value < 1:
             raise ValidationError(field, value, "must be >= 1")
+        if field == "max_failures" and value is None:
+            return DEFAULT_MAX_FAILURES  # as at create; the column is NOT NULL in the SQL stores
         if field == "max_failures" and value is not None and value <= 0:
             return -1
         return value

@@ -17,6 +17,9 @@ __all__ = ["RECURRING_BACKOFF_CAP", "Retry", "recurring_backoff"]
 
 #: A recurring task's failure back-off never exceeds this many seconds (ElizaOS: 300 000 ms).
 RECURRING_BACKOFF_CAP = 300.0
+#: The longest delay a ``Retry`` may give (100 years, as ``spec.MAX_SECONDS``): a retry's due
+#: time stays a representable datetime.
+MAX_DELAY = 100 * 365.25 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class Retry:
                 raise ValidationError(f"retry.{name}", value, "must be a number")
             if not math.isfinite(value) or value < 0:
                 raise ValidationError(f"retry.{name}", value, "must be finite and >= 0")
+            if name != "factor" and value > MAX_DELAY:
+                raise ValidationError(f"retry.{name}", value, f"must be at most {MAX_DELAY:.0f} seconds (100 years)")
         if self.factor < 1:
             raise ValidationError("retry.factor", self.factor, "must be >= 1")
         if self.max_delay < self.min_delay:
@@ -61,7 +66,11 @@ class Retry:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        base = min(self.max_delay, self.min_delay * self.factor ** max(0, attempt - 1))
+        try:
+            # float powers: an int factor would build a huge exact int for a large attempt
+            base = min(float(self.max_delay), float(self.min_delay) * float(self.factor) ** max(0, attempt - 1))
+        except OverflowError:  # a large factor or attempt: the growth passed any cap
+            base = self.max_delay
         if self.jitter and base > 0:
             return (rng or random).uniform(base / 2, base)
         return base

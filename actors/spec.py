@@ -21,10 +21,16 @@ from .errors import ValidationError
 from .models import PRIORITIES, Task, TaskStatus
 from .retry import Retry
 
-__all__ = ["TaskSpec", "build_task", "check_json", "coerce_spec", "interval_from_metadata", "seconds"]
+__all__ = ["TaskSpec", "build_task", "check_json", "check_task_id", "check_text", "coerce_spec",
+           "interval_from_metadata", "seconds"]
 
 DEFAULT_MAX_FAILURES = 5
 MAX_NAME_LENGTH = 200
+#: The largest count a task row holds (``max_attempts``, ``max_failures``; PostgreSQL ``INTEGER``).
+MAX_INT = 2**31 - 1
+#: The longest duration accepted anywhere (100 years): every due time, lease and back-off computed
+#: from one stays a representable datetime.
+MAX_SECONDS = 100 * 365.25 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ def coerce_spec(spec: TaskSpec | Mapping[str, Any], index: int | None = None) ->
     where = "specs" if index is None else f"specs[{index}]"
     if not isinstance(spec, Mapping):
         raise ValidationError(where, spec, "must be a dict or an actors.TaskSpec")
-    unknown = sorted(set(spec) - SPEC_FIELDS)
+    unknown = sorted((key for key in spec if key not in SPEC_FIELDS), key=repr)  # keys of any type
     if unknown:
         raise ValidationError(f"{where}.{unknown[0]}", spec[unknown[0]], "unknown field")
     if "name" not in spec:
@@ -69,8 +75,13 @@ def coerce_spec(spec: TaskSpec | Mapping[str, Any], index: int | None = None) ->
     return TaskSpec(**spec)
 
 
-def seconds(field_name: str, value: object, *, allow_zero: bool) -> float | None:
-    """Float seconds from a number or timedelta; None stays None."""
+def seconds(field_name: str, value: object, *, allow_zero: bool, limit: float = MAX_SECONDS) -> float | None:
+    """Float seconds from a number or timedelta; None stays None.
+
+    Raises:
+        ValidationError: not a number or timedelta, not finite, negative (or zero when not
+            ``allow_zero``), or above ``limit`` (default ``MAX_SECONDS``: 100 years).
+    """
     if value is None:
         return None
     if isinstance(value, timedelta):
@@ -82,6 +93,8 @@ def seconds(field_name: str, value: object, *, allow_zero: bool) -> float | None
         raise ValidationError(field_name, value, "must be finite")
     if number < 0 or (number == 0 and not allow_zero):
         raise ValidationError(field_name, value, "must be > 0" if not allow_zero else "must be >= 0")
+    if number > limit:
+        raise ValidationError(field_name, value, f"must be at most {limit:.0f} (100 years)")
     return number
 
 
@@ -89,18 +102,44 @@ def interval_from_metadata(metadata: Mapping[str, Any]) -> float | None:
     """The seeds' ``metadata["updateInterval"]`` (milliseconds) as seconds; None when absent.
 
     Raises:
-        ValidationError: not a finite number of milliseconds > 0 (field
-            ``metadata['updateInterval']``, the unit named).
+        ValidationError: not a finite number of milliseconds > 0, or past ``MAX_SECONDS``
+            (field ``metadata['updateInterval']``, the unit named).
     """
     if "updateInterval" not in metadata:
         return None
     ms = metadata["updateInterval"]
     if ms is None:
         return None
-    if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not math.isfinite(ms) or ms <= 0:
+    if (isinstance(ms, bool) or not isinstance(ms, (int, float)) or not math.isfinite(ms) or ms <= 0
+            or ms > MAX_SECONDS * 1000.0):
         raise ValidationError("metadata['updateInterval']", ms,
-                              "must be a finite number of milliseconds > 0")
-    return float(ms) / 1000.0
+                              f"must be a finite number of milliseconds > 0 and <= {MAX_SECONDS * 1000.0:g}")
+    interval = float(ms) / 1000.0
+    if interval == 0.0:  # a subnormal count of ms: zero seconds, which update_interval refuses
+        raise ValidationError("metadata['updateInterval']", ms, "must be a number of milliseconds > 0")
+    return interval
+
+
+def check_text(field_name: str, value: object) -> str:
+    """``value`` if it is a string every store can keep as is, else ``ValidationError``.
+
+    Refused: a non-string, a NUL character (PostgreSQL text cannot hold one) and a lone
+    surrogate (not encodable as UTF-8, so neither SQLite nor PostgreSQL can store it).
+    """
+    if not isinstance(value, str):
+        raise ValidationError(field_name, value, "must be a string")
+    if "\x00" in value:
+        raise ValidationError(field_name, value, "must not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(field_name, value, "must be valid Unicode (a lone surrogate is not)") from None
+    return value
+
+
+def check_task_id(value: object) -> str:
+    """A task id as the public calls take it: a string (an unknown one is the store's answer)."""
+    return check_text("task_id", value)
 
 
 _ENCODE = json.JSONEncoder(allow_nan=False).encode
@@ -123,7 +162,26 @@ def check_json(field_name: str, mapping: object) -> dict[str, Any]:
             except (TypeError, ValueError, RecursionError) as exc:
                 raise ValidationError(f"{field_name}[{key!r}]", value, f"not JSON: {exc}") from None
         raise ValidationError(field_name, mapping, f"not JSON: {whole}") from None
+    _nested_keys(field_name, out)
     return out
+
+
+def _nested_keys(field_name: str, top: dict[str, Any]) -> None:
+    """Refuse a non-string key at any depth: JSON would turn ``{1: x}`` into ``{"1": x}`` and
+    the value would not come back as given (the top level is checked by the caller)."""
+    stack: list[tuple[str, Any]] = [(f"{field_name}[{key!r}]", value) for key, value in top.items()
+                                    if isinstance(value, (dict, list, tuple))]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ValidationError(where, key, "keys must be strings")
+                if isinstance(item, (dict, list, tuple)):
+                    stack.append((f"{where}[{key!r}]", item))
+        else:
+            stack.extend((f"{where}[{at}]", item) for at, item in enumerate(value)
+                         if isinstance(item, (dict, list, tuple)))
 
 
 def new_ids(count: int) -> list[str]:
@@ -133,16 +191,18 @@ def new_ids(count: int) -> list[str]:
     return [str(uuid.UUID(bytes=raw[at:at + 16], version=4)) for at in range(0, 16 * count, 16)]
 
 
-def _optional_str(field_name: str, value: object) -> str | None:
+def optional_str(field_name: str, value: object) -> str | None:
+    """A non-empty storable string (a UUID is taken as its text), or None."""
     if value is None:
         return None
     if isinstance(value, str):
         if not value:
             raise ValidationError(field_name, value, "must not be empty")
-        return value
+        return check_text(field_name, value)
     if type(value).__name__ == "UUID":
         return str(value)
     raise ValidationError(field_name, value, "must be a string or None")
+
 
 
 def _tags(value: object) -> tuple[str, ...]:
@@ -152,6 +212,7 @@ def _tags(value: object) -> tuple[str, ...]:
     for tag in value:
         if not isinstance(tag, str) or not tag:
             raise ValidationError("tags", tag, "each tag must be a non-empty string")
+        check_text("tags", tag)
         if tag not in tags:
             tags.append(tag)
     return tuple(tags)
@@ -175,6 +236,8 @@ def _int(field_name: str, value: object) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(field_name, value, "must be an int")
+    if value > MAX_INT:
+        raise ValidationError(field_name, value, f"must be at most {MAX_INT}")
     return value
 
 
@@ -191,15 +254,29 @@ def check_name(value: object) -> str:
         raise ValidationError("name", value, "must be a non-empty string")
     if len(value) > MAX_NAME_LENGTH:
         raise ValidationError("name", value, f"must be at most {MAX_NAME_LENGTH} characters")
-    return value
+    return check_text("name", value)
+
+
+def instant(field_name: str, value: object, stamp: float) -> float:
+    """``stamp`` if it reads back as a datetime (years 1 to 9999, UTC), else ``ValidationError``."""
+    try:
+        from_timestamp(stamp)
+    except (OverflowError, ValueError, OSError):
+        raise ValidationError(field_name, value, "is out of range (years 1 to 9999, UTC)") from None
+    return stamp
 
 
 def check_run_at(value: object) -> float | None:
+    """Epoch seconds of a datetime (naive is UTC) that a store can keep and give back."""
     if value is None:
         return None
     if not isinstance(value, datetime):
         raise ValidationError("run_at", value, "must be a datetime")
-    return to_timestamp(value)
+    try:
+        stamp = to_timestamp(value)
+    except (OverflowError, ValueError, OSError):
+        raise ValidationError("run_at", value, "is out of range (years 1 to 9999, UTC)") from None
+    return instant("run_at", value, stamp)
 
 
 def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: str | None = None,
@@ -210,11 +287,14 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         ValidationError: the first bad field, named with its value.
     """
     name = check_name(spec.name)
-    if not isinstance(spec.description, str):
-        raise ValidationError("description", spec.description, "must be a string")
+    check_text("description", spec.description)
+    checked_id = optional_str("id", task_id)
+    if checked_id is None:
+        raise ValidationError("id", task_id, "must be a non-empty string")
+    task_id = checked_id
     metadata = check_json("metadata", {} if spec.metadata is None else spec.metadata)
     priority = check_priority(spec.priority if spec.priority is not None else default_priority)
-    queue = _optional_str("queue", spec.queue)
+    queue = optional_str("queue", spec.queue)
     delay = seconds("delay", spec.delay, allow_zero=True)
     run_at = check_run_at(spec.run_at)
     if run_at is not None and delay is not None:
@@ -239,6 +319,8 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
     key = spec.idempotency_key
     if key is not None and (not isinstance(key, str) or not key):
         raise ValidationError("idempotency_key", key, "must be a non-empty string or None")
+    if key is not None:
+        check_text("idempotency_key", key)
     if run_at is not None:
         due = run_at
     elif delay is not None:
@@ -247,6 +329,10 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         due = now + interval  # like ElizaOS: a recurring task first runs one interval in
     else:
         due = now
+    if delay is not None:
+        instant("delay", spec.delay, due)
+    elif interval is not None and run_at is None:
+        instant("update_interval", interval, due)
     created = from_timestamp(now)
     return Task(
         id=task_id,
@@ -257,9 +343,9 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         queue=queue,
         tags=_tags(spec.tags),
         metadata=metadata,
-        room_id=_optional_str("room_id", spec.room_id),
-        world_id=_optional_str("world_id", spec.world_id),
-        entity_id=_optional_str("entity_id", spec.entity_id),
+        room_id=optional_str("room_id", spec.room_id),
+        world_id=optional_str("world_id", spec.world_id),
+        entity_id=optional_str("entity_id", spec.entity_id),
         run_at=from_timestamp(due),
         update_interval=interval,
         max_attempts=max_attempts,

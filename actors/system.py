@@ -71,7 +71,9 @@ from .models import Schedule, Task, TaskStatus
 from .requests import check_changes, task_query
 from .scheduler import Scheduler
 from .spec import (
+    SPEC_FIELDS,
     TaskSpec,
+    check_task_id,
     coerce_spec,
     new_ids,
     seconds,
@@ -458,10 +460,15 @@ class Supervisor:
         Raises:
             ValidationError: bad input, named with its value; nothing is stored.
         """
+        unknown = sorted((key for key in fields if key not in SPEC_FIELDS), key=repr)
+        if unknown:
+            raise ValidationError(unknown[0], fields[unknown[0]], "is not a keyword of create_task")
         return self.create_tasks([TaskSpec(name=name, **fields)])[0]
 
     def create_tasks(self, specs: Iterable[TaskSpec | Mapping[str, Any]]) -> list[str]:
         """Store many tasks in one transaction; all or nothing. Returns their ids in order."""
+        if isinstance(specs, (str, bytes, Mapping, TaskSpec)) or not isinstance(specs, Iterable):
+            raise ValidationError("specs", specs, "must be a list of dicts or actors.TaskSpec")
         return self._create(list(specs))
 
     def _create(self, given: list[TaskSpec | Mapping[str, Any]], parent_id: str | None = None) -> list[str]:
@@ -519,7 +526,7 @@ class Supervisor:
 
     def get_task(self, task_id: str) -> Task | None:
         """The task, or None."""
-        result: Task | None = self._ask(GetTask(task_id))
+        result: Task | None = self._ask(GetTask(check_task_id(task_id)))
         return result
 
     def get_tasks(self, *, room_id: str | None = None, world_id: str | None = None,
@@ -538,7 +545,7 @@ class Supervisor:
 
     def logs(self, task_id: str) -> list[LogRecord]:
         """What the task wrote to ``ctx.log``, attempt by attempt."""
-        result: list[LogRecord] = self._ask(GetLogs(task_id))
+        result: list[LogRecord] = self._ask(GetLogs(check_task_id(task_id)))
         return result
 
     def stats(self) -> dict[str, Any]:
@@ -562,27 +569,27 @@ class Supervisor:
             TaskNotFound: no such task. ValidationError: a bad field or value.
         """
         check_changes(changes)  # here first, so bad input never reaches the actor (which checks again)
-        result: Task = self._ask(UpdateTask(task_id, changes))
+        result: Task = self._ask(UpdateTask(check_task_id(task_id), changes))
         return result
 
     def delete_task(self, task_id: str) -> bool:
         """Remove a task (a running one is cancelled first). False if there was none."""
-        result: bool = self._ask(DeleteTask(task_id))
+        result: bool = self._ask(DeleteTask(check_task_id(task_id)))
         return result
 
     def pause_task(self, task_id: str) -> Task:
         """Pause a task (a running one pauses when its attempt ends)."""
-        result: Task = self._ask(PauseTask(task_id))
+        result: Task = self._ask(PauseTask(check_task_id(task_id)))
         return result
 
     def resume_task(self, task_id: str) -> Task:
         """Resume a paused task (its failure count starts again from 0)."""
-        result: Task = self._ask(ResumeTask(task_id))
+        result: Task = self._ask(ResumeTask(check_task_id(task_id)))
         return result
 
     def cancel_task(self, task_id: str) -> Task:
         """Cancel a task; a running attempt is aborted (killed after ``abort_grace``)."""
-        result: Task = self._ask(CancelTask(task_id))
+        result: Task = self._ask(CancelTask(check_task_id(task_id)))
         return result
 
     # --- waiting ----------------------------------------------------------------------------------
@@ -597,7 +604,7 @@ class Supervisor:
             TaskCancelled: it was cancelled or deleted. Timeout: ``timeout`` seconds passed.
         """
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._tell(Watch(task_id, future))
+        self._tell(Watch(check_task_id(task_id), future))
         try:
             task = future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:

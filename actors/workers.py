@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import ValidationError
 from .retry import Retry
-from .spec import check_name, check_priority, seconds
+from .spec import check_name, check_priority, optional_str, seconds
 
 __all__ = ["ISOLATIONS", "TaskWorker", "worker"]
 
@@ -68,6 +68,7 @@ class TaskWorker:
             raise ValidationError("isolation", self.isolation, "must be 'process' or 'thread'")
         if self.priority is not None:
             check_priority(self.priority)
+        object.__setattr__(self, "queue", optional_str("queue", self.queue))  # a UUID is kept as its text
         timeout: Any = self.timeout
         if isinstance(timeout, timedelta) or timeout is not None:
             object.__setattr__(self, "timeout", seconds("timeout", timeout, allow_zero=False))

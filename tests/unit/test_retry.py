@@ -43,3 +43,16 @@ def test_bad_retry_settings_are_named(kwargs: dict[str, object], field: str) -> 
 def test_recurring_backoff_doubles_per_failure_up_to_300s() -> None:
     assert [recurring_backoff(1.0, f) for f in range(0, 5)] == [1.0, 2.0, 4.0, 8.0, 16.0]
     assert recurring_backoff(60.0, 4) == 300.0
+
+
+def test_delay_of_a_huge_factor_or_attempt_is_capped_not_an_overflow() -> None:
+    # used to raise OverflowError (float factor) or compute a huge exact int for minutes (int factor)
+    assert Retry(factor=1e300, max_delay=3600, jitter=False).delay(5) == 3600
+    assert Retry(factor=2, max_delay=60, jitter=False).delay(10**9) == 60
+
+
+@pytest.mark.parametrize("field", ["min_delay", "max_delay"])
+def test_a_delay_past_100_years_is_refused(field: str) -> None:
+    with pytest.raises(ValidationError) as info:  # a retry due time past year 9999 poisoned the row
+        Retry(**{field: 1e300})
+    assert info.value.field == f"retry.{field}"

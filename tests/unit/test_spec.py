@@ -124,3 +124,72 @@ def test_a_bad_value_deep_in_metadata_is_named_by_its_top_level_key() -> None:
     with pytest.raises(ValidationError) as info:
         build(metadata={"ok": [1, 2], "deep": {"list": [1, {"x": {1, 2}}]}})
     assert info.value.field == "metadata['deep']"
+
+
+# --- found by tests/fuzz (each used to escape as a non-actors error, or to store a value that
+# --- does not come back, or that no store could keep) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_name"),
+    [
+        ({"name": "a\ud800"}, "name"),                       # lone surrogate: UnicodeEncodeError in SQLite
+        ({"name": "a\x00b"}, "name"),                        # NUL: PostgreSQL text refuses it (StoreError)
+        ({"description": "x\x00"}, "description"),
+        ({"tags": ["ok", "\udfff"]}, "tags"),
+        ({"queue": "q\x00"}, "queue"),
+        ({"room_id": "\ud800"}, "room_id"),
+        ({"idempotency_key": "k\x00"}, "idempotency_key"),
+        ({"max_attempts": 2**31}, "max_attempts"),           # OverflowError in SQLite, StoreError in PostgreSQL
+        ({"max_failures": 10**20}, "max_failures"),
+        ({"metadata": {"maxFailures": 2**40}}, "metadata['maxFailures']"),
+        ({"delay": 1e300}, "delay"),                         # OverflowError building run_at
+        ({"delay": timedelta.max}, "delay"),                 # ValueError: year out of range
+        ({"update_interval": 1e12}, "update_interval"),
+        ({"timeout": 1e300}, "timeout"),
+        ({"metadata": {"updateInterval": 1e300}}, "metadata['updateInterval']"),
+        ({"metadata": {"updateInterval": 5e-324}}, "metadata['updateInterval']"),  # 0 s once divided by 1000
+        ({"run_at": datetime.max}, "run_at"),                # stored, then every read raised ValueError
+        ({"run_at": datetime.min.replace(tzinfo=timezone(timedelta(hours=14)))}, "run_at"),
+        ({"metadata": {"a": {1: "x"}}}, "metadata['a']"),    # came back as {"a": {"1": "x"}}
+        ({"metadata": {"a": [{"b": {None: 1}}]}}, "metadata['a'][0]['b']"),
+    ],
+)
+def test_hostile_values_are_refused_naming_the_field(fields: dict[str, object], field_name: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        build(**fields)
+    assert info.value.field == field_name
+    assert str(info.value).startswith(f"{field_name}=")
+
+
+def test_edge_values_a_store_can_keep_are_accepted() -> None:
+    task = build(name="'; DROP TABLE tasks; --", tags=["%s", "?", "é"], max_attempts=2**31 - 1,
+                 metadata={"n": 10**40, "z": -0.0, "tiny": 5e-324, "s": "\u202e\ud7ff", "t": (1, 2)},
+                 run_at=datetime(9999, 12, 30, tzinfo=timezone.utc), update_interval=3e9)
+    assert task.name == "'; DROP TABLE tasks; --" and task.max_attempts == 2**31 - 1
+    assert task.metadata["n"] == 10**40
+
+
+@pytest.mark.parametrize("task_id", [123, "\ud800", "a\x00"])
+def test_a_task_id_no_store_can_keep_is_refused(task_id: object) -> None:
+    # create_task(id=123) was stored as 123 by memory and as '123' by SQLite
+    with pytest.raises(ValidationError) as info:
+        build_task(TaskSpec(name="A"), task_id=task_id, now=NOW)  # type: ignore[arg-type]
+    assert info.value.field == "id"
+
+
+def test_coerce_spec_with_keys_of_mixed_types_names_one() -> None:
+    with pytest.raises(ValidationError) as info:
+        coerce_spec({"name": "A", None: 1, "": 2}, 0)  # used to raise TypeError sorting None and str
+    assert info.value.field in ("specs[0].None", "specs[0].")
+
+
+def test_a_value_too_deep_to_repr_is_refused_with_a_short_message() -> None:
+    deep: list[object] = []
+    inner = deep
+    for _ in range(100_000):
+        inner.append([])
+        inner = inner[0]  # type: ignore[assignment]
+    with pytest.raises(ValidationError) as info:  # used to raise RecursionError building the message
+        build(metadata={"deep": deep})
+    assert info.value.field == "metadata['deep']" and len(str(info.value)) < 300
