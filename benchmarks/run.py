@@ -1,4 +1,4 @@
-"""Benchmark `actors` against Huey, RQ, Dramatiq, Celery and Procrastinate.
+"""Benchmark `actors` against Huey, RQ, Dramatiq, Celery, Procrastinate, taskito and DBOS.
 
 Run through ``scripts/bench-peers`` (which builds the peers' virtual environment
 and runs this file with its Python). Every phase of every system runs in a fresh
@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE))
 from peers.driver import ACTORS_SYSTEMS, LATENCY_RATE, SYSTEMS  # noqa: E402
 
 PEERS = ["huey_sqlite", "huey_redis", "rq_simple", "dramatiq_redis", "celery_redis", "procrastinate_pg"]
+PEERS += ["taskito_sqlite", "dbos_sqlite"]
 ACTORS_PG = ["actors_pg1", "actors_pg2", "actors_pg3"]  # phase E not implemented for them (skipped)
 DEFAULT_SYSTEMS = ["actors", "actors_full", "actors_remote", *ACTORS_PG, *PEERS]
 TABLE_SYSTEMS = {"actors", "actors_full", "actors_remote", "huey_sqlite", "procrastinate_pg"}
@@ -243,6 +244,18 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
             f"Phase C: the producer could not sustain {LATENCY_RATE} tasks/s one by one for: "
             + ", ".join(short)
             + " (latency is still enqueue → start of each task).",
+        ]
+    behind = [
+        f"{s} ({fmt(results[s]['C.served_rate']['median'])}/s)"
+        for s in systems
+        if "C.served_rate" in results.get(s, {})
+        and results[s]["C.served_rate"]["median"] < 0.9 * results[s]["C.offered_rate"]["median"]
+    ]
+    if behind:
+        lines += [
+            "",
+            "Phase C: these systems ran tasks more slowly than the producer offered them, so a backlog grew "
+            "for the whole phase and their latency measures that backlog: " + ", ".join(behind) + ".",
         ]
     for variant in (s for s in systems if s in ACTORS_SYSTEMS):
         peers = [s for s in systems if s not in ACTORS_SYSTEMS]

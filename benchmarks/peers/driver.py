@@ -38,6 +38,8 @@ SYSTEMS: dict[str, tuple[str, dict[str, str]]] = {
     "dramatiq_redis": ("peers.dramatiq_redis", {}),
     "celery_redis": ("peers.celery_redis", {}),
     "procrastinate_pg": ("peers.procrastinate_pg", {}),
+    "taskito_sqlite": ("peers.taskito_sqlite", {}),
+    "dbos_sqlite": ("peers.dbos_sqlite", {}),
 }
 ACTORS_SYSTEMS = ("actors", "actors_full", "actors_remote", "actors_pg1", "actors_pg2", "actors_pg3")
 
@@ -189,6 +191,8 @@ class Phase:
         self.metrics["C.p99_ms"] = percentile(latencies, 99)
         self.metrics["C.max_ms"] = max(latencies)
         self.metrics["C.offered_rate"] = (count - 1) / (enqueued[-1] - enqueued[0])
+        # Below the offered rate, the system fell behind: its latency is the backlog's growth.
+        self.metrics["C.served_rate"] = count / (max(times.values()) - enqueued[0])
         self.metrics["C.tasks"] = count
         self.metrics["C.peak_rss_mb"] = rss.peak / 2**20
 
