@@ -27,7 +27,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -257,13 +257,14 @@ class GetStats(NamedTuple):
 class Tick(NamedTuple):
     """Time passed: claim due work, run maintenance, say when to wake next.
 
-    ``taken`` (the scheduler's) is called when the supervisor starts handling the
-    tick: the scheduler sends no other tick before, so ticks never pile up in the
-    inbox ahead of the workers' events however often it is woken.
+    ``scheduled``: sent by the node's scheduler thread, which sends no other tick until
+    the supervisor tells it (``Scheduler.taken``) that it started handling this one, so
+    ticks never pile up in the inbox ahead of the workers' events however often it is
+    woken. A plain flag: the supervisor owns its scheduler (given at construction).
     """
 
     now: float
-    taken: Callable[[], None] | None = None
+    scheduled: bool = False
 
 
 class WorkerEvents(NamedTuple):
@@ -309,26 +310,10 @@ class StopWorker(NamedTuple):
     timeout: float
 
 
-class WorkerSlot(NamedTuple):
-    """One worker actor as the supervisor sees it.
-
-    ``submit`` is its executor's ``submit`` when that only queues (``Executor.queues_only``):
-    the supervisor then hands jobs over directly, from its own thread, instead of sending
-    the worker actor a ``Dispatch``. None: always ``Dispatch``.
-    """
-
-    kind: str
-    ref: Any
-    submit: Callable[[Sequence[Job], Mapping[str, Callable[..., Any]]], None] | None = None
-    #: starts a replacement worker actor of the same kind (and its slot), for supervision
-    restart: Callable[[], WorkerSlot] | None = None
-
-
 class Attach(NamedTuple):
-    """Hand the supervisor its worker actors and its scheduler."""
-
-    workers: list[WorkerSlot]
-    scheduler: Any
+    """The node is wired: start the worker actors (the supervisor's ``Workers``, given at
+    construction) and start claiming. Asked by the composition root; raises
+    ``ChildStartError`` when a worker cannot start its execution slot."""
 
 
 class ReleaseAll(NamedTuple):

@@ -17,6 +17,7 @@ from .models import TaskStatus
 from .spec import (
     DEFAULT_MAX_FAILURES,
     MAX_INT,
+    SPEC_FIELDS,
     TaskSpec,
     build_task,
     check_json,
@@ -29,7 +30,22 @@ from .spec import (
 )
 from .storage.base import UPDATABLE_FIELDS, TaskQuery
 
-__all__ = ["check_changes", "task_query"]
+__all__ = ["check_changes", "check_create_fields", "check_specs", "task_query"]
+
+
+def check_create_fields(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``create_task``'s keywords, refused (``ValidationError`` naming the first) if one is unknown."""
+    unknown = sorted((key for key in fields if key not in SPEC_FIELDS), key=repr)
+    if unknown:
+        raise ValidationError(unknown[0], fields[unknown[0]], "is not a keyword of create_task")
+    return fields
+
+
+def check_specs(specs: object) -> list[Any]:
+    """``create_tasks``' argument as a list (each item is checked by ``coerce_spec``)."""
+    if isinstance(specs, (str, bytes, Mapping, TaskSpec)) or not isinstance(specs, Iterable):
+        raise ValidationError("specs", specs, "must be a list of dicts or actors.TaskSpec")
+    return list(specs)
 
 
 def task_query(*, room_id: str | None = None, world_id: str | None = None, entity_id: str | None = None,

@@ -389,7 +389,10 @@ def test_max_tasks_per_child_recycles_the_child(make: Make) -> None:
     assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
 
 
-def test_rss_limit_recycles_the_child_between_jobs(make: Make) -> None:
+def test_rss_limit_recycles_the_child_between_jobs(make: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the check after a job, on its own: the watch that samples a running job (and would kill
+    # this one mid-run, every Python process being bigger than 1 MiB) is tested in tests/faults
+    monkeypatch.setattr(process, "RSS_SAMPLE_INTERVAL", 3600.0)
     executor, events = make(rss_limit_mb=1)  # every Python process is bigger
     first, second = make_job("whoami"), make_job("whoami")
     executor.submit([first], FUNCTIONS)

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 import actors
-from actors import ManualClock, TaskStatus, TaskWorker, _supervising
-from actors.health import Health, backoff
+from actors import ManualClock, TaskStatus, TaskWorker
 from actors.messages import Tick
 from actors.models import Claim
+from actors.runtime import recorder
+from actors.runtime.health import Health, backoff
 from actors.storage.memory import MemoryStore
 from actors.testing import eventually, inline_supervisor
 
@@ -179,7 +180,7 @@ def test_log_lines_the_store_refused_are_kept_and_written_later(clock: ManualClo
 
 def test_kept_events_are_bounded_and_the_dropped_ones_counted(clock: ManualClock,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_supervising, "MAX_KEPT", 5)
+    monkeypatch.setattr(recorder, "MAX_KEPT", 5)
     store = FailingStore("append_logs")
     node = inline_supervisor(store, clock=clock)
 

@@ -27,13 +27,12 @@ PACKAGE = Path(__file__).resolve().parents[2] / "actors"
 KERNEL = {
     "actors.clock", "actors.errors", "actors.models", "actors.spec", "actors.retry", "actors.cron",
     "actors.lifecycle", "actors.messages", "actors.context", "actors.creating", "actors.requests",
-    "actors.workers", "actors.storage.base", "actors.storage._rules", "actors.health", "actors.intensity",
+    "actors.workers", "actors.storage.base", "actors.storage._rules",
 }
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").
 HOMES = {
-    "pykka": {"actors.runtime.", "actors.supervisor", "actors._supervising", "actors.system", "actors.worker_actor",
-              "actors.drain"},
+    "pykka": {"actors.runtime.", "actors.drain"},
     "psutil": {"actors.execution.process"},
     "cloudpickle": {"actors.execution.process"},
     "psycopg": {"actors.storage.postgres", "actors.storage._pg_listen", "actors.storage._pg_schema"},

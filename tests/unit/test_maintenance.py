@@ -15,7 +15,7 @@ import pytest
 import actors
 from actors import ManualClock, TaskWorker
 from actors.clock import from_timestamp, to_timestamp
-from actors.maintenance import (
+from actors.runtime.maintenance import (
     ELSEWHERE_LOOK,
     MAX_CATCH_UP,
     ORPHANS_EVERY,

@@ -9,7 +9,7 @@ import pytest
 
 from actors.messages import Job, Work
 from actors.models import Task
-from actors.pool import Pool
+from actors.runtime.pool import Pool
 
 
 def noop(ctx: Any, options: dict[str, Any], task: Task) -> None:

@@ -24,9 +24,9 @@ from actors import ManualClock, TaskWorker
 from actors.clock import from_timestamp
 from actors.messages import Attach, RegisterWorker, Tick
 from actors.models import Claim, Task
-from actors.scheduler import Scheduler
+from actors.runtime.scheduler import Scheduler
+from actors.runtime.supervisor import SupervisorActor, SupervisorConfig
 from actors.storage.memory import MemoryStore
-from actors.supervisor import SupervisorActor, SupervisorConfig
 from actors.testing import eventually
 
 START = 1_700_000_000.0
@@ -78,8 +78,8 @@ def test_a_woken_scheduler_sends_no_tick_until_the_supervisor_took_the_last(cloc
             _woke_since(target, clock.now(), ticks=1)
             assert target.count() == 1, "a tick was sent while the last one was still in the inbox"
         first = target.ticks[0]
-        assert first.taken is not None
-        first.taken()
+        assert first.scheduled  # the supervisor tells the scheduler it took it
+        scheduler.taken()
         eventually(lambda: target.count() == 2)  # the twenty wake-ups folded into one tick
         second = target.ticks[1]
         assert second.now == clock.now()
@@ -151,11 +151,12 @@ class _Racy(MemoryStore):
 @contextmanager
 def _node(store: MemoryStore, clock: ManualClock) -> Iterator[tuple[Any, _Wakes]]:
     """A supervisor with 2 slots and no worker actor: what it claims stays held."""
-    ref = SupervisorActor.start(store, clock, SupervisorConfig(node_id="node", slots={"process": 2}))
     wakes = _Wakes()
+    ref = SupervisorActor.start(store, clock, SupervisorConfig(node_id="node", slots={"process": 2}),
+                                scheduler=wakes)
     try:
         ref.tell(RegisterWorker(TaskWorker("T", _noop)))
-        ref.ask(Attach([], wakes))
+        ref.ask(Attach())
         yield ref, wakes
     finally:
         ref.stop()

@@ -12,9 +12,9 @@ import pytest
 
 import actors
 from actors import ManualClock, TaskStatus, TaskWorker
-from actors.intensity import RestartIntensity
 from actors.messages import ChildExited, Tick
-from actors.scheduler import Scheduler
+from actors.runtime.intensity import RestartIntensity
+from actors.runtime.scheduler import Scheduler
 from actors.testing import eventually, inline_supervisor
 
 START = 1_700_000_000.0
@@ -123,8 +123,6 @@ class _Target:
         self.event = threading.Event()
 
     def tell(self, message: Any) -> None:
-        if isinstance(message, Tick) and message.taken is not None:
-            message.taken()
         self.messages.append(message)
         self.event.set()
 

@@ -25,12 +25,12 @@ from actors.messages import (
     RegisterWorker,
     Tick,
     WorkerEvents,
-    WorkerSlot,
 )
 from actors.models import Claim, Succeeded, Task, TaskStatus
+from actors.runtime.children import FixedWorkers, WorkerSlot
+from actors.runtime.supervisor import SupervisorActor, SupervisorConfig
 from actors.storage.base import ClaimRequest, Finish
 from actors.storage.memory import MemoryStore
-from actors.supervisor import SupervisorActor, SupervisorConfig
 
 START = 1_700_000_000.0
 
@@ -106,11 +106,12 @@ class _Wakes:
 def _node(store: MemoryStore, clock: ManualClock, wakes: _Wakes | None = None) -> Iterator[tuple[Any, Any]]:
     """A node with one process worker (pool 1, 4 slots)."""
     config = SupervisorConfig(node_id="node", slots={"process": 4}, pool={"process": 1})
-    ref = SupervisorActor.start(store, clock, config)
     worker = _Worker.start()
+    ref = SupervisorActor.start(store, clock, config, workers=FixedWorkers([WorkerSlot("process", worker)]),
+                                scheduler=wakes)
     try:
         ref.tell(RegisterWorker(TaskWorker("T", _noop)))
-        ref.ask(Attach([WorkerSlot("process", worker)], wakes))
+        ref.ask(Attach())
         yield ref, worker
     finally:
         ref.stop()
@@ -225,12 +226,15 @@ def test_a_worker_whose_executor_only_queues_gets_its_jobs_from_the_supervisor_d
     store = _Counting()
     handed: list[tuple[list[str], list[str]]] = []
     config = SupervisorConfig(node_id="node", slots={"process": 4}, pool={"process": 1})
-    ref = SupervisorActor.start(store, clock, config)
+    class Queues:  # an executor whose submit only queues
+        def submit(self, jobs: Any, functions: Any) -> None:
+            handed.append(([job.task.id for job in jobs], sorted(functions)))
+
     worker = _Worker.start()
+    ref = SupervisorActor.start(store, clock, config, workers=FixedWorkers([WorkerSlot("process", worker, Queues())]))
     try:
         ref.tell(RegisterWorker(TaskWorker("T", _noop)))
-        ref.ask(Attach([WorkerSlot("process", worker, lambda jobs, functions: handed.append(
-            ([job.task.id for job in jobs], sorted(functions))))], None))
+        ref.ask(Attach())
         task = _task(clock)
         ref.ask(CreateTasks([task]))
         assert handed == [([task.id], ["T"])]  # handed over before the create returned
@@ -245,16 +249,18 @@ def test_a_worker_whose_executor_refuses_work_is_retired_and_its_jobs_go_back_un
     store = _Counting()
     refused: list[str] = []
 
-    def refuse(jobs: Any, functions: Any) -> None:
-        refused.extend(job.task.id for job in jobs)
-        raise RuntimeError("the executor is stopped")
+    class Refuses:  # an executor that stopped
+        def submit(self, jobs: Any, functions: Any) -> None:
+            refused.extend(job.task.id for job in jobs)
+            raise RuntimeError("the executor is stopped")
 
     config = SupervisorConfig(node_id="node", slots={"process": 4})
-    ref = SupervisorActor.start(store, clock, config)
     broken, sound = _Worker.start(), _Worker.start()
+    ref = SupervisorActor.start(store, clock, config, workers=FixedWorkers(
+        [WorkerSlot("process", broken, Refuses()), WorkerSlot("process", sound)]))
     try:
         ref.tell(RegisterWorker(TaskWorker("T", _noop)))
-        ref.ask(Attach([WorkerSlot("process", broken, refuse), WorkerSlot("process", sound)], None))
+        ref.ask(Attach())
         first = _task(clock)
         ref.ask(CreateTasks([first]))  # the first (idlest) worker refuses it
         ref.ask(None)  # the pump that claims it again

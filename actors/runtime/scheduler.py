@@ -11,7 +11,8 @@ small thread of its own: its only input is ``wake_at`` and its only output is
 the ``Tick`` message. Tests do without it: they call the supervisor's ``tick``.
 
 At most one tick is in flight: the next is sent only once the supervisor has
-taken the last one (``Tick.taken``). Wake-ups requested meanwhile (a LISTEN
+taken the last one (it calls :meth:`Scheduler.taken` when it starts handling a tick
+marked ``scheduled``; the message carries no callback). Wake-ups requested meanwhile (a LISTEN
 notification per task another process creates, hundreds a second) fold into
 that next tick. Sent one per wake-up, ticks would pile up in the supervisor's
 inbox faster than it handles them, and the workers' attempt ends queued behind
@@ -25,8 +26,8 @@ import math
 import threading
 from typing import Any
 
-from .clock import Clock
-from .messages import ChildExited, Tick
+from ..clock import Clock
+from ..messages import ChildExited, Tick
 
 __all__ = ["Scheduler"]
 
@@ -37,7 +38,8 @@ class Scheduler:
     """Wakes the supervisor at the next due time.
 
     Args:
-        target: the supervisor's ``ActorRef`` (anything with ``tell``).
+        target: the supervisor's ``ActorRef`` (anything with ``tell``); None: given to
+            :meth:`start` (the composition root builds the scheduler before the supervisor).
         clock: where the time is read.
         poll_interval: the longest sleep between two ticks (external changes).
     """
@@ -55,7 +57,10 @@ class Scheduler:
     def _new_thread(self) -> threading.Thread:
         return threading.Thread(target=self._guarded, name="actors-scheduler", daemon=True)
 
-    def start(self) -> Scheduler:
+    def start(self, target: Any = None) -> Scheduler:
+        """Start the thread (sending to ``target`` when given; else the one built with)."""
+        if target is not None:
+            self._target = target
         self._thread.start()
         return self
 
@@ -98,7 +103,7 @@ class Scheduler:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def _taken(self) -> None:
+    def taken(self) -> None:
         """The supervisor started handling the last tick: the next one may be sent."""
         with self._cond:
             self._in_flight = False
@@ -132,7 +137,7 @@ class Scheduler:
                 self._in_flight = True
                 last_tick = now
             try:
-                self._target.tell(Tick(now, self._taken))
+                self._target.tell(Tick(now, scheduled=True))
             except Exception:  # the supervisor is gone: nothing left to wake
                 log.debug("scheduler target stopped; scheduler exits")
                 return

@@ -3,7 +3,7 @@
 It starts the slot, aborts jobs and stops the slot; every executor event goes to
 the supervisor as it happens (from the executor's own thread: the supervisor
 learns from the ``JobDone`` events that the worker has room again). Jobs reach
-the executor straight from the supervisor's pool (``actors.pool``) when its
+the executor straight from the supervisor's pool (``actors.runtime.pool``) when its
 ``submit`` only queues (process and thread executors: no message, no thread
 hand-off per batch), else as ``Dispatch`` messages to this actor (inline).
 
@@ -21,8 +21,8 @@ from typing import Any
 
 import pykka
 
-from .execution.base import Executor, ExecutorFactory
-from .messages import Abort, ChildExited, Dispatch, ExecutorEvent, Job, StopWorker, WorkerEvents
+from ..execution.base import Executor, ExecutorFactory
+from ..messages import Abort, ChildExited, Dispatch, ExecutorEvent, Job, StopWorker, WorkerEvents
 
 __all__ = ["WorkerActor"]
 
@@ -72,11 +72,11 @@ class WorkerActor(pykka.ThreadingActor):
         return self._executor.pid if self._executor is not None else None
 
     @property
-    def direct_submit(self) -> Any:
-        """The executor's ``submit`` if the supervisor may call it directly (``queues_only``),
+    def direct(self) -> Executor | None:
+        """The executor, if the supervisor may call its ``submit`` directly (``queues_only``),
         else None (jobs then come as ``Dispatch`` messages)."""
         executor = self._executor
-        return executor.submit if executor is not None and executor.queues_only else None
+        return executor if executor is not None and executor.queues_only else None
 
     def on_receive(self, message: Any) -> Any:
         assert self._executor is not None

@@ -33,12 +33,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .clock import from_timestamp, to_timestamp
-from .cron import Cron
-from .errors import ValidationError
-from .models import Schedule, Task, TaskStatus
-from .spec import build_task, check_text, coerce_spec, seconds
-from .storage.base import LEADER, Firing, TaskStore
+from ..clock import from_timestamp, to_timestamp
+from ..cron import Cron
+from ..errors import ValidationError
+from ..models import Schedule, Task, TaskStatus
+from ..spec import build_task, check_text, coerce_spec, seconds
+from ..storage.base import LEADER, Firing, TaskStore
 
 __all__ = ["MAX_CATCH_UP", "LoopHealth", "Maintenance", "build_schedule", "fire_times", "next_fire_after"]
 

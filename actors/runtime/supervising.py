@@ -1,15 +1,17 @@
 """The supervisor actor's fail-safe and supervising half (a mixin of ``SupervisorActor``).
 
 Failing safe: a store operation that fails (``claim``, ``finish``, ``release``,
-``wake``, ``create``, ``write``, ...) is counted in :class:`actors.health.Health`
+``wake``, ``create``, ``write``, ...) is counted in :class:`actors.runtime.health.Health`
 (logged once per burst) and tried again at its back-off time, when the scheduler
-is woken for it; what could not be written is kept (attempt ends and releases
-always, progress / metadata / logs up to ``MAX_KEPT``).
+is woken for it; what could not be written is kept by the recorder
+(``actors.runtime.recorder``: attempt ends and releases always, progress / metadata /
+logs up to ``MAX_KEPT``).
 
 Supervising (Erlang/OTP ``one_for_one``): a child that dies tells ``ChildExited``;
 its claims go back to the store and it is restarted, unless that is more than
 ``max_restarts`` restarts within ``restart_window`` seconds: then the node stops
 itself (``_halt``) and every later call raises ``NodeStopped`` with the reason.
+Stopping: ``_shutdown`` (no more claims) and ``_release_all`` (every claim back).
 """
 
 from __future__ import annotations
@@ -19,26 +21,26 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from .errors import NodeStopped
-from .messages import ChildExited, Job, JobDone, JobMetadata, ReleaseAll, StopWorker
+from ..errors import NodeStopped
+from ..messages import ChildExited, Job, ReleaseAll, StopWorker
 
 if TYPE_CHECKING:
-    from .clock import Clock
+    from ..clock import Clock
+    from ..models import Claim
+    from ..storage.base import TaskStore
+    from ..workers import TaskWorker
+    from .children import Waker, Workers, WorkerSlot
     from .health import Health
     from .intensity import RestartIntensity
     from .maintenance import Maintenance
-    from .messages import WorkerSlot
-    from .models import Claim
+    from .planner import ClaimPlanner
     from .pool import Pool
-    from .storage.base import TaskStore
+    from .recorder import Recorder
+    from .waiters import Waiters
 
-__all__ = ["MAX_KEPT", "Supervising"]
+__all__ = ["Supervising"]
 
 log = logging.getLogger("actors")
-
-#: Most progress / metadata / log events kept while the store is unavailable
-#: (attempt ends are always kept: at most one per claim held).
-MAX_KEPT = 10_000
 
 
 class Supervising:
@@ -52,23 +54,22 @@ class Supervising:
         _health: Health
         _intensity: RestartIntensity
         _maintenance: Maintenance
+        _planner: ClaimPlanner
+        _recorder: Recorder
+        _waiters: Waiters
         _pool: Pool[int]
         _slots: list[WorkerSlot]
+        _children: Workers
         _held: dict[str, Claim]
-        _buffer: list[Any]
-        _unreleased: list[tuple[str, str]]
-        _waiters: dict[str, list[Any]]
-        _idle_waiters: list[Any]
-        _scheduler: Any
+        _cancelled: set[str]
+        _workers: dict[str, TaskWorker]
+        _scheduler: Waker | None
         _stopping: bool
         _halted: str | None
-        dropped: int
         last_tick: float | None
 
-        def _release(self, jobs: list[Job], *, force: bool = False) -> None: ...
-        def _shutdown(self) -> int: ...
         def _invalidate(self) -> None: ...
-        def _listener_health(self) -> dict[str, Any] | None: ...
+        def _flush(self) -> None: ...
 
     # --- failing safe ----------------------------------------------------------------------
 
@@ -102,66 +103,6 @@ class Supervising:
             return None
         raise error
 
-    def _fail_waiters(self, error: BaseException) -> None:
-        for waiters in self._waiters.values():
-            for waiter in waiters:
-                if not waiter.future.done():
-                    waiter.future.set_exception(error)
-        self._waiters = {}
-        for future in self._idle_waiters:
-            if not future.done():
-                future.set_exception(error)
-        self._idle_waiters = []
-
-    def _write(self, op: str, now: float, write: Any, *args: Any) -> bool:
-        """One write of ``_flush``; False (counted in the health) if it failed."""
-        try:
-            write(*args)
-        except Exception as exc:
-            self._failed(op, exc)
-            return False
-        self._health.succeeded(op, now)
-        return True
-
-    def _merge_all(self, events: list[JobMetadata], now: float) -> None:
-        for index, event in enumerate(events):
-            try:
-                self._store.merge_metadata(event.task_id, event.token, event.values, now)
-            except Exception:
-                del events[:index]  # the ones written are not kept for the retry
-                raise
-
-    def _progress_all(self, progress: dict[tuple[str, str], float], now: float) -> None:
-        for (task_id, token), value in list(progress.items()):
-            self._store.set_progress(task_id, token, value, now)
-            del progress[(task_id, token)]  # written: not kept for the retry
-
-    def _keep(self, events: list[Any]) -> None:
-        """Put events back at the head of the buffer; beyond ``MAX_KEPT`` the oldest events
-        that are not attempt ends are dropped (counted in ``stats()["health"]["dropped"]``)."""
-        self._buffer[:0] = events
-        excess = len(self._buffer) - MAX_KEPT
-        if excess <= 0:
-            return
-        kept: list[Any] = []
-        for event in self._buffer:
-            if excess > 0 and not isinstance(event, JobDone):
-                excess -= 1
-                self.dropped += 1
-                continue
-            kept.append(event)
-        self._buffer = kept
-        log.warning("store unavailable: %d kept progress/metadata/log/create event(s) dropped so far "
-                    "(more than %d waited)", self.dropped, MAX_KEPT)
-
-    def _write_releases(self, *, force: bool = False) -> None:
-        now = self._clock.now()
-        if not self._unreleased or not (force or self._health.ready("release", now)):
-            return
-        pairs, self._unreleased = self._unreleased, []
-        if not self._write("release", now, self._store.release, pairs, now):
-            self._unreleased[:0] = pairs
-
     def _stats_health(self) -> dict[str, Any]:
         return {
             "ok": self._halted is None and self._health.ok and all(
@@ -171,8 +112,8 @@ class Supervising:
             "loops": self._maintenance.stats(),
             "listener": self._listener_health(),
             "ops": self._health.as_dict(),
-            "kept": len(self._buffer) + len(self._unreleased),
-            "dropped": self.dropped,
+            "kept": self._recorder.kept,
+            "dropped": self._recorder.dropped,
             "restarts": self._intensity.total,
             "stopped": self._halted,
         }
@@ -209,7 +150,7 @@ class Supervising:
         """Worker ``key`` is dead (its executor stopped): its jobs that never ran and those whose end
         never came go back to the store (an end already buffered is recorded as reported)."""
         held = set(self._pool.retire(key)) | {job.task.id for job in unstarted}
-        reported = {event.task_id for event in self._buffer if isinstance(event, JobDone)}
+        reported = self._recorder.reported()
         jobs = [Job(claim.task, claim.token, claim.task.attempts, None)
                 for task_id, claim in list(self._held.items()) if task_id in held and task_id not in reported]
         self._release(jobs)
@@ -221,10 +162,10 @@ class Supervising:
                 self._scheduler.wake_at(self._clock.now())
             return
         assert key is not None
-        restart = self._slots[key].restart
-        if restart is None:
+        slot = self._children.restart(key, self.actor_ref)
+        if slot is None:
             return  # this worker cannot be replaced: the others serve
-        self._slots[key] = restart()
+        self._slots[key] = slot
         self._pool.revive(key)
         log.warning("worker %d restarted", key)
         self._invalidate()
@@ -251,6 +192,55 @@ class Supervising:
                 log.debug("a worker did not stop cleanly", exc_info=True)
         for slot in self._slots:
             slot.ref.stop(block=False)
-        self._fail_waiters(NodeStopped(reason, self._stats_health()))
+        self._waiters.fail_all(NodeStopped(reason, self._stats_health()))
         self.actor_ref.tell(ReleaseAll())  # after the reports the workers sent while stopping
 
+    def _drop_held(self, task_id: str) -> Claim | None:
+        claim = self._held.pop(task_id, None)
+        if claim is not None:
+            self._planner.dropped(self._kind_of(claim))
+        self._cancelled.discard(task_id)
+        return claim
+
+    def _kind_of(self, claim: Claim) -> str:
+        worker = self._workers.get(claim.task.name)
+        return worker.isolation if worker is not None else "process"
+
+    def _release(self, jobs: list[Job], *, force: bool = False) -> None:
+        """Give claims back to the store (kept and retried while it fails: their rows stay
+        RUNNING under our lease meanwhile). ``force``: try now even during a back-off."""
+        pairs = [(job.task.id, job.token) for job in jobs if self._drop_held(job.task.id) is not None]
+        self._recorder.release(pairs, force=force)
+
+    def _settle(self, task_ids: list[str]) -> None:
+        try:
+            self._waiters.settle(task_ids, self._store)
+        except Exception as exc:  # the waiters stay; settled by a later tick
+            self._failed("settle", exc)
+
+    # --- stopping ----------------------------------------------------------------------------
+
+    def _shutdown(self) -> int:
+        """Stop claiming and give back what waits in the pool (not handed to a worker yet)."""
+        self._stopping = True
+        self._planner.stop()
+        taken = self._pool.take_all()
+        self._release([work.job for work in taken], force=True)
+        return len(taken)
+
+    def _release_all(self) -> int:
+        """Give back every claim still held (after the workers stopped)."""
+        if self._recorder.buffer:
+            self._flush()
+        jobs = [Job(c.task, c.token, c.task.attempts, None) for c in self._held.values()]
+        self._release(jobs, force=True)
+        if self._recorder.unreleased:
+            log.warning("%d claim(s) could not be given back (the store fails); their leases expire "
+                        "in %ss and another node takes them", len(self._recorder.unreleased), self._cfg.lease_ttl)
+        if self._cfg.serving:
+            self._maintenance.leave()
+        return len(jobs)
+
+    def _listener_health(self) -> dict[str, Any] | None:
+        health = getattr(self._store, "listener_health", None)
+        return None if health is None else health()

@@ -1,0 +1,390 @@
+"""The supervisor actor: owns the task store, the only writer of it on this node.
+
+A thin shell over the node's parts, each in its own module: every message type has one
+handler (the dispatch table :attr:`SupervisorActor._handlers`); *when* to claim is the
+claim planner's (``planner``), what workers report goes to the store through the
+recorder (``recorder``: attempt ends in batches, a ``Flush`` sent to itself runs after
+everything already queued), waits are the waiters' (``waiters``), claimed work waits
+for a worker in the pool (``pool``), periodic duties are maintenance's, and failing
+safe and supervising its children are the ``supervising`` mixin's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pykka
+
+from .. import messages as msgs
+from ..clock import Clock
+from ..errors import NodeStopped
+from ..lifecycle import decide
+from ..models import Claim, TaskStatus
+from ..storage.base import Finish, TaskStore
+from ..workers import TaskWorker
+from .children import FixedWorkers, Waker, Workers, WorkerSlot
+from .health import Health
+from .intensity import RestartIntensity
+from .maintenance import Maintenance
+from .operations import TaskOperations
+from .planner import ClaimPlanner, PlannedClaim
+from .pool import Pool
+from .recorder import Recorder
+from .supervising import Supervising
+from .waiters import DELETED, Waiters
+
+__all__ = ["DELETED", "SupervisorActor", "SupervisorConfig"]
+
+log = logging.getLogger("actors")
+
+#: Told messages (no caller waits for a reply): an error while handling one is caught,
+#: counted in the health and retried; it never stops the actor (pykka would).
+_FAIL_SAFE = frozenset({msgs.WorkerEvents, msgs.Flush, msgs.Pump, msgs.Tick, msgs.Watch, msgs.Unwatch,
+                        msgs.RegisterWorker, msgs.Release, msgs.WhenIdle, msgs.ChildExited})
+#: What a node that stopped itself still handles: its workers' last reports and the stop.
+_WHILE_HALTED = frozenset({msgs.WorkerEvents, msgs.Flush, msgs.ChildExited, msgs.Shutdown, msgs.ReleaseAll,
+                           msgs.Unwatch})
+
+
+@dataclass(frozen=True)
+class SupervisorConfig:
+    """Settings of one node's supervisor (validated by ``Supervisor.start``)."""
+
+    node_id: str
+    lease_ttl: float = 30.0
+    slots: dict[str, int] = field(default_factory=dict)  # capacity per kind of worker
+    pool: dict[str, int] = field(default_factory=dict)  # worker actors per kind (see planner.no_room)
+    max_batch: int = 16  # most jobs one worker holds at once
+    max_crashes: int = 3
+    retention: float = 7 * 24 * 3600.0
+    abort_grace: float = 2.0
+    orphan_grace: float = 60.0
+    serving: bool = True
+    info: dict[str, Any] | None = None  # what this node tells other nodes about itself
+    default_timeout: float | None = None  # an attempt's limit when neither task nor worker sets one
+    max_restarts: int = 5  # restart intensity: more than this many child restarts ...
+    restart_window: float = 10.0  # ... within this many seconds and the node stops itself
+
+
+class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
+    """Owns the store; decides; the rest of the node only sends it messages.
+
+    Args:
+        store, clock, config: the node's store, clock and settings.
+        rng: the retry jitter's randomness.
+        workers: its worker actors, started on ``Attach`` (default: none).
+        scheduler: the thread that ticks it (None: ticks come from ``Supervisor.tick``).
+
+    Fail-safe: an error while it handles a told message is logged once per burst,
+    shown in ``stats()["health"]["ops"]`` and retried with back-off (``health``);
+    an asked message's error goes to the caller. It supervises its children (worker
+    actors, the scheduler thread): one that dies is restarted (``ChildExited``), up
+    to the restart intensity, beyond which the node stops itself (``_halt``).
+    A daemon thread: a program that never calls ``stop()`` still exits.
+    """
+
+    use_daemon_thread = True
+
+    def __init__(self, store: TaskStore, clock: Clock, config: SupervisorConfig,
+                 rng: random.Random | None = None, *, workers: Workers | None = None,
+                 scheduler: Waker | None = None) -> None:
+        super().__init__()
+        self._store = store
+        self._clock = clock
+        self._cfg = config
+        self._rng = rng or random.Random()
+        self._children: Workers = workers or FixedWorkers()
+        self._scheduler = scheduler
+        self._workers: dict[str, TaskWorker] = {}
+        self._held: dict[str, Claim] = {}  # claimed by this node, not yet ended
+        self._cancelled: set[str] = set()
+        self._pool: Pool[int] = Pool(self._send_work, config.max_batch)
+        self._slots: list[WorkerSlot] = []
+        self._stopping = False
+        self._planner = ClaimPlanner(node_id=config.node_id, lease_ttl=config.lease_ttl, slots=config.slots,
+                                     pool=config.pool, serving=config.serving)
+        self._health = Health()
+        self._recorder = Recorder(store, clock, self._health, self._failed)
+        self._waiters = Waiters()
+        self._maintenance = Maintenance(store, node_id=config.node_id, lease_ttl=config.lease_ttl,
+                                        max_crashes=config.max_crashes, retention=config.retention,
+                                        orphan_grace=config.orphan_grace, started=clock.now(),
+                                        info=config.info)
+        self._data_version: int | None = None
+        self.fenced = 0
+        self.last_tick: float | None = None
+        self._intensity = RestartIntensity(config.max_restarts, config.restart_window)
+        self._halted: str | None = None  # why the node stopped itself
+        self._handlers: dict[type, Callable[[Any], Any]] = {
+            msgs.WorkerEvents: self._on_events, msgs.Flush: lambda _: self._flush(), msgs.Pump: self._on_pump,
+            msgs.CreateTasks: lambda m: self._create(m.tasks), msgs.CreateTask: self._on_create_task,
+            msgs.Tick: self._on_tick, msgs.Watch: lambda m: self._waiters.watch(m.task_id, m.future, self._store),
+            msgs.Unwatch: lambda m: self._waiters.unwatch(m.task_id, m.future),
+            msgs.GetTask: lambda m: self._store.get(m.task_id), msgs.GetTasks: self._on_get_tasks,
+            msgs.GetLogs: lambda m: self._store.logs(m.task_id), msgs.UpdateTask: self._on_update,
+            msgs.DeleteTask: lambda m: self._delete(m.task_id),
+            msgs.PauseTask: lambda m: self._store.pause(m.task_id, self._clock.now()),
+            msgs.ResumeTask: self._on_resume, msgs.CancelTask: self._on_cancel,
+            msgs.RegisterWorker: lambda m: self._register(m.worker), msgs.GetStats: lambda _: self._stats(),
+            msgs.PutSchedule: self._on_put_schedule, msgs.GetSchedules: lambda _: self._store.schedules(),
+            msgs.DeleteSchedule: lambda m: self._store.delete_schedule(m.key),
+            msgs.Release: lambda m: self._release(m.jobs), msgs.Attach: lambda _: self._attach(),
+            msgs.WhenIdle: self._on_when_idle, msgs.Shutdown: lambda _: self._shutdown(),
+            msgs.ReleaseAll: lambda _: self._release_all(), msgs.ChildExited: self._child_exited,
+        }
+
+    # --- the one dispatch ---------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        kind = type(message)
+        if self._halted is not None and kind not in _WHILE_HALTED:
+            return self._refuse(message)
+        handler = self._handlers.get(kind)
+        if handler is None:
+            return None  # (``ask(None)``: a barrier, answered after everything queued before it)
+        if kind not in _FAIL_SAFE:
+            return handler(message)  # asked: an error goes to the caller (the handle translates it)
+        try:
+            return handler(message)
+        except Exception as exc:  # never let a told message stop the actor
+            self._failed(kind.__name__, exc)
+            log.debug("error while handling %s", kind.__name__, exc_info=True)
+            return None
+
+    def on_stop(self) -> None:
+        self._waiters.fail_all(NodeStopped(self._halted or "the node was stopped"))
+        self._store.close()
+
+    def _on_events(self, message: msgs.WorkerEvents) -> None:
+        if self._recorder.add(message.events):
+            self.actor_ref.tell(msgs.Flush())
+
+    def _on_pump(self, message: msgs.Pump) -> None:
+        self._planner.pumped()
+        self._pump()
+
+    def _on_tick(self, message: msgs.Tick) -> None:
+        if message.scheduled and self._scheduler is not None:
+            self._scheduler.taken()  # the scheduler may send the next tick from now on
+        self._tick(message.now)
+
+    def _on_when_idle(self, message: msgs.WhenIdle) -> None:
+        self._waiters.when_idle(message.future)
+        self._check_idle()
+
+    # --- claiming and dispatching ----------------------------------------------------------
+
+    def _attach(self) -> None:
+        """Start the worker actors (``ChildStartError`` to the asker if one cannot), then claim."""
+        for key, slot in enumerate(self._children.start(self.actor_ref)):
+            self._pool.add_worker(key, slot.kind)
+            self._slots.append(slot)
+        self._planner.attached()
+        self._invalidate()
+        self._wake_scheduler(self._clock.now())
+
+    def _send_work(self, key: int, items: list[msgs.Work]) -> None:
+        """Hand a batch to worker ``key``: straight to its executor when that only queues
+        (one thread hand-off less per batch, and the job leaves before the creator's reply),
+        else as a ``Dispatch`` to its actor."""
+        slot = self._slots[key]
+        if slot.direct is None:
+            slot.ref.tell(msgs.Dispatch(items))
+            return
+        try:
+            slot.direct.submit([work.job for work in items], {work.job.task.name: work.execute for work in items})
+        except Exception:  # its executor stopped (at interpreter exit) or broke: never started, give back
+            log.exception("worker %d refused %d job(s); it gets no more work, the jobs go back to the store",
+                          key, len(items))
+            self._pool.retire(key)
+            self._release([work.job for work in items])
+            self._hint(self._clock.now())  # claim them again (another worker), after this message
+
+    def _invalidate(self) -> None:
+        """Something may have become due (a change, a new worker, time passed): claim now."""
+        self._planner.changed()
+        self._pump()
+
+    def _hint(self, when: float) -> None:
+        """A task becomes due at ``when``: claim then (and wake the scheduler for it), from a
+        ``Pump`` to self after whatever is already in the inbox (one claim per burst)."""
+        self._note_due(when)
+        if self._planner.pump():
+            self.actor_ref.tell(msgs.Pump())
+
+    def _note_due(self, when: float) -> None:
+        self._planner.due_at(when)
+        if self._scheduler is not None and when > self._clock.now():
+            self._scheduler.wake_at(when)
+
+    def _pump(self) -> None:
+        """Claim due work up to the free capacity, one transaction per kind that may claim
+        (none while a failed claim waits for its retry time)."""
+        now = self._clock.now()
+        if self._health.ready("claim", now):
+            try:
+                for planned in self._planner.plan(now):
+                    request = planned.request
+                    claims = self._store.claim(request.names, request.limit, now, request.owner,
+                                               request.lease_ttl)
+                    self._took(planned, claims)
+                    self._health.succeeded("claim", now)
+            except Exception as exc:
+                self._failed("claim", exc)
+        self._check_idle()
+
+    def _took(self, planned: PlannedClaim, claims: list[Claim]) -> None:
+        """Hold what a planned claim returned and hand it to the pool."""
+        self._planner.took(planned.kind, len(claims), planned.request.limit)
+        if not claims:
+            return
+        items = []
+        for claim in claims:
+            self._held[claim.task.id] = claim
+            worker = self._workers[claim.task.name]
+            timeout = next((t for t in (claim.task.timeout, worker.timeout, self._cfg.default_timeout)
+                            if t is not None), None)  # task > worker > node
+            job = msgs.Job(claim.task, claim.token, claim.task.attempts, timeout)
+            items.append(msgs.Work(job, worker.execute, planned.kind))
+        self._pool.put(items)
+
+    def _check_idle(self) -> None:
+        if (self._waiters.idle_waiting and not self._held and not self._recorder.buffer
+                and not self._recorder.pending and not self._planner.pump_pending):
+            self._waiters.idle()
+
+    def _wake_scheduler(self, now: float) -> None:
+        """Look up the store's next due time (a query) and wake the scheduler for it."""
+        if self._scheduler is None or not self._health.ready("wake", now):
+            return  # (a failed look is tried again by the tick at its retry time)
+        wake = self._maintenance.next_wake() if self._cfg.serving else math.inf
+        try:
+            due = self._store.next_due(list(self._workers)) if self._cfg.serving else None
+        except Exception as exc:
+            self._failed("wake", exc)
+            return
+        self._health.succeeded("wake", now)
+        self._planner.known(due)
+        wake = min(wake, self._planner.next_wake(now))
+        if due is not None and due <= now:
+            # due already: claim it now, not on a tick asked for at once; while nothing
+            # can be claimed (every slot full, every worker busy) that tick would claim
+            # nothing and ask for the next, a busy loop. The rest is claimed when a slot
+            # or a worker frees: the pump after each attempt end.
+            self._pump()
+        self._scheduler.wake_at(max(wake, now))
+
+    # --- time passing ------------------------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        """Time passed. Claims only when something may be due: a known due time came, or
+        another process wrote to the store (``data_version`` moved), so idle polls are cheap."""
+        self.last_tick = now
+        if self._recorder.buffer and not self._recorder.pending and self._ready("finish", "create", "write"):
+            self._flush()  # attempt ends kept while the store was unavailable
+        if self._recorder.unreleased:
+            self._recorder.write_releases()
+        try:
+            external = self._external_change()
+        except Exception as exc:
+            self._failed("poll", exc)
+            external = False
+        else:
+            self._health.succeeded("poll", now)
+        if external:
+            self._maintenance.schedules_changed(elsewhere_at=now)  # another node may have added one
+        if self._cfg.serving and now >= self._maintenance.next_wake():
+            self._maintenance.run(now, holding=bool(self._held), worker_names=self._workers)
+            external = True
+        if self._waiters and external:
+            self._settle(self._waiters.task_ids())
+        if external:
+            self._planner.external()
+        self._pump()
+        if self._planner.look(now, external=external, failing=self._health.failing("wake")):
+            self._wake_scheduler(now)
+        elif self._scheduler is not None:  # nothing new, or nothing we could take: keep the due time we know
+            wake = min(self._planner.next_wake(now), self._maintenance.next_wake())
+            self._scheduler.wake_at(max(wake, now))
+        retry = self._health.next_retry()
+        if retry is not None and self._scheduler is not None:
+            self._scheduler.wake_at(max(retry, now))  # a failed operation is tried again then
+
+    def _external_change(self) -> bool:
+        version_of = getattr(self._store, "data_version", None)
+        if version_of is None:
+            return True  # a store that cannot tell: assume it changed
+        version = version_of()
+        changed = version != self._data_version
+        self._data_version = version
+        return bool(changed)
+
+    # --- what workers report ---------------------------------------------------------------
+
+    def _flush(self) -> None:
+        now = self._clock.now()
+        batch = self._recorder.take()
+        for event in batch.done:
+            self._pool.ended(event.task_id, event.token)
+        retry = self._recorder.write_reports(batch, now)
+        if batch.done and not self._recorder.write("finish", now, self._record, batch.done, now):
+            retry += batch.done
+        if retry:
+            # the store is unreachable: keep the events and write them on a later tick (at the
+            # retry time); the rows stay RUNNING under our lease meanwhile, nothing is lost
+            self._recorder.keep(retry)
+        if batch.done:
+            self._pool.hand_out()
+        self._pump()
+        if self._planner.look_owed():
+            self._wake_scheduler(now)  # what ticks skipped while every worker was busy
+
+    def _record(self, done: list[msgs.JobDone], now: float) -> None:
+        """Decide and store attempt ends; the claims are dropped only once the store has them.
+
+        When the slots they free may take more work, the next claim goes in the same
+        transaction (``finish_and_claim``).
+        """
+        finishes: list[Finish] = []
+        ended: list[str] = []
+        freed: Counter[str] = Counter()
+        for event in done:
+            claim = self._held.get(event.task_id)
+            if claim is None or claim.token != event.token:
+                self.fenced += 1
+                continue
+            ended.append(event.task_id)
+            freed[self._kind_of(claim)] += 1
+            if event.task_id in self._cancelled:
+                continue  # the row is CANCELLED already and its lease dropped
+            worker = self._workers.get(claim.task.name)
+            finishes.append(decide(claim.task, claim.token, event.outcome, now,
+                                   worker_retry=worker.retry if worker else None,
+                                   max_crashes=self._cfg.max_crashes, rng=self._rng))
+        planned = next(iter(self._planner.plan(now, freed)), None) if finishes else None
+        claims: list[Claim] = []
+        if planned is not None:
+            applied, claims = self._store.finish_and_claim(finishes, now, planned.request)
+        else:
+            applied = self._store.finish(finishes, now) if finishes else []
+        for task_id in ended:
+            self._drop_held(task_id)
+        if planned is not None:
+            self._took(planned, claims)
+        if not finishes:
+            return
+        self.fenced += len(finishes) - len(applied)
+        again = [f.run_at for f in finishes if f.status is TaskStatus.PENDING and f.run_at is not None]
+        if again:
+            self._note_due(min(again))
+        for finish in finishes:
+            if finish.status is TaskStatus.FAILED:
+                log.warning("task %s failed for good: %s", finish.task_id, finish.error)
+        if self._waiters:
+            self._settle([task_id for task_id in applied if task_id in self._waiters])
