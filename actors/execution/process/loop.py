@@ -36,7 +36,7 @@ __all__ = ["Channel", "Helpers", "IOLoop", "Timer"]
 log = logging.getLogger(__name__)
 
 HELPER_IDLE = 10.0  # an idle helper thread ends after this many seconds
-_READ_SIZE = 1 << 18
+_READ_SIZE = 1 << 16  # one buffer, reused: no allocation per read
 
 
 class Timer:
@@ -113,6 +113,7 @@ class IOLoop:
         self._calls: list[Callable[[], None]] = []
         self._timers: list[tuple[float, int, Timer]] = []
         self._order = itertools.count()
+        self.read_buffer = memoryview(bytearray(_READ_SIZE))  # every channel reads into it (one thread)
         self._until: float | None = None  # asleep until then (inf: no timer); None: awake
         self._woken = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -255,25 +256,26 @@ class Channel:
             self._write()
 
     def _read(self, *, until_empty: bool) -> None:
+        buffer = self._loop.read_buffer
         while not self._closed:
             try:
-                data = self._sock.recv(_READ_SIZE)
+                count = self._sock.recv_into(buffer)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
-                data = b""
-            if not data:
+                count = 0
+            if not count:
                 self._end()
                 return
             try:
-                messages = self._frames.feed(data)
+                messages = self._frames.feed(buffer[:count])
             except Exception:
                 log.exception("a child sent a message that does not unpickle; treating it as dead")
                 self._end()
                 return
             if messages:
                 self._on_messages(messages)
-            if not until_empty and len(data) < _READ_SIZE:
+            if not until_empty and count < _READ_SIZE:
                 return
 
     def _want_write(self) -> None:

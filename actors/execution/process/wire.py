@@ -40,22 +40,26 @@ class Frames:
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> list[Any]:
-        """Append ``data``; return the messages now complete, in order (raises what ``pickle``
-        raises for a corrupt frame)."""
-        buffer = self._buffer
-        buffer += data
+    def feed(self, data: bytes | memoryview) -> list[Any]:
+        """Take ``data`` (copied only when a frame spans two pieces); return the messages now
+        complete, in order (raises what ``pickle`` raises for a corrupt frame)."""
+        if self._buffer:
+            self._buffer += data
+            view = memoryview(self._buffer)
+        else:
+            view = memoryview(data)
         out: list[Any] = []
-        start = 0
-        while len(buffer) - start >= _HEADER.size:
-            (size,) = _HEADER.unpack_from(buffer, start)
+        start, total = 0, len(view)
+        while total - start >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(view, start)
             end = start + _HEADER.size + size
-            if len(buffer) < end:
+            if total < end:
                 break
-            out.append(pickle.loads(memoryview(buffer)[start + _HEADER.size:end]))
+            out.append(pickle.loads(view[start + _HEADER.size:end]))
             start = end
-        if start:
-            del buffer[:start]
+        rest = bytes(view[start:]) if start < total else b""
+        view.release()
+        self._buffer = bytearray(rest)
         return out
 
 
