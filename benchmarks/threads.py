@@ -33,8 +33,8 @@ import psutil
 
 import actors
 
-_GROUPS = ("SupervisorActor", "WorkerActor", "actors-executor-reader", "actors-executor-timers",
-           "actors-sched", "actors-sqlite", "MainThread")
+_GROUPS = ("SupervisorActor", "WorkerActor", "actors-process-io", "actors-process-helper",
+           "actors-executor-reader", "actors-executor-timers", "actors-sched", "actors-sqlite", "MainThread")
 
 
 def add(ctx: Any, options: dict[str, Any], task: actors.Task) -> int:

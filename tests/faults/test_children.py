@@ -20,7 +20,7 @@ import pytest
 
 import actors
 from actors import Retry, TaskStatus, TaskWorker
-from actors.execution import process
+from actors.execution.process import executor as executor_module
 from actors.testing import eventually
 from tests.helpers import process_gone
 
@@ -160,7 +160,7 @@ def test_a_child_stopped_from_outside_is_killed_at_its_timeout(sup: actors.Super
 
 
 def test_a_stopped_child_does_not_block_the_supervisor(sup: actors.Supervisor, monkeypatch: Any) -> None:
-    monkeypatch.setattr(process, "_SEND_STALL", 0.5, raising=False)
+    monkeypatch.setattr(executor_module, "_SEND_STALL", 0.5, raising=False)
     (pid,) = sup.worker_pids()
     os.kill(pid, signal.SIGSTOP)  # idle: it runs nothing, it reads nothing
     blob = b"x" * (8 << 20)  # the function travels by value: one 8 MiB message, far past a socket buffer

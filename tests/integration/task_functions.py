@@ -69,6 +69,11 @@ def modules(ctx: Any, options: dict[str, Any], task: Any) -> dict[str, Any]:
     return {"pykka": "pykka" in sys.modules, "psutil": "psutil" in sys.modules}
 
 
+def threads(ctx: Any, options: dict[str, Any], task: Any) -> list[str]:
+    """The names of the child's threads while it runs this task."""
+    return sorted(thread.name for thread in threading.enumerate())
+
+
 def exit3(ctx: Any, options: dict[str, Any], task: Any) -> None:
     os._exit(3)
 

@@ -14,8 +14,8 @@ import psutil
 import pytest
 
 from actors.errors import ActorsError, ValidationError
-from actors.execution import process
 from actors.execution.process import ChildStartError, ProcessExecutor
+from actors.execution.process import executor as executor_module
 from actors.messages import (
     JobDone,
     JobLog,
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(180)
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     name: getattr(tf, name)
     for name in ("noop", "echo", "whoami", "async_whoami", "boom", "not_json", "next_interval", "chatty",
-                 "chain", "modules", "exit3", "sleeper", "grandchild_sleeper", "cooperative", "timing")
+                 "chain", "modules", "threads", "exit3", "sleeper", "grandchild_sleeper", "cooperative", "timing")
 }
 
 Make = Callable[..., tuple[ProcessExecutor, EventRecorder]]
@@ -157,6 +157,26 @@ def test_the_child_does_not_import_pykka_or_psutil(make: Make) -> None:
     assert events.outcome(job) == Succeeded({"pykka": False, "psutil": False})
 
 
+def test_one_io_thread_serves_every_child_and_a_child_runs_its_tasks_on_one_thread(make: Make) -> None:
+    built = [make() for _ in range(3)]
+    jobs = [make_job("threads", timeout=60) for _ in built]
+    for (executor, _), job in zip(built, jobs, strict=True):
+        executor.submit([job], FUNCTIONS)
+    for (_, events), job in zip(built, jobs, strict=True):
+        # the main thread runs the task; the other only waits for this process's death
+        assert events.outcome(job) == Succeeded(["MainThread", "actors-child-orphan"])
+    serving = [t.name for t in threading.enumerate()
+               if t.name.startswith(("actors-executor", "actors-process")) and t.name != "actors-process-helper"]
+    assert serving == ["actors-process-io"]
+
+
+def test_a_job_that_reports_progress_starts_the_childs_flusher(make: Make) -> None:
+    executor, events = make()
+    job, after = make_job("sleeper", metadata={"seconds": 0.05}), make_job("threads")
+    executor.submit([job, after], FUNCTIONS)
+    assert events.outcome(after) == Succeeded(["MainThread", "actors-child-flusher", "actors-child-orphan"])
+
+
 def test_timing_helpers_see_the_timeout(make: Make) -> None:
     executor, events = make()
     job = make_job("timing", timeout=120)
@@ -272,7 +292,7 @@ def test_a_cooperative_job_times_out_without_a_kill(make: Make) -> None:
 
 def test_a_child_frozen_under_its_job_is_killed_once_it_stops_reading(
         make: Make, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(process, "_SEND_STALL", 0.3)
+    monkeypatch.setattr(executor_module, "_SEND_STALL", 0.3)
     executor, events = make()
     old_pid = executor.pid
     assert old_pid is not None

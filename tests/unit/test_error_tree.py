@@ -14,7 +14,7 @@ def test_child_start_error_is_in_the_tree_and_exported() -> None:
 
 
 def test_child_start_error_old_import_paths_still_work() -> None:
-    from actors.execution._parent import ChildStartError as from_parent
     from actors.execution.process import ChildStartError as from_process
+    from actors.execution.process.spawn import ChildStartError as from_parent
 
     assert from_parent is actors.ChildStartError is from_process is errors.ChildStartError

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
-import threading
-import time
 from typing import Any
 
 import pytest
 
 from actors import ValidationError
-from actors.execution._parent import Entry, Kill, Timers, describe_exit, number, settle
+from actors.execution.process.bookkeeping import Entry, describe_exit, number, settle
 from actors.messages import JobDone
-from actors.models import Cancelled, Crashed, Succeeded, TimedOut
+from actors.models import Cancelled, Crashed, TimedOut
 from tests.helpers import make_job
 
 CRASH = Crashed("the child process (pid 7) exited with code 3", 3)
@@ -64,50 +61,3 @@ def test_number_options(value: Any, open_min: bool, ok: bool) -> None:
     else:
         with pytest.raises(ValidationError, match="opt"):
             number("opt", value, minimum=0, open_min=open_min)
-
-
-def test_timers_fire_due_deadlines_and_kills_and_forget_a_slot() -> None:
-    fired: list[tuple[str, int]] = []
-    both = threading.Event()
-
-    def record(kind: str, seq: int) -> None:
-        fired.append((kind, seq))
-        if len(fired) == 2:
-            both.set()
-
-    slot, other = object(), object()
-    timers = Timers(lambda seq, s: record("deadline", seq), lambda kill: record("kill", kill.seq))
-    try:
-        now = time.monotonic()
-        timers.add_kill(Kill(now + 3600, 9, other, lambda code: Cancelled()))
-        timers.forget(other)  # never fires
-        timers.set_deadline(1, now - 1, slot)
-        timers.add_kill(Kill(now - 1, 2, slot, lambda code: Succeeded()))
-        assert both.wait(10)
-        assert sorted(fired) == [("deadline", 1), ("kill", 2)]
-    finally:
-        timers.close()
-
-
-def test_the_watch_repeats_until_it_says_stop_and_watch_arms_it_again() -> None:
-    calls: list[float] = []
-    answers = iter([True, True, False, False])
-    third, fourth = threading.Event(), threading.Event()
-
-    def on_watch() -> bool:
-        calls.append(time.monotonic())
-        (third if len(calls) == 3 else fourth if len(calls) == 4 else threading.Event()).set()
-        return next(answers)
-
-    timers = Timers(lambda seq, s: None, lambda kill: None, on_watch, period=0.01)
-    try:
-        armed = time.monotonic()
-        timers.watch()
-        timers.watch()  # armed already: one watch, not two
-        assert third.wait(10)
-        assert len(calls) == 3 and calls[0] - armed >= 0.01
-        assert all(later - earlier >= 0.01 for earlier, later in itertools.pairwise(calls))
-        timers.watch()  # it had stopped: armed again
-        assert fourth.wait(10)
-    finally:
-        timers.close()

@@ -312,13 +312,13 @@ def test_bad_settings_are_named() -> None:
 
 def test_a_worker_that_cannot_start_its_child_fails_the_start_and_leaves_nothing_running(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from actors.execution import process
+    from actors.execution.process import ChildStartError, executor
 
     def fail(**_: Any) -> Any:
-        raise process.ChildStartError("no more processes (test)")
+        raise ChildStartError("no more processes (test)")
 
-    monkeypatch.setattr(process, "start_child", fail)
-    with pytest.raises(process.ChildStartError, match="could not start its execution slot"):
+    monkeypatch.setattr(executor, "start_child", fail)
+    with pytest.raises(ChildStartError, match="could not start its execution slot"):
         actors.Supervisor.start("memory://", workers=1, thread_workers=0)
     assert pykka.ActorRegistry.get_all() == []
 

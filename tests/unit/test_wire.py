@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from actors.execution._wire import Stalled, Wire
+from actors.execution.process.wire import Frames, Wire, frame
 
 
 @pytest.fixture
@@ -56,18 +56,17 @@ def test_the_end_of_the_stream_is_eof(pair: tuple[Wire, Wire]) -> None:
         b.recv()
 
 
-def test_a_bounded_send_to_an_end_that_reads_nothing_raises_stalled(pair: tuple[Wire, Wire]) -> None:
-    a, _ = pair
-    with pytest.raises(Stalled, match=r"took nothing for 0\.05s"):
-        a.send(b"x" * 8_000_000, stall=0.05)  # never read: the socket buffer fills, then nothing moves
+def test_frames_decode_a_stream_fed_in_pieces_of_any_size() -> None:
+    messages = [("events", [(1, "x")]), b"y" * 100_000, None, {"k": 2}]
+    stream = b"".join(frame(m) for m in messages)
+    for size in (1, 7, 4096, len(stream)):
+        frames, out = Frames(), []
+        for start in range(0, len(stream), size):
+            out += frames.feed(stream[start:start + size])
+        assert out == messages
 
 
-def test_a_bounded_send_waits_for_a_reader_that_keeps_taking(pair: tuple[Wire, Wire]) -> None:
+def test_a_frame_is_what_wire_recv_reads(pair: tuple[Wire, Wire]) -> None:
     a, b = pair
-    big = b"y" * 8_000_000
-    received: list[object] = []
-    reader = threading.Thread(target=lambda: received.append(b.recv()))
-    reader.start()
-    a.send(big, stall=5.0)
-    reader.join(30)
-    assert received == [big]
+    a.sock.sendall(frame(("ready", 7)))
+    assert b.recv() == ("ready", 7)
