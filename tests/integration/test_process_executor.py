@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from actors.errors import ActorsError, ValidationError
-from actors.execution.process import ChildStartError, ProcessExecutor
+from actors.execution.process import ChildStartError, ProcessExecutor, guard
 from actors.execution.process import executor as executor_module
 from actors.messages import (
     JobDone,
@@ -412,7 +412,7 @@ def test_max_tasks_per_child_recycles_the_child(make: Make) -> None:
 def test_rss_limit_recycles_the_child_between_jobs(make: Make, monkeypatch: pytest.MonkeyPatch) -> None:
     # the check after a job, on its own: the watch that samples a running job (and would kill
     # this one mid-run, every Python process being bigger than 1 MiB) is tested in tests/faults
-    monkeypatch.setattr(process, "RSS_SAMPLE_INTERVAL", 3600.0)
+    monkeypatch.setattr(guard, "RSS_SAMPLE_INTERVAL", 3600.0)
     executor, events = make(rss_limit_mb=1)  # every Python process is bigger
     first, second = make_job("whoami"), make_job("whoami")
     executor.submit([first], FUNCTIONS)
