@@ -33,7 +33,7 @@ log = logging.getLogger("actors")
 
 def backoff(failures: int, base: float = 0.05, cap: float = 2.0) -> float:
     """Seconds to wait after ``failures`` consecutive failures (``failures >= 1``)."""
-    return min(cap, base * 2 ** max(0, failures - 1))
+    return min(cap, base * 2.0 ** max(0, failures - 1))
 
 
 @dataclass

@@ -97,7 +97,7 @@ class Proc:
 
 def _alive(ps: psutil.Process) -> bool:
     try:
-        return ps.is_running() and ps.status() != psutil.STATUS_ZOMBIE
+        return bool(ps.is_running() and ps.status() != psutil.STATUS_ZOMBIE)
     except psutil.Error:
         return False
 
