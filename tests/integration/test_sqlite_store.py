@@ -132,13 +132,14 @@ def test_the_schema_version_is_recorded_once(db_path: str) -> None:
 
 def test_a_version_1_file_is_migrated_to_version_2_keeping_its_tasks(db_path: str) -> None:
     """A file written before nodes, leases and schedules existed opens and gains them."""
-    from actors.storage import _sqlite_schema
+    from actors.storage.sqlite import schema as _sqlite_schema
+    from actors.storage.sqlite import statements as _sqlite_statements
 
     raw = sqlite3.connect(db_path, isolation_level=None)
     _sqlite_schema.MIGRATIONS[0](raw)
     raw.execute("CREATE TABLE actors_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     raw.execute("INSERT INTO actors_meta VALUES ('application', 'actors'), ('schema_version', '1')")
-    raw.execute(_sqlite_schema.INSERT, (1, *_sqlite_schema.task_row(task(1))))
+    raw.execute(_sqlite_statements.INSERT, (1, *_sqlite_statements.task_row(task(1))))
     raw.close()
 
     store = SQLiteStore(db_path)

@@ -11,10 +11,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..clock import from_timestamp, to_timestamp
-from ..errors import ValidationError
-from ..models import PRIORITIES, Task, TaskStatus
-from .base import check_update
+from ...clock import from_timestamp, to_timestamp
+from ...errors import ValidationError
+from ...models import PRIORITIES, Task, TaskStatus
+from ..base import check_update
 
 __all__ = [
     "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "FINISHED", "RUNNING_VALUE", "TASK_COLUMNS",
