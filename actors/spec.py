@@ -11,7 +11,7 @@ import json
 import math
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +21,11 @@ from .errors import ValidationError
 from .models import PRIORITIES, Task, TaskStatus
 from .retry import Retry
 
-__all__ = ["TaskSpec", "build_task", "check_json", "coerce_spec", "interval_from_metadata", "seconds"]
+__all__ = [
+    "UPDATABLE_FIELDS", "TaskSpec", "build_task", "check_finish_status", "check_json", "check_priority_name",
+    "check_storable", "check_tags", "check_update", "coerce_spec", "distinct_ids", "interval_from_metadata",
+    "json_text", "required_time", "seconds",
+]
 
 DEFAULT_MAX_FAILURES = 5
 MAX_NAME_LENGTH = 200
@@ -181,9 +185,7 @@ def _int(field_name: str, value: object) -> int | None:
 def check_priority(value: object) -> str:
     if value is None:
         return "normal"
-    if value not in PRIORITIES:
-        raise ValidationError("priority", value, "must be 'high', 'normal' or 'low'")
-    return str(value)
+    return check_priority_name(value)
 
 
 def check_name(value: object) -> str:
@@ -270,3 +272,110 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         created_at=created,
         updated_at=created,
     )
+
+
+# --- the checks the stores apply (each store calls these; none writes its own) ----------
+
+#: Fields ``TaskStore.update`` accepts (``run_at`` as epoch seconds).
+UPDATABLE_FIELDS = frozenset({
+    "description", "tags", "metadata", "priority", "queue", "room_id", "world_id",
+    "entity_id", "run_at", "update_interval", "max_attempts", "max_failures", "timeout",
+    "retry",
+})
+
+_COMPACT = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+
+
+def distinct_ids(tasks: Sequence[Task]) -> list[str]:
+    """The tasks' ids in order; ``ValidationError`` naming the first id given twice."""
+    ids = [task.id for task in tasks]
+    if len(set(ids)) != len(ids):
+        twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
+        raise ValidationError("id", twice, "appears twice in the batch")
+    return ids
+
+
+def check_priority_name(value: object) -> str:
+    """``value`` if it is a priority name ('high', 'normal', 'low'); ``ValidationError`` otherwise."""
+    if value not in PRIORITIES:
+        raise ValidationError("priority", value, "must be 'high', 'normal' or 'low'")
+    return str(value)
+
+
+def check_tags(value: object) -> tuple[str, ...]:
+    """Tags as a tuple of distinct non-empty strings, in order; ``ValidationError`` naming the
+    bad tag (or the value, if it is not a list of strings) otherwise."""
+    return _tags(value)
+
+
+def json_text(field_name: str, value: Any) -> str:
+    """Compact JSON text of ``value`` (how the stores keep it); ``ValidationError`` naming
+    ``field_name`` if it is not JSON (NaN and infinities included)."""
+    if value is None:
+        return "null"
+    if not value and isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"
+    try:
+        return _COMPACT(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(field_name, value, f"not JSON: {exc}") from None
+
+
+def required_time(field_name: str, value: datetime | None) -> float:
+    """Epoch seconds of a datetime that must be set; ``ValidationError`` naming the field if None."""
+    if value is None:
+        raise ValidationError(field_name, None, "is required")
+    return to_timestamp(value)
+
+
+def check_storable(task: Task) -> TaskStatus:
+    """The status of a task a store may insert: never RUNNING, and an unfinished one needs
+    ``run_at``; ``ValidationError`` (field ``status`` or ``run_at``) otherwise."""
+    status = TaskStatus(task.status)
+    if status is TaskStatus.RUNNING:
+        raise ValidationError("status", status.value, "a task cannot be added RUNNING")
+    if task.run_at is None and not status.finished:
+        raise ValidationError("run_at", None, "an unfinished task needs run_at")
+    return status
+
+
+def check_finish_status(status: TaskStatus) -> TaskStatus:
+    """The status an attempt ends in (anything but RUNNING); ``ValidationError`` otherwise."""
+    status = TaskStatus(status)
+    if status is TaskStatus.RUNNING:
+        raise ValidationError("status", status.value, "an attempt cannot finish RUNNING")
+    return status
+
+
+def check_update(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The changes of ``TaskStore.update`` checked, in plain form (every store encodes them).
+
+    ``tags`` → tuple, ``metadata`` → dict, ``retry`` → dict or None, ``priority`` → its
+    name, ``run_at`` → float; JSON-ness is checked when a store encodes the value.
+
+    Raises:
+        ValidationError: an unknown field, or a value of the wrong shape (named).
+    """
+    out: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in UPDATABLE_FIELDS:
+            raise ValidationError(name, value, f"cannot be updated (allowed: {sorted(UPDATABLE_FIELDS)})")
+        if name == "tags":
+            out[name] = check_tags(value)
+        elif name == "metadata":
+            if not isinstance(value, Mapping):
+                raise ValidationError("metadata", value, "must be a dict")
+            out[name] = dict(value)
+        elif name == "retry":
+            if value is not None and not isinstance(value, Mapping):
+                raise ValidationError("retry", value, "must be a dict or None")
+            out[name] = None if value is None else dict(value)
+        elif name == "priority":
+            out[name] = check_priority_name(value)
+        elif name == "run_at":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValidationError("run_at", value, "must be epoch seconds")
+            out[name] = float(value)
+        else:
+            out[name] = value
+    return out

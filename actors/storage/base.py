@@ -14,12 +14,12 @@ or deleted meanwhile).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import ValidationError
-from ..models import PRIORITIES, Claim, Node, Schedule, Task, TaskStatus
+from ..models import Claim, Node, Schedule, Task, TaskStatus
+from ..spec import UPDATABLE_FIELDS, check_tags, check_update, distinct_ids
 
 __all__ = [
     "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery",
@@ -31,69 +31,6 @@ DEFAULT_QUEUE = "default"
 
 #: The lease name of the node that fires schedules and prunes (``TaskStore.acquire_lease``).
 LEADER = "leader"
-
-#: Fields ``TaskStore.update`` accepts (``run_at`` as epoch seconds).
-UPDATABLE_FIELDS = frozenset({
-    "description", "tags", "metadata", "priority", "queue", "room_id", "world_id",
-    "entity_id", "run_at", "update_interval", "max_attempts", "max_failures", "timeout",
-    "retry",
-})
-
-
-def distinct_ids(tasks: Sequence[Task]) -> list[str]:
-    """The tasks' ids in order; ``ValidationError`` naming the first id given twice."""
-    ids = [task.id for task in tasks]
-    if len(set(ids)) != len(ids):
-        twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
-        raise ValidationError("id", twice, "appears twice in the batch")
-    return ids
-
-
-def check_tags(value: object) -> tuple[str, ...]:
-    """Tags as a tuple of distinct non-empty strings, in order; ``ValidationError`` otherwise."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValidationError("tags", value, "must be a list of strings")
-    tags = tuple(dict.fromkeys(value))
-    if not all(isinstance(tag, str) and tag for tag in tags):
-        raise ValidationError("tags", value, "each tag must be a non-empty string")
-    return tags
-
-
-def check_update(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The changes of ``TaskStore.update`` checked, in plain form (every store encodes them).
-
-    ``tags`` → tuple, ``metadata`` → dict, ``retry`` → dict or None, ``priority`` → its
-    name, ``run_at`` → float; JSON-ness is checked when a store encodes the value.
-
-    Raises:
-        ValidationError: an unknown field, or a value of the wrong shape (named).
-    """
-    out: dict[str, Any] = {}
-    for field, value in changes.items():
-        if field not in UPDATABLE_FIELDS:
-            raise ValidationError(field, value, f"cannot be updated (allowed: {sorted(UPDATABLE_FIELDS)})")
-        if field == "tags":
-            out[field] = check_tags(value)
-        elif field == "metadata":
-            if not isinstance(value, Mapping):
-                raise ValidationError("metadata", value, "must be a dict")
-            out[field] = dict(value)
-        elif field == "retry":
-            if value is not None and not isinstance(value, Mapping):
-                raise ValidationError("retry", value, "must be a dict or None")
-            out[field] = None if value is None else dict(value)
-        elif field == "priority":
-            if value not in PRIORITIES:
-                raise ValidationError("priority", value, "must be 'high', 'normal' or 'low'")
-            out[field] = str(value)
-        elif field == "run_at":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValidationError("run_at", value, "must be epoch seconds")
-            out[field] = float(value)
-        else:
-            out[field] = value
-    return out
-
 
 @dataclass(frozen=True)
 class TaskQuery:

@@ -56,3 +56,19 @@ def test_each_store_is_exported_by_its_package() -> None:
     assert MemoryStore.__name__ == "MemoryStore" and SQLiteStore.__name__ == "SQLiteStore"
     postgres = pytest.importorskip("actors.storage.postgres")
     assert postgres.PostgresStore.__name__ == "PostgresStore"
+
+
+@pytest.mark.parametrize(("text", "home"), [
+    ("Quarantined: the lease expired", "lifecycle.py"),  # the reclaim / quarantine rule
+    ("an attempt cannot finish RUNNING", "spec.py"),
+    ("a task cannot be added RUNNING", "spec.py"),
+    ("an unfinished task needs run_at", "spec.py"),
+    ("must be 'high', 'normal' or 'low'", "spec.py"),
+    ("each tag must be a non-empty string", "spec.py"),
+    ("cannot be updated (allowed:", "spec.py"),
+    ("not JSON: {exc}", "spec.py"),
+])
+def test_each_rule_and_field_check_is_written_once(text: str, home: str) -> None:
+    package = STORAGE.parent
+    holders = sorted(str(p.relative_to(package)) for p in package.rglob("*.py") if text in p.read_text())
+    assert holders == [home]

@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from ...errors import ValidationError
 from ...models import PRIORITIES, Claim, Task, TaskStatus
+from ...spec import check_finish_status
 from ..base import (
     ClaimRequest,
     Finish,
@@ -102,8 +102,7 @@ class MemoryAttempts:
         """Apply attempt ends all-or-nothing; returns the ids applied (see ``SQLiteStore.finish``)."""
         results: list[str] = []
         for item in finishes:
-            if TaskStatus(item.status) is TaskStatus.RUNNING:
-                raise ValidationError("status", item.status.value, "an attempt cannot finish RUNNING")
+            check_finish_status(item.status)
             results.append(dumps_json("result", item.result))
         with self._lock:
             self._check_open()

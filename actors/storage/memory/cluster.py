@@ -13,19 +13,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...clock import from_timestamp, to_timestamp
-from ...errors import ValidationError
 from ...models import Node, Schedule, Task
+from ...spec import json_text, required_time
 from ..base import Firing
-from ..sql.codec import required_time
 
 __all__ = ["MemoryCluster"]
 
 
-def _text(field: str, value: Any) -> str:
-    try:
-        return json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(field, value, f"not JSON: {exc}") from None
+_text = json_text
 
 
 class MemoryCluster:

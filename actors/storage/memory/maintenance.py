@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection
 
+from ...lifecycle import reclaim
 from ...models import Task, TaskStatus
 from ..base import (
     DEFAULT_QUEUE,
@@ -41,16 +42,10 @@ class MemoryMaintenance:
             expired.sort(key=lambda r: (r.lease_expires_at, r.seq))
             out: list[Task] = []
             for row in expired:
-                crashes = row.values["crash_count"] + 1
-                owner = row.owner
-                row.values["crash_count"] = crashes
-                if max_crashes >= 1 and crashes >= max_crashes:
-                    row.values["error"] = (f"Quarantined: the lease expired {crashes} times "
-                                           f"(max_crashes={max_crashes}); last owner {owner!r}")
-                    row.leave_running(TaskStatus.FAILED, now)
-                else:
-                    row.values["error"] = f"Crashed: the lease of owner {owner!r} expired"
-                    row.leave_running(TaskStatus.PENDING, now)
+                next_state = reclaim(row.values["crash_count"], row.owner, pause_requested=row.pause_requested,
+                                     max_crashes=max_crashes)
+                row.values.update(crash_count=next_state.crash_count, error=next_state.error)
+                row.leave_running(next_state.status, now)
                 out.append(row.task())
             return out
 

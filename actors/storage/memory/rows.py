@@ -10,8 +10,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ...clock import from_timestamp, to_timestamp
-from ...errors import ValidationError
-from ...models import PRIORITIES, Task, TaskStatus
+from ...models import Task, TaskStatus
+from ...spec import check_priority_name, check_storable, json_text
 from ..base import (
     check_update,
 )
@@ -26,17 +26,10 @@ _JSON_FIELDS = frozenset({"metadata", "result", "retry"})
 _TASK_FIELDS = tuple(f.name for f in fields(Task))
 
 
-def dumps_json(field: str, value: Any) -> str:
-    try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(field, value, f"not JSON: {exc}") from None
-
-
-def check_priority(priority: object) -> str:
-    if priority not in PRIORITIES:
-        raise ValidationError("priority", priority, "must be 'high', 'normal' or 'low'")
-    return str(priority)
+#: JSON text as the stores keep it (``spec.json_text``).
+dumps_json = json_text
+#: A priority name, checked (``spec.check_priority_name``).
+check_priority = check_priority_name
 
 
 @dataclass
@@ -53,11 +46,7 @@ class Row:
 
     @classmethod
     def from_task(cls, seq: int, task: Task) -> Row:
-        status = TaskStatus(task.status)
-        if status is TaskStatus.RUNNING:
-            raise ValidationError("status", status.value, "a task cannot be added RUNNING")
-        if task.run_at is None and not status.finished:
-            raise ValidationError("run_at", None, "an unfinished task needs run_at")
+        status = check_storable(task)
         values: dict[str, Any] = {name: getattr(task, name) for name in _TASK_FIELDS}
         values["status"] = status
         values["priority"] = check_priority(task.priority)

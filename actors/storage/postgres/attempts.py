@@ -13,8 +13,8 @@ from typing import Any
 
 import psycopg
 
-from ...errors import ValidationError
 from ...models import Claim, TaskStatus
+from ...spec import check_finish_status
 from ..base import ClaimRequest, Finish, LogRecord
 from ..sql import codec
 from . import schema as pg
@@ -123,9 +123,7 @@ class PostgresAttempts:
         """One finish per attempt, with its status and encoded result; ``ValidationError`` first."""
         picked: dict[tuple[str, str], tuple[Finish, TaskStatus, str]] = {}
         for item in finishes:
-            status = TaskStatus(item.status)
-            if status is TaskStatus.RUNNING:
-                raise ValidationError("status", item.status.value, "an attempt cannot finish RUNNING")
+            status = check_finish_status(item.status)
             result = codec.dumps("result", item.result)
             picked.setdefault((item.task_id, item.token), (item, status, result))
         return list(picked.values())

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from ...lifecycle import reclaim
 from ...models import Task, TaskStatus
 from ..base import DEFAULT_QUEUE
 from ..sql import codec
@@ -51,19 +52,12 @@ class PostgresMaintenance:
             errors: list[str] = []
             finished: list[float | None] = []
             for seq, crashes, owner, paused in rows:
-                crashes += 1
-                if max_crashes >= 1 and crashes >= max_crashes:
-                    status, done = "failed", now
-                    error = (f"Quarantined: the lease expired {crashes} times (max_crashes={max_crashes}); "
-                             f"last owner {owner!r}")
-                else:
-                    status, done = ("paused" if paused else "pending"), None
-                    error = f"Crashed: the lease of owner {owner!r} expired"
+                next_state = reclaim(crashes, owner, pause_requested=bool(paused), max_crashes=max_crashes)
                 seqs.append(seq)
-                statuses.append(status)
-                crash_counts.append(crashes)
-                errors.append(error)
-                finished.append(done)
+                statuses.append(next_state.status.value)
+                crash_counts.append(next_state.crash_count)
+                errors.append(next_state.error)
+                finished.append(now if next_state.status.finished else None)
             conn.execute(
                 "UPDATE tasks SET status = v.status, crash_count = v.crash_count, error = v.error, "
                 f"finished_at = v.finished_at, updated_at = %s, {pg.LEAVE_RUNNING} "

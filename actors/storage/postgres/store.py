@@ -30,8 +30,9 @@ from psycopg_pool import ConnectionPool
 
 from ...errors import StoreError, TaskNotFound, ValidationError
 from ...models import PRIORITIES, Claim, Task, TaskStatus
+from ...spec import distinct_ids
 from .._rules import moved_run_at, not_paused
-from ..base import ClaimRequest, TaskQuery, distinct_ids
+from ..base import ClaimRequest, TaskQuery
 from ..sql import codec
 from ..sql.cluster import SQLCluster
 from . import schema as pg

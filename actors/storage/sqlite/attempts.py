@@ -12,8 +12,8 @@ import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from ...errors import ValidationError
 from ...models import PRIORITIES, Claim, TaskStatus
+from ...spec import check_finish_status
 from ..base import ClaimRequest, Finish, LogRecord
 from . import statements as sq
 from .connection import Guarded
@@ -118,9 +118,7 @@ class SQLiteAttempts:
         """Each finish with its status and encoded result; ``ValidationError`` before any write."""
         prepared: list[tuple[Finish, TaskStatus, str]] = []
         for item in finishes:
-            status = TaskStatus(item.status)
-            if status is TaskStatus.RUNNING:
-                raise ValidationError("status", item.status.value, "an attempt cannot finish RUNNING")
+            status = check_finish_status(item.status)
             prepared.append((item, status, sq.dumps("result", item.result)))
         return prepared
 

@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Callable, Collection
 from typing import Any
 
+from ...lifecycle import reclaim
 from ...models import PRIORITIES, Task, TaskStatus
 from ..base import DEFAULT_QUEUE
 from . import statements as sq
@@ -40,15 +41,9 @@ class SQLiteMaintenance:
                 (now,)).fetchall()
             params: list[tuple[Any, ...]] = []
             for seq, crashes, owner, paused in rows:
-                crashes += 1
-                if max_crashes >= 1 and crashes >= max_crashes:
-                    status, finished = "failed", now
-                    error = (f"Quarantined: the lease expired {crashes} times (max_crashes={max_crashes}); "
-                             f"last owner {owner!r}")
-                else:
-                    status, finished = ("paused" if paused else "pending"), None
-                    error = f"Crashed: the lease of owner {owner!r} expired"
-                params.append((status, crashes, error, finished, now, seq))
+                next_state = reclaim(crashes, owner, pause_requested=bool(paused), max_crashes=max_crashes)
+                params.append((next_state.status.value, next_state.crash_count, next_state.error,
+                               now if next_state.status.finished else None, now, seq))
             conn.executemany(
                 "UPDATE tasks SET status = ?, crash_count = ?, error = ?, finished_at = ?, "
                 f"updated_at = ?, {sq.LEAVE_RUNNING} WHERE seq = ?", params)

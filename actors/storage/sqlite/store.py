@@ -36,8 +36,9 @@ from typing import Any
 
 from ...errors import TaskNotFound, ValidationError
 from ...models import Claim, Task, TaskStatus
+from ...spec import distinct_ids
 from .._rules import moved_run_at, not_paused
-from ..base import ClaimRequest, TaskQuery, distinct_ids
+from ..base import ClaimRequest, TaskQuery
 from ..sql.cluster import SQLCluster
 from . import statements as sq
 from .attempts import SQLiteAttempts
