@@ -71,7 +71,7 @@ from .models import Claim, Task, TaskStatus
 from .pool import Pool
 from .requests import check_changes, task_query
 from .spec import new_ids
-from .storage.base import ClaimRequest, Finish, LogRecord, TaskQuery, TaskStore
+from .storage.base import ClaimRequest, Finish, LogRecord, TaskQuery, TaskStore, data_versioned, reports_listener
 from .workers import TaskWorker
 
 __all__ = ["DELETED", "SupervisorActor", "SupervisorConfig"]
@@ -544,7 +544,7 @@ class SupervisorActor(Supervising, pykka.ThreadingActor):
         return bool(kinds) and all(self._no_room(kind, self._held_per_kind[kind]) for kind in kinds)
 
     def _external_change(self) -> bool:
-        version_of = getattr(self._store, "data_version", None)
+        version_of = self._store.data_version if data_versioned(self._store) else None
         if version_of is None:
             return True  # a store that cannot tell: assume it changed
         version = version_of()
@@ -721,7 +721,7 @@ class SupervisorActor(Supervising, pykka.ThreadingActor):
         }
 
     def _listener_health(self) -> dict[str, Any] | None:
-        health = getattr(self._store, "listener_health", None)
+        health = self._store.listener_health if reports_listener(self._store) else None
         return None if health is None else health()
 
     def _shutdown(self) -> int:

@@ -76,7 +76,7 @@ from .spec import (
     new_ids,
     seconds,
 )
-from .storage.base import LogRecord, TaskStore
+from .storage.base import LogRecord, TaskStore, subscribable
 from .supervisor import DELETED, SupervisorActor, SupervisorConfig
 from .worker_actor import WorkerActor
 from .workers import TaskWorker, as_worker
@@ -322,7 +322,7 @@ class Supervisor:
             scheduler = None
             if not isinstance(clock, ManualClock):
                 scheduler = Scheduler(sup_ref, clock, poll_interval).start()
-                subscribe = getattr(task_store, "subscribe", None)  # PostgreSQL: LISTEN/NOTIFY
+                subscribe = task_store.subscribe if subscribable(task_store) else None
                 if subscribe is not None and serving:
                     wake = scheduler.wake_at
                     subscribe(lambda due: wake(clock.now() if due is None else due))
