@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -22,9 +23,23 @@ from .models import PRIORITIES, Task, TaskStatus
 from .retry import Retry
 
 __all__ = [
-    "UPDATABLE_FIELDS", "TaskSpec", "build_task", "check_finish_status", "check_json", "check_priority_name",
-    "check_storable", "check_tags", "check_update", "coerce_spec", "distinct_ids", "interval_from_metadata",
-    "json_text", "required_time", "seconds",
+    "UPDATABLE_FIELDS",
+    "TaskSpec",
+    "build_task",
+    "check_finish_status",
+    "check_json",
+    "check_priority_name",
+    "check_search",
+    "check_storable",
+    "check_tags",
+    "check_update",
+    "coerce_spec",
+    "distinct_ids",
+    "interval_from_metadata",
+    "json_text",
+    "required_time",
+    "seconds",
+    "words",
 ]
 
 DEFAULT_MAX_FAILURES = 5
@@ -274,16 +289,12 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
     )
 
 
-# --- the checks the stores apply (each store calls these; none writes its own) ----------
-
 #: Fields ``TaskStore.update`` accepts (``run_at`` as epoch seconds).
 UPDATABLE_FIELDS = frozenset({
-    "description", "tags", "metadata", "priority", "queue", "room_id", "world_id",
-    "entity_id", "run_at", "update_interval", "max_attempts", "max_failures", "timeout",
-    "retry",
-})
+    "description", "tags", "metadata", "priority", "queue", "room_id", "world_id", "entity_id", "run_at",
+    "update_interval", "max_attempts", "max_failures", "timeout", "retry"})
 
-_COMPACT = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+_COMPACT = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode  # the stores' JSON text
 
 
 def distinct_ids(tasks: Sequence[Task]) -> list[str]:
@@ -302,15 +313,11 @@ def check_priority_name(value: object) -> str:
     return str(value)
 
 
-def check_tags(value: object) -> tuple[str, ...]:
-    """Tags as a tuple of distinct non-empty strings, in order; ``ValidationError`` naming the
-    bad tag (or the value, if it is not a list of strings) otherwise."""
-    return _tags(value)
+check_tags = _tags  # tags as a tuple of distinct non-empty strings in order, or ValidationError
 
 
 def json_text(field_name: str, value: Any) -> str:
-    """Compact JSON text of ``value`` (how the stores keep it); ``ValidationError`` naming
-    ``field_name`` if it is not JSON (NaN and infinities included)."""
+    """Compact JSON text of ``value`` as the stores keep it; ``ValidationError`` if not JSON."""
     if value is None:
         return "null"
     if not value and isinstance(value, (dict, list)):
@@ -329,8 +336,7 @@ def required_time(field_name: str, value: datetime | None) -> float:
 
 
 def check_storable(task: Task) -> TaskStatus:
-    """The status of a task a store may insert: never RUNNING, and an unfinished one needs
-    ``run_at``; ``ValidationError`` (field ``status`` or ``run_at``) otherwise."""
+    """The status of a task a store may insert (not RUNNING; unfinished needs ``run_at``)."""
     status = TaskStatus(task.status)
     if status is TaskStatus.RUNNING:
         raise ValidationError("status", status.value, "a task cannot be added RUNNING")
@@ -348,14 +354,9 @@ def check_finish_status(status: TaskStatus) -> TaskStatus:
 
 
 def check_update(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The changes of ``TaskStore.update`` checked, in plain form (every store encodes them).
-
-    ``tags`` → tuple, ``metadata`` → dict, ``retry`` → dict or None, ``priority`` → its
-    name, ``run_at`` → float; JSON-ness is checked when a store encodes the value.
-
-    Raises:
-        ValidationError: an unknown field, or a value of the wrong shape (named).
-    """
+    """The changes of ``TaskStore.update`` in plain form (tags a tuple, metadata a dict, retry a
+    dict or None, run_at a float); ``ValidationError`` naming an unknown field or a bad value.
+    JSON-ness is checked when a store encodes the value (``json_text``)."""
     out: dict[str, Any] = {}
     for name, value in changes.items():
         if name not in UPDATABLE_FIELDS:
@@ -379,3 +380,21 @@ def check_update(changes: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> list[str]:
+    """The lower-case words (letters and digits) of ``text``, once each: ``search``'s reading."""
+    return list(dict.fromkeys(_WORD.findall(text.lower())))
+
+
+def check_search(text: object, limit: object) -> tuple[list[str], int | None]:
+    """The words of a ``TaskStore.search`` query and its limit; ``ValidationError`` naming
+    ``text`` (not a string) or ``limit`` (not None or an int >= 0)."""
+    if not isinstance(text, str):
+        raise ValidationError("text", text, "must be a string")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValidationError("limit", limit, "must be an int >= 0 or None")
+    return words(text), limit

@@ -145,6 +145,12 @@ class TaskStore(Protocol):
         """Tasks matching ``query`` in creation order (indexed: never a table scan)."""
         ...
 
+    def search(self, text: str, *, limit: int | None = None) -> list[Task]:
+        """Tasks whose name, description or tags hold every word of ``text`` (``spec.words``:
+        letters and digits, case-insensitive, whole words), in creation order, at most ``limit``.
+        No words: no tasks. Raises ValidationError for a bad ``text`` or ``limit``."""
+        ...
+
     def update(self, task_id: str, changes: Mapping[str, Any], now: float) -> Task:
         """Set fields named in ``UPDATABLE_FIELDS`` (metadata is replaced whole).
 

@@ -14,12 +14,13 @@ MODULES = sorted(STORAGE.rglob("*.py"))
 
 
 def _imports(tree: ast.AST) -> list[tuple[str, bool]]:
-    """(module imported, at module level?) for every import in ``tree``."""
+    """(module imported, at run time when the module loads?) for every import in ``tree``."""
     found: list[tuple[str, bool]] = []
 
     def walk(node: ast.AST, top: bool) -> None:
         for child in ast.iter_child_nodes(node):
-            inner = top and not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+            typing_only = isinstance(child, ast.If) and ast.unparse(child.test).endswith("TYPE_CHECKING")
+            inner = top and not typing_only and not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
             if isinstance(child, ast.Import):
                 found.extend((alias.name, top) for alias in child.names)
             elif isinstance(child, ast.ImportFrom) and child.module and not child.level:

@@ -32,6 +32,7 @@ from typing import Any
 
 from ...errors import StoreError, TaskNotFound, ValidationError
 from ...models import Task, TaskStatus
+from ...spec import check_search, words
 from .._rules import moved_run_at, not_paused
 from ..base import (
     LogRecord,
@@ -149,6 +150,24 @@ class MemoryStore(MemoryAttempts, MemoryMaintenance, MemoryCluster):
                 out.append(row.task())
                 if query.limit is not None and len(out) >= query.limit:
                     break
+        return out
+
+    def search(self, text: str, *, limit: int | None = None) -> list[Task]:
+        """Full-text search over names, descriptions and tags (see ``TaskStore.search``): the
+        rows are read in creation order and their words (``spec.words``) matched."""
+        wanted, limit = check_search(text, limit)
+        if not wanted or limit == 0:
+            return []
+        out: list[Task] = []
+        with self._lock:
+            self._check_open()
+            for row in sorted(self._rows.values(), key=lambda r: r.seq):
+                values = row.values
+                have = set(words(" ".join((values["name"], values["description"], *values["tags"]))))
+                if have.issuperset(wanted):
+                    out.append(row.task())
+                    if limit is not None and len(out) >= limit:
+                        break
         return out
 
     # --- changing -------------------------------------------------------------------

@@ -30,7 +30,7 @@ from psycopg_pool import ConnectionPool
 
 from ...errors import StoreError, TaskNotFound, ValidationError
 from ...models import PRIORITIES, Claim, Task, TaskStatus
-from ...spec import distinct_ids
+from ...spec import check_search, distinct_ids
 from .._rules import moved_run_at, not_paused
 from ..base import ClaimRequest, TaskQuery
 from ..sql import codec
@@ -139,11 +139,7 @@ class PostgresStore(PostgresAttempts, PostgresMaintenance, Wakeups, SQLCluster):
             raise self._error(exc) from None
 
     def reset_for_tests(self) -> None:
-        """Test helper: delete every task and log line in this store's schema.
-
-        Used by the contract suite so each test starts empty; never call it on a
-        store holding real work.
-        """
+        """Test helper (the contract suite): empty every table of this store's schema."""
         with self._tx() as conn:
             conn.execute("TRUNCATE tasks, task_logs, nodes, leases, schedules, schedule_firings RESTART IDENTITY")
 
@@ -253,6 +249,16 @@ class PostgresStore(PostgresAttempts, PostgresMaintenance, Wakeups, SQLCluster):
             params.append(query.limit)
         with self._tx() as conn:
             return [codec.to_task(row) for row in conn.execute(text.encode(), params)]
+
+    def search(self, text: str, *, limit: int | None = None) -> list[Task]:
+        """``TaskStore.search`` by ``to_tsvector('simple', ...)`` per row (no index: a scan)."""
+        wanted, limit = check_search(text, limit)
+        if not wanted or limit == 0:
+            return []
+        with self._tx() as conn:
+            return [codec.to_task(row) for row in conn.execute(
+                pg.SELECT + " WHERE to_tsvector('simple', name || ' ' || description || ' ' || tags) "
+                "@@ to_tsquery('simple', %s) ORDER BY seq LIMIT %s", (" & ".join(wanted), limit))]
 
     # --- changing -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ...errors import StoreError
 from ..sql.cluster import CLUSTER_DDL
@@ -25,13 +26,16 @@ from ..sql.codec import (
     TASK_COLUMNS,
 )
 
-__all__ = ["MIGRATIONS", "PRIVATE_COLUMNS", "SCHEMA_VERSION", "migrate"]
+__all__ = ["FTS_COLUMNS", "MIGRATIONS", "PRIVATE_COLUMNS", "SCHEMA_VERSION", "database", "migrate"]
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 #: Columns that only the store sees (lease and bookkeeping).
 PRIVATE_COLUMNS: tuple[str, ...] = ("seq", "owner", "token", "lease_expires_at", "pause_requested",
                                     "last_run_at")
 
-_OWN_TABLES = ("tasks", "task_tags", "task_logs", "nodes", "leases", "schedules", "schedule_firings")
+_OWN_TABLES = ("tasks", "task_tags", "task_logs", "nodes", "leases", "schedules", "schedule_firings", "tasks_fts")
 
 # Index notes (claims must stay fast with millions of future and finished rows, and
 # bulk inserts must touch few b-trees: a new row costs the table, the id index,
@@ -106,44 +110,94 @@ CREATE INDEX task_logs_task ON task_logs (task_id, created);
 """
 
 
-def _migrate_to_1(conn: sqlite3.Connection) -> None:
+# Migrations get a ``sqlite_utils.Database`` over the store's connection, inside the one
+# ``BEGIN IMMEDIATE`` transaction of ``migrate`` (sqlite-utils runs scripts statement by
+# statement when a transaction is open, so nothing commits half a migration). Tables and
+# columns are sqlite-utils' work where it can express them (``create``, ``add_column``,
+# ``enable_fts``; ``table.transform`` for a future change ALTER TABLE cannot make); the
+# version-1 DDL stays SQL text: its partial indexes and the WITHOUT ROWID tag table are
+# beyond sqlite-utils, and a released migration is never edited.
+
+def _migrate_to_1(db: Database) -> None:
     for statement in _V1.split(";"):
         if statement.strip():
-            conn.execute(statement)
+            db.execute(statement)
+    db.table("actors_meta").create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db.execute("INSERT INTO actors_meta (key, value) VALUES ('application', 'actors')")
 
 
-def _migrate_to_2(conn: sqlite3.Connection) -> None:
+def _migrate_to_2(db: Database) -> None:
     """Nodes, leases and schedules (``sql.cluster``)."""
     for statement in CLUSTER_DDL.split(";"):
         if statement.strip():
-            conn.execute(statement)
+            db.execute(statement)
 
 
-def _migrate_to_3(conn: sqlite3.Connection) -> None:
+def _migrate_to_3(db: Database) -> None:
     """``last_run_at``: when a task's last attempt ended (a new interval counts from it)."""
-    conn.execute("ALTER TABLE tasks ADD COLUMN last_run_at REAL")
+    db.table("tasks").add_column("last_run_at", float)
 
+
+def _migrate_to_4(db: Database) -> None:
+    """Full-text search over names, descriptions and tags (``search``): an FTS5 index over
+    ``tasks`` (external content, rowid = seq), filled from the rows already there."""
+    db.table("tasks").enable_fts(list(FTS_COLUMNS), fts_version="FTS5", tokenize="unicode61")
+    db.executescript(FTS_TRIGGERS)  # statement by statement inside the open transaction
+
+
+#: The columns the full-text index covers (``tasks_fts``).
+FTS_COLUMNS = ("name", "description", "tags")
+_OLD = ", ".join(f"old.{column}" for column in FTS_COLUMNS)
+_NEW = ", ".join(f"new.{column}" for column in FTS_COLUMNS)
+_COLUMNS = ", ".join(FTS_COLUMNS)
+# sqlite-utils' own triggers (``create_triggers=True``) fire on every UPDATE of a row, and a
+# task's row is updated by each claim and attempt end: these fire only when an indexed
+# column changes, so the hot path pays the index on insert and delete alone.
+FTS_TRIGGERS = f"""
+CREATE TRIGGER tasks_ai AFTER INSERT ON tasks BEGIN
+  INSERT INTO tasks_fts (rowid, {_COLUMNS}) VALUES (new.seq, {_NEW});
+END;
+CREATE TRIGGER tasks_ad AFTER DELETE ON tasks BEGIN
+  INSERT INTO tasks_fts (tasks_fts, rowid, {_COLUMNS}) VALUES ('delete', old.seq, {_OLD});
+END;
+CREATE TRIGGER tasks_au AFTER UPDATE OF {_COLUMNS} ON tasks BEGIN
+  INSERT INTO tasks_fts (tasks_fts, rowid, {_COLUMNS}) VALUES ('delete', old.seq, {_OLD});
+  INSERT INTO tasks_fts (rowid, {_COLUMNS}) VALUES (new.seq, {_NEW});
+END;
+"""
 
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3)
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
+
+def database(conn: sqlite3.Connection) -> Database:
+    """A ``sqlite_utils.Database`` over the store's own connection (imported here, lazily:
+    the hot path and the pool children never load sqlite-utils). Plugins and recursive
+    triggers stay off, so the connection behaves as before."""
+    import sqlite_utils
+
+    return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+
+
 def migrate(conn: sqlite3.Connection, path: str) -> None:
+    """Bring the file to ``SCHEMA_VERSION`` in one ``BEGIN IMMEDIATE`` transaction (all or
+    nothing); a file already there is only checked, without loading sqlite-utils."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = _current_version(conn, path)
-        for number in range(version, SCHEMA_VERSION):
-            MIGRATIONS[number](conn)
-        if version == 0:
-            conn.execute("CREATE TABLE actors_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            conn.execute("INSERT INTO actors_meta (key, value) VALUES ('application', 'actors')")
-        conn.execute(
-            "INSERT INTO actors_meta (key, value) VALUES ('schema_version', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+        if version < SCHEMA_VERSION:
+            db = database(conn)
+            for number in range(version, SCHEMA_VERSION):
+                MIGRATIONS[number](db)
+            conn.execute(
+                "INSERT INTO actors_meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
         _check_columns(conn, path)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from ...errors import TaskNotFound, ValidationError
 from ...models import Claim, Task, TaskStatus
-from ...spec import distinct_ids
+from ...spec import check_search, distinct_ids
 from .._rules import moved_run_at, not_paused
 from ..base import ClaimRequest, TaskQuery
 from ..sql.cluster import SQLCluster
@@ -44,6 +44,7 @@ from . import statements as sq
 from .attempts import SQLiteAttempts
 from .connection import Checkpointer, Guarded, open_connection
 from .maintenance import SQLiteMaintenance
+from .search import search_tasks
 from .wake import WakeBus
 
 __all__ = ["SQLiteStore"]
@@ -211,6 +212,14 @@ class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLCluster):
             params.append(query.limit)
         with self._db.read() as conn:
             return [sq.to_task(row) for row in conn.execute(sql, params)]
+
+    def search(self, text: str, *, limit: int | None = None) -> list[Task]:
+        """Full-text search over names, descriptions and tags (see ``TaskStore.search``)."""
+        wanted, limit = check_search(text, limit)
+        if not wanted or limit == 0:
+            return []
+        with self._db.read() as conn:
+            return search_tasks(conn, wanted, limit)
 
     # --- changing -------------------------------------------------------------------
 
