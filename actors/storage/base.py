@@ -148,7 +148,9 @@ class TaskStore(Protocol):
     def search(self, text: str, *, limit: int | None = None) -> list[Task]:
         """Tasks whose name, description or tags hold every word of ``text`` (``spec.words``:
         letters and digits, case-insensitive, whole words), in creation order, at most ``limit``.
-        No words: no tasks. Raises ValidationError for a bad ``text`` or ``limit``."""
+        No words: no tasks. Every task committed before the call is found as it is now (a store
+        may index lazily: SQLite indexes what was created since the last search, so creates
+        never pay the index). Raises ValidationError for a bad ``text`` or ``limit``."""
         ...
 
     def update(self, task_id: str, changes: Mapping[str, Any], now: float) -> Task:

@@ -63,6 +63,40 @@ def test_search_follows_updates_and_deletes(store: TaskStore, corpus: list[Task]
     assert store.search("billing") == []
 
 
+def test_a_task_created_after_a_search_is_found_by_the_next(store: TaskStore, corpus: list[Task],
+                                                           make_task: MakeTask) -> None:
+    assert _ids(store.search("digest")) == _ids(corpus[:2])
+    [late] = store.add([make_task(name="REPORT", description="the monthly digest")])
+    assert _ids(store.search("digest")) == [*_ids(corpus[:2]), late]
+    [later] = store.add([make_task(name="REPORT", description="one more digest")])
+    assert _ids(store.search("digest monthly")) == [late]
+    assert _ids(store.search("digest", limit=4)) == [*_ids(corpus[:2]), late, later]
+
+
+def test_an_updated_task_is_found_by_its_new_words_and_not_its_old_ones(
+        store: TaskStore, corpus: list[Task], make_task: MakeTask) -> None:
+    """Whether or not a search has seen the task since it was created (SQLite indexes lazily)."""
+    assert _ids(store.search("ledger")) == [corpus[2].id]  # corpus[2] is in the index now
+    [fresh] = store.add([make_task(name="SYNC", description="Sync receipts to the ledger", tags=["books"])])
+    store.update(corpus[2].id, {"description": "Reconcile payouts"}, T0 + 1)
+    store.update(fresh, {"description": "Archive refunds", "tags": ["vault"]}, T0 + 1)  # never searched
+    assert store.search("ledger") == [] and store.search("receipts") == [] and store.search("books") == []
+    assert _ids(store.search("payouts")) == [corpus[2].id]
+    assert _ids(store.search("refunds vault")) == [fresh]
+    store.update(fresh, {"description": "Archive credits"}, T0 + 2)  # now indexed: changed again
+    assert store.search("refunds") == [] and _ids(store.search("credits vault")) == [fresh]
+
+
+def test_a_deleted_task_is_never_returned(store: TaskStore, corpus: list[Task], make_task: MakeTask) -> None:
+    assert _ids(store.search("billing")) == _ids(corpus[2:])  # indexed
+    [fresh] = store.add([make_task(name="SYNC", description="billing export")])  # not yet
+    assert store.delete(corpus[3].id) and store.delete(fresh)
+    assert _ids(store.search("billing")) == [corpus[2].id]
+    [again] = store.add([make_task(name="SYNC", description="billing export")])  # after the newest went
+    assert _ids(store.search("billing")) == [corpus[2].id, again]
+    assert _ids(store.search("export")) == [again]
+
+
 def test_search_sees_tasks_in_every_state(store: TaskStore, corpus: list[Task]) -> None:
     [claim] = store.claim(["SYNC"], 1, T0, "me", 30.0)
     store.finish([Finish(claim.task.id, claim.token, TaskStatus.SUCCEEDED, result={"n": 1})], T0 + 1)

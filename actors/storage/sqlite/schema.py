@@ -26,7 +26,8 @@ from ..sql.codec import (
     TASK_COLUMNS,
 )
 
-__all__ = ["FTS_COLUMNS", "MIGRATIONS", "PRIVATE_COLUMNS", "SCHEMA_VERSION", "database", "migrate"]
+__all__ = ["FTS_COLUMNS", "FTS_INDEXED", "FTS_WATERMARK", "MIGRATIONS", "PRIVATE_COLUMNS", "SCHEMA_VERSION",
+           "database", "migrate"]
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -140,27 +141,36 @@ def _migrate_to_3(db: Database) -> None:
 
 def _migrate_to_4(db: Database) -> None:
     """Full-text search over names, descriptions and tags (``search``): an FTS5 index over
-    ``tasks`` (external content, rowid = seq), filled from the rows already there."""
+    ``tasks`` (external content, rowid = seq), filled from the rows already there, and its
+    watermark ``FTS_INDEXED`` in ``actors_meta`` (the highest seq it holds)."""
     db.table("tasks").enable_fts(list(FTS_COLUMNS), fts_version="FTS5", tokenize="unicode61")
+    db.execute(f"INSERT INTO actors_meta (key, value) SELECT '{FTS_INDEXED}', COALESCE(MAX(seq), 0) FROM tasks")
     db.executescript(FTS_TRIGGERS)  # statement by statement inside the open transaction
 
 
 #: The columns the full-text index covers (``tasks_fts``).
 FTS_COLUMNS = ("name", "description", "tags")
+#: The ``actors_meta`` key of the index's watermark: every row with ``seq <=`` it is in
+#: ``tasks_fts`` with its current text, no row above it is (``search.catch_up`` moves it).
+FTS_INDEXED = "fts_indexed_seq"
+#: The watermark as an SQL expression (for triggers and the seq of new rows).
+FTS_WATERMARK = f"(SELECT CAST(value AS INTEGER) FROM actors_meta WHERE key = '{FTS_INDEXED}')"
 _OLD = ", ".join(f"old.{column}" for column in FTS_COLUMNS)
 _NEW = ", ".join(f"new.{column}" for column in FTS_COLUMNS)
 _COLUMNS = ", ".join(FTS_COLUMNS)
-# sqlite-utils' own triggers (``create_triggers=True``) fire on every UPDATE of a row, and a
-# task's row is updated by each claim and attempt end: these fire only when an indexed
-# column changes, so the hot path pays the index on insert and delete alone.
+# The index is filled lazily: no INSERT trigger (it halved task creation), a search first
+# indexes the rows above the watermark (``search.catch_up``). Deletes and changes of an
+# indexed column reach the index only for rows already in it (an FTS5 'delete' of a row it
+# does not hold corrupts an external-content index); a row above the watermark is indexed
+# with its text as it is when the next search comes. New rows never get a seq at or below
+# the watermark (``statements.insert``), even after the newest rows were deleted.
+# sqlite-utils' own triggers (``create_triggers=True``) would fire on every insert and on
+# every UPDATE of a row (each claim and attempt end).
 FTS_TRIGGERS = f"""
-CREATE TRIGGER tasks_ai AFTER INSERT ON tasks BEGIN
-  INSERT INTO tasks_fts (rowid, {_COLUMNS}) VALUES (new.seq, {_NEW});
-END;
-CREATE TRIGGER tasks_ad AFTER DELETE ON tasks BEGIN
+CREATE TRIGGER tasks_ad AFTER DELETE ON tasks WHEN old.seq <= {FTS_WATERMARK} BEGIN
   INSERT INTO tasks_fts (tasks_fts, rowid, {_COLUMNS}) VALUES ('delete', old.seq, {_OLD});
 END;
-CREATE TRIGGER tasks_au AFTER UPDATE OF {_COLUMNS} ON tasks BEGIN
+CREATE TRIGGER tasks_au AFTER UPDATE OF {_COLUMNS} ON tasks WHEN old.seq <= {FTS_WATERMARK} BEGIN
   INSERT INTO tasks_fts (tasks_fts, rowid, {_COLUMNS}) VALUES ('delete', old.seq, {_OLD});
   INSERT INTO tasks_fts (rowid, {_COLUMNS}) VALUES (new.seq, {_NEW});
 END;

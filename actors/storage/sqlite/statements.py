@@ -25,6 +25,7 @@ from ..sql.codec import (
     to_task,
     update_columns,
 )
+from .schema import FTS_WATERMARK
 
 __all__ = [
     "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "CHUNK", "FINISHED", "INSERT",
@@ -40,6 +41,7 @@ SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
 SELECT_SEQ = "SELECT seq, " + ", ".join(TASK_COLUMNS) + " FROM tasks"
 INSERT = (f"INSERT INTO tasks (seq, {', '.join(TASK_COLUMNS)}) "
           f"VALUES (?, {', '.join('?' for _ in TASK_COLUMNS)})")
+NEXT_SEQ = f"SELECT MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE({FTS_WATERMARK}, 0))"
 LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = 0"
 class IdClash(Exception):
     """An inserted id already exists (raised inside ``add``'s transaction)."""
@@ -105,8 +107,10 @@ def insert(conn: sqlite3.Connection, tasks: Sequence[Task], rows: list[tuple[Any
         known.update(conn.execute(
             f"SELECT idempotency_key, id FROM tasks WHERE idempotency_key IN ({marks(len(chunk))})",
             chunk).fetchall())
-    # We hold the write lock, so the next seq values are ours to hand out.
-    seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM tasks").fetchone()[0]
+    # We hold the write lock, so the next seq values are ours to hand out: above every row
+    # and above the search index's watermark (a seq freed by deleting the newest rows is
+    # not handed out again while the index may still count it as indexed).
+    seq = conn.execute(NEXT_SEQ).fetchone()[0]
     out: list[str] = []
     fresh: list[tuple[Any, ...]] = []
     tag_rows: list[tuple[str, int]] = []

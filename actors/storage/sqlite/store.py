@@ -44,7 +44,7 @@ from . import statements as sq
 from .attempts import SQLiteAttempts
 from .connection import Checkpointer, Guarded, open_connection
 from .maintenance import SQLiteMaintenance
-from .search import search_tasks
+from .search import behind, catch_up, search_tasks
 from .wake import WakeBus
 
 __all__ = ["SQLiteStore"]
@@ -214,10 +214,18 @@ class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLCluster):
             return [sq.to_task(row) for row in conn.execute(sql, params)]
 
     def search(self, text: str, *, limit: int | None = None) -> list[Task]:
-        """Full-text search over names, descriptions and tags (see ``TaskStore.search``)."""
+        """Full-text search over names, descriptions and tags (see ``TaskStore.search``).
+
+        The index is brought up to date first (``search.catch_up``: tasks created since the
+        last search are indexed now, not when they were created)."""
         wanted, limit = check_search(text, limit)
         if not wanted or limit == 0:
             return []
+        with self._db.read() as conn:
+            stale = behind(conn)
+        while stale:  # index what was created since the last search, a chunk per transaction
+            with self._db.tx() as conn:
+                stale = catch_up(conn)
         with self._db.read() as conn:
             return search_tasks(conn, wanted, limit)
 
