@@ -8,15 +8,43 @@ here reads the clock or sleeps.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 from .models import Cancelled, Crashed, Outcome, Succeeded, Task, TaskStatus
 from .retry import Retry, recurring_backoff
 from .storage.base import Finish
 
-__all__ = ["DEFAULT_MAX_CRASHES", "decide", "effective_retry"]
+__all__ = ["DEFAULT_MAX_CRASHES", "Reclaim", "decide", "effective_retry", "reclaim"]
 
 #: Crashes (a dead process, an expired lease) after which a task is quarantined.
 DEFAULT_MAX_CRASHES = 3
+
+
+@dataclass(frozen=True)
+class Reclaim:
+    """The next state of a RUNNING row whose lease expired (``reclaim``); a store writes it
+    with the lease dropped and ``finished_at`` set when ``status`` is final."""
+
+    status: TaskStatus  # PENDING, PAUSED (a pause was requested) or FAILED (quarantined)
+    crash_count: int
+    error: str
+
+
+def reclaim(crash_count: int, owner: str | None, *, pause_requested: bool, max_crashes: int) -> Reclaim:
+    """The reclaim / quarantine rule, the one every store applies in ``reclaim_expired``.
+
+    An expired lease counts as a crash: ``crash_count + 1``. When that reaches
+    ``max_crashes`` (if ``max_crashes >= 1``) the task is quarantined as FAILED; otherwise
+    it goes back to PENDING (PAUSED if a pause was requested while it ran). The error
+    names the last owner. ``run_at`` and ``attempts`` are kept by the store.
+    """
+    crashes = crash_count + 1
+    if max_crashes >= 1 and crashes >= max_crashes:
+        return Reclaim(TaskStatus.FAILED, crashes,
+                       f"Quarantined: the lease expired {crashes} times (max_crashes={max_crashes}); "
+                       f"last owner {owner!r}")
+    return Reclaim(TaskStatus.PAUSED if pause_requested else TaskStatus.PENDING, crashes,
+                   f"Crashed: the lease of owner {owner!r} expired")
 
 
 def effective_retry(task: Task, worker_retry: Retry | None) -> Retry | None:

@@ -30,7 +30,7 @@ from ..errors import NodeStopped, StoreError, ValidationError
 from ..execution.base import Creator, EventSink, Executor, ExecutorFactory
 from ..messages import Attach, Release, ReleaseAll, Shutdown, StopWorker
 from ..spec import seconds
-from ..storage.base import TaskStore
+from ..storage.base import TaskStore, subscribable
 from .children import Crew
 from .scheduler import Scheduler
 from .supervisor import SupervisorActor, SupervisorConfig
@@ -174,7 +174,7 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
                 crew.add(kind, _executor_factory(kind, executor, options, handle._create_chained), n)
         if scheduler is not None:
             scheduler.start(sup_ref)
-            subscribe = getattr(task_store, "subscribe", None)  # PostgreSQL: LISTEN/NOTIFY
+            subscribe = task_store.subscribe if subscribable(task_store) else None  # PostgreSQL: LISTEN/NOTIFY
             if subscribe is not None and serving:
                 wake = scheduler.wake_at
                 subscribe(lambda due: wake(clock.now() if due is None else due))

@@ -23,6 +23,7 @@ import pykka
 
 from ..errors import NodeStopped
 from ..messages import ChildExited, Job, ReleaseAll, StopWorker
+from ..storage.base import reports_listener
 
 if TYPE_CHECKING:
     from ..clock import Clock
@@ -242,5 +243,5 @@ class Supervising:
         return len(jobs)
 
     def _listener_health(self) -> dict[str, Any] | None:
-        health = getattr(self._store, "listener_health", None)
+        health = self._store.listener_health if reports_listener(self._store) else None
         return None if health is None else health()

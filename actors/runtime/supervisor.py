@@ -26,7 +26,7 @@ from ..clock import Clock
 from ..errors import NodeStopped
 from ..lifecycle import decide
 from ..models import Claim, TaskStatus
-from ..storage.base import Finish, TaskStore
+from ..storage.base import Finish, TaskStore, data_versioned
 from ..workers import TaskWorker
 from .children import FixedWorkers, Waker, Workers, WorkerSlot
 from .health import Health
@@ -317,7 +317,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             self._scheduler.wake_at(max(retry, now))  # a failed operation is tried again then
 
     def _external_change(self) -> bool:
-        version_of = getattr(self._store, "data_version", None)
+        version_of = self._store.data_version if data_versioned(self._store) else None
         if version_of is None:
             return True  # a store that cannot tell: assume it changed
         version = version_of()

@@ -14,16 +14,17 @@ or deleted meanwhile).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
-from ..errors import ValidationError
-from ..models import PRIORITIES, Claim, Node, Schedule, Task, TaskStatus
+from ..models import Claim, Node, Schedule, Task, TaskStatus
+from ..spec import UPDATABLE_FIELDS, check_tags, check_update, distinct_ids
 
 __all__ = [
-    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Finish", "Firing", "LogRecord", "TaskQuery",
-    "TaskStore", "check_tags", "check_update", "distinct_ids",
+    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "DataVersioned", "Finish", "Firing",
+    "ListenerReporting", "LogRecord", "Subscribable", "TaskQuery", "TaskStore", "check_tags", "check_update",
+    "data_versioned", "distinct_ids", "reports_listener", "subscribable",
 ]
 
 #: The queue a task without one runs in (``counts_by_queue`` counts it there).
@@ -31,69 +32,6 @@ DEFAULT_QUEUE = "default"
 
 #: The lease name of the node that fires schedules and prunes (``TaskStore.acquire_lease``).
 LEADER = "leader"
-
-#: Fields ``TaskStore.update`` accepts (``run_at`` as epoch seconds).
-UPDATABLE_FIELDS = frozenset({
-    "description", "tags", "metadata", "priority", "queue", "room_id", "world_id",
-    "entity_id", "run_at", "update_interval", "max_attempts", "max_failures", "timeout",
-    "retry",
-})
-
-
-def distinct_ids(tasks: Sequence[Task]) -> list[str]:
-    """The tasks' ids in order; ``ValidationError`` naming the first id given twice."""
-    ids = [task.id for task in tasks]
-    if len(set(ids)) != len(ids):
-        twice = next(task_id for task_id in ids if ids.count(task_id) > 1)
-        raise ValidationError("id", twice, "appears twice in the batch")
-    return ids
-
-
-def check_tags(value: object) -> tuple[str, ...]:
-    """Tags as a tuple of distinct non-empty strings, in order; ``ValidationError`` otherwise."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValidationError("tags", value, "must be a list of strings")
-    tags = tuple(dict.fromkeys(value))
-    if not all(isinstance(tag, str) and tag for tag in tags):
-        raise ValidationError("tags", value, "each tag must be a non-empty string")
-    return tags
-
-
-def check_update(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The changes of ``TaskStore.update`` checked, in plain form (every store encodes them).
-
-    ``tags`` → tuple, ``metadata`` → dict, ``retry`` → dict or None, ``priority`` → its
-    name, ``run_at`` → float; JSON-ness is checked when a store encodes the value.
-
-    Raises:
-        ValidationError: an unknown field, or a value of the wrong shape (named).
-    """
-    out: dict[str, Any] = {}
-    for field, value in changes.items():
-        if field not in UPDATABLE_FIELDS:
-            raise ValidationError(field, value, f"cannot be updated (allowed: {sorted(UPDATABLE_FIELDS)})")
-        if field == "tags":
-            out[field] = check_tags(value)
-        elif field == "metadata":
-            if not isinstance(value, Mapping):
-                raise ValidationError("metadata", value, "must be a dict")
-            out[field] = dict(value)
-        elif field == "retry":
-            if value is not None and not isinstance(value, Mapping):
-                raise ValidationError("retry", value, "must be a dict or None")
-            out[field] = None if value is None else dict(value)
-        elif field == "priority":
-            if value not in PRIORITIES:
-                raise ValidationError("priority", value, "must be 'high', 'normal' or 'low'")
-            out[field] = str(value)
-        elif field == "run_at":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValidationError("run_at", value, "must be epoch seconds")
-            out[field] = float(value)
-        else:
-            out[field] = value
-    return out
-
 
 @dataclass(frozen=True)
 class TaskQuery:
@@ -205,6 +143,14 @@ class TaskStore(Protocol):
 
     def query(self, query: TaskQuery) -> list[Task]:
         """Tasks matching ``query`` in creation order (indexed: never a table scan)."""
+        ...
+
+    def search(self, text: str, *, limit: int | None = None) -> list[Task]:
+        """Tasks whose name, description or tags hold every word of ``text`` (``spec.words``:
+        letters and digits, case-insensitive, whole words), in creation order, at most ``limit``.
+        No words: no tasks. Every task committed before the call is found as it is now (a store
+        may index lazily: SQLite indexes what was created since the last search, so creates
+        never pay the index). Raises ValidationError for a bad ``text`` or ``limit``."""
         ...
 
     def update(self, task_id: str, changes: Mapping[str, Any], now: float) -> Task:
@@ -397,3 +343,58 @@ class TaskStore(Protocol):
     def close(self) -> None:
         """Release connections. Idempotent."""
         ...
+
+
+
+# --- optional capabilities: a store has them or not; callers ask the guards below -------
+
+@runtime_checkable
+class DataVersioned(Protocol):
+    """A store that can tell cheaply whether another process wrote (SQLite, PostgreSQL)."""
+
+    def data_version(self) -> int:
+        """A number that changes when another connection or store instance committed work."""
+        ...
+
+
+@runtime_checkable
+class Subscribable(Protocol):
+    """A store that wakes a serving node when another process commits work (SQLite, PostgreSQL)."""
+
+    def subscribe(self, on_wake: Callable[[float | None], None]) -> None:
+        """Call ``on_wake(due)`` (from a thread) when work due at ``due`` (None: now) was committed."""
+        ...
+
+
+@runtime_checkable
+class ListenerReporting(Protocol):
+    """A store whose wake-up listener reports its state (SQLite, PostgreSQL)."""
+
+    def listener_health(self) -> dict[str, Any] | None:
+        """The listener's state, or None while it does not listen."""
+        ...
+
+
+def data_versioned(store: object) -> TypeGuard[DataVersioned]:
+    """Whether ``store`` is ``DataVersioned`` (decided once per class: callers ask per tick)."""
+    return _class_has(type(store), DataVersioned)
+
+
+def subscribable(store: object) -> TypeGuard[Subscribable]:
+    """Whether ``store`` is ``Subscribable``."""
+    return _class_has(type(store), Subscribable)
+
+
+def reports_listener(store: object) -> TypeGuard[ListenerReporting]:
+    """Whether ``store`` is ``ListenerReporting``."""
+    return _class_has(type(store), ListenerReporting)
+
+
+_KNOWN: dict[tuple[type, type], bool] = {}  # (store class, capability) -> has it
+
+
+def _class_has(cls: type, capability: type) -> bool:
+    known = _KNOWN.get((cls, capability))
+    if known is None:
+        known = _KNOWN[cls, capability] = issubclass(cls, capability)
+    return known

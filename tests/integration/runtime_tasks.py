@@ -105,3 +105,10 @@ def needs_recipient(ctx: Any, options: dict[str, Any]) -> bool:
 
 def add_from(ctx: Any, options: dict[str, Any], task: Any) -> str:
     return str(options["from"])
+
+
+def sqlite_utils_loaded(ctx: Any, options: dict[str, Any], task: Any) -> bool:
+    """Whether this (child) process has imported sqlite-utils."""
+    import sys
+
+    return "sqlite_utils" in sys.modules

@@ -127,25 +127,69 @@ def test_the_schema_version_is_recorded_once(db_path: str) -> None:
     with sqlite3.connect(db_path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM actors_meta").fetchall())
     raw.close()
-    assert meta == {"application": "actors", "schema_version": "3"}
+    assert meta == {"application": "actors", "schema_version": "4", "fts_indexed_seq": "0"}
+
+
+def _old_file(db_path: str, version: int) -> None:
+    """A file as actors wrote it at schema ``version`` (1 or 3), with task ``t000001``: the
+    released DDL run with plain sqlite3, as the code of that version did."""
+    from actors.storage.sql.cluster import CLUSTER_DDL
+    from actors.storage.sqlite import schema as _sqlite_schema
+    from actors.storage.sqlite import statements as _sqlite_statements
+
+    raw = sqlite3.connect(db_path, isolation_level=None)
+    ddl = _sqlite_schema._V1 + (";" + CLUSTER_DDL + ";ALTER TABLE tasks ADD COLUMN last_run_at REAL"
+                                if version == 3 else "")
+    for statement in ddl.split(";"):
+        if statement.strip():
+            raw.execute(statement)
+    raw.execute("CREATE TABLE actors_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    raw.execute("INSERT INTO actors_meta VALUES ('application', 'actors'), ('schema_version', ?)", (str(version),))
+    raw.execute(_sqlite_statements.INSERT, (1, *_sqlite_statements.task_row(task(1))))
+    raw.close()
 
 
 def test_a_version_1_file_is_migrated_to_version_2_keeping_its_tasks(db_path: str) -> None:
     """A file written before nodes, leases and schedules existed opens and gains them."""
-    from actors.storage import _sqlite_schema
-
-    raw = sqlite3.connect(db_path, isolation_level=None)
-    _sqlite_schema.MIGRATIONS[0](raw)
-    raw.execute("CREATE TABLE actors_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    raw.execute("INSERT INTO actors_meta VALUES ('application', 'actors'), ('schema_version', '1')")
-    raw.execute(_sqlite_schema.INSERT, (1, *_sqlite_schema.task_row(task(1))))
-    raw.close()
-
+    _old_file(db_path, 1)
     store = SQLiteStore(db_path)
     store.heartbeat("node-a", 1.0, 30.0, {})
     assert [t.id for t in store.query(TaskQuery())] == ["t000001"]
     assert [node.node_id for node in store.nodes()] == ["node-a"]
     store.close()
+
+
+@pytest.mark.parametrize("version", [1, 3])
+def test_an_old_file_gains_full_text_search_over_the_tasks_it_holds(db_path: str, version: int) -> None:
+    """Migration 4 (sqlite-utils ``enable_fts``) indexes the rows already there (the watermark
+    starts at the highest of them); later rows are indexed by the next search."""
+    _old_file(db_path, version)
+    store = SQLiteStore(db_path)
+    assert [t.id for t in store.search("email")] == ["t000001"]
+    store.add([task(2)])
+    store.update("t000001", {"tags": ["renamed"]}, T0)
+    assert [t.id for t in store.search("email")] == ["t000001", "t000002"]
+    assert [t.id for t in store.search("renamed")] == ["t000001"]
+    store.close()
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'fts_indexed_seq'").fetchone() == ("2",)
+        triggers = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    raw.close()
+    assert triggers == {"tasks_ad", "tasks_au"}  # no insert trigger: creates never pay the index
+
+
+def test_claims_and_attempt_ends_do_not_touch_the_search_index(db_path: str) -> None:
+    """The update trigger fires only when an indexed column changes, not on every claim."""
+    store = SQLiteStore(db_path)
+    store.add([task(n) for n in range(5)])
+    statements: list[str] = []
+    tracing = SQLiteStore(db_path, trace=statements.append)
+    claims = tracing.claim(["EMAIL"], 5, T0, "node", LEASE)
+    tracing.finish([Finish(c.task.id, c.token, TaskStatus.SUCCEEDED) for c in claims], T0 + 1)
+    tracing.close()
+    store.close()
+    assert claims and not any("tasks_fts" in s for s in statements)
 
 
 def test_errors_after_opening_are_store_errors_naming_the_path(db_path: str) -> None:

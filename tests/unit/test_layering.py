@@ -25,7 +25,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "actors"
 
 #: Modules of the kernel (stdlib only): anything may import them.
 KERNEL = {
-    "actors.clock", "actors.errors", "actors.models", "actors.spec", "actors.retry", "actors.cron",
+    "actors.clock", "actors.errors", "actors.models", "actors.spec", "actors.spec.task", "actors.spec.stored",
+    "actors.retry", "actors.cron",
     "actors.lifecycle", "actors.messages", "actors.context", "actors.creating", "actors.requests",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
 }
@@ -41,7 +42,7 @@ HOMES = {
 }
 
 #: The composition root: the only modules that may name concrete stores and executors.
-ROOTS = {"actors.system", "actors.runtime.node", "actors.runtime.start", "actors.cli", "actors.testing"}
+ROOTS = {"actors.system", "actors.runtime.node", "actors.cli", "actors.testing"}
 
 CONCRETE = ("actors.storage.memory", "actors.storage.sqlite", "actors.storage.postgres",
             "actors.execution.process", "actors.execution.thread", "actors.execution.inline")

@@ -86,3 +86,29 @@ def test_crash_reruns_a_one_time_task_at_once_and_quarantines_after_max_crashes(
 
 def test_cancelled_outcome_is_cancelled() -> None:
     assert decide(task(), "t", Cancelled(), NOW).status is TaskStatus.CANCELLED
+
+
+# --- the reclaim / quarantine rule (one home; every store's reclaim_expired applies it) -----
+
+
+def test_reclaim_counts_an_expired_lease_as_a_crash_and_names_the_owner() -> None:
+    from actors.lifecycle import reclaim
+
+    state = reclaim(0, "node-a", pause_requested=False, max_crashes=3)
+    assert (state.status, state.crash_count) == (TaskStatus.PENDING, 1)
+    assert "'node-a'" in state.error and "Crashed" in state.error
+
+
+def test_reclaim_keeps_a_pause_requested_while_running() -> None:
+    from actors.lifecycle import reclaim
+
+    assert reclaim(0, "n", pause_requested=True, max_crashes=3).status is TaskStatus.PAUSED
+
+
+def test_reclaim_quarantines_at_max_crashes_and_never_below_one() -> None:
+    from actors.lifecycle import reclaim
+
+    state = reclaim(2, "n", pause_requested=True, max_crashes=3)
+    assert (state.status, state.crash_count) == (TaskStatus.FAILED, 3)
+    assert "Quarantined" in state.error and "max_crashes=3" in state.error
+    assert reclaim(99, "n", pause_requested=False, max_crashes=0).status is TaskStatus.PENDING

@@ -1,8 +1,7 @@
 """What a caller may ask for when creating a task, and the checks it must pass.
 
-``build_task`` turns the keyword arguments of ``create_task`` into a ``Task`` or
-raises ``ValidationError`` naming the first bad field and its value. It is pure:
-the id and the time are arguments.
+``build_task`` turns the keyword arguments of ``create_task`` into a ``Task`` or raises
+``ValidationError`` naming the first bad field and its value. Pure: id and time are arguments.
 """
 
 from __future__ import annotations
@@ -16,13 +15,34 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from .clock import from_timestamp, to_timestamp
-from .errors import ValidationError
-from .models import PRIORITIES, Task, TaskStatus
-from .retry import Retry
+from ..clock import from_timestamp, to_timestamp
+from ..errors import ValidationError
+from ..models import PRIORITIES, Task, TaskStatus
+from ..retry import Retry
 
-__all__ = ["TaskSpec", "build_task", "check_json", "check_task_id", "check_text", "coerce_spec",
-           "interval_from_metadata", "seconds"]
+__all__ = [
+    "DEFAULT_MAX_FAILURES",
+    "MAX_INT",
+    "MAX_NAME_LENGTH",
+    "MAX_SECONDS",
+    "SPEC_FIELDS",
+    "TaskSpec",
+    "build_task",
+    "check_json",
+    "check_name",
+    "check_priority",
+    "check_priority_name",
+    "check_run_at",
+    "check_task_id",
+    "check_text",
+    "coerce_spec",
+    "instant",
+    "interval_from_metadata",
+    "json_text",
+    "new_ids",
+    "optional_str",
+    "seconds",
+]
 
 DEFAULT_MAX_FAILURES = 5
 MAX_NAME_LENGTH = 200
@@ -166,6 +186,22 @@ def check_json(field_name: str, mapping: object) -> dict[str, Any]:
     return out
 
 
+_COMPACT = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode  # the stores' JSON text
+
+
+def json_text(field_name: str, value: Any) -> str:
+    """Compact JSON text of ``value`` as the stores keep it; ``ValidationError`` if not JSON."""
+    if value is None:
+        return "null"
+    if not value and isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"
+    try:
+        return _COMPACT(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(field_name, value, f"not JSON: {exc}") from None
+
+
+
 def _nested_keys(field_name: str, top: dict[str, Any]) -> None:
     """Refuse a non-string key at any depth: JSON would turn ``{1: x}`` into ``{"1": x}`` and
     the value would not come back as given (the top level is checked by the caller)."""
@@ -241,12 +277,18 @@ def _int(field_name: str, value: object) -> int | None:
     return value
 
 
-def check_priority(value: object) -> str:
-    if value is None:
-        return "normal"
+def check_priority_name(value: object) -> str:
+    """``value`` if it is a priority name ('high', 'normal', 'low'); ``ValidationError`` otherwise."""
     if value not in PRIORITIES:
         raise ValidationError("priority", value, "must be 'high', 'normal' or 'low'")
     return str(value)
+
+
+
+def check_priority(value: object) -> str:
+    if value is None:
+        return "normal"
+    return check_priority_name(value)
 
 
 def check_name(value: object) -> str:

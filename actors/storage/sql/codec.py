@@ -11,10 +11,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..clock import from_timestamp, to_timestamp
-from ..errors import ValidationError
-from ..models import PRIORITIES, Task, TaskStatus
-from .base import check_update
+from ...clock import from_timestamp, to_timestamp
+from ...models import PRIORITIES, Task, TaskStatus
+from ...spec import check_priority_name, check_storable, check_update, json_text, required_time
 
 __all__ = [
     "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "FINISHED", "RUNNING_VALUE", "TASK_COLUMNS",
@@ -33,7 +32,6 @@ TASK_COLUMNS: tuple[str, ...] = (
 FINISHED = ("succeeded", "failed", "cancelled")
 # Every status value: "status IN (all)" lets a name-only query use tasks_claim.
 ALL_STATUSES = tuple(status.value for status in TaskStatus)
-_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 _DECODE = json.JSONDecoder().decode
 _STATUS = {status.value: status for status in TaskStatus}
 RUNNING_VALUE = TaskStatus.RUNNING.value
@@ -41,16 +39,8 @@ RUNNING_VALUE = TaskStatus.RUNNING.value
 AT_STATUS, AT_ATTEMPTS, AT_UPDATED = (TASK_COLUMNS.index(c) for c in ("status", "attempts", "updated_at"))
 
 
-def dumps(field: str, value: Any) -> str:
-    """Compact JSON text of ``value``; ``ValidationError`` naming ``field`` if it is not JSON."""
-    if value is None:
-        return "null"
-    if not value and isinstance(value, (dict, list)):
-        return "{}" if isinstance(value, dict) else "[]"
-    try:
-        return _ENCODE(value)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise ValidationError(field, value, f"not JSON: {exc}") from None
+#: JSON text as the stores keep it (``spec.json_text``: ``ValidationError`` naming the field).
+dumps = json_text
 
 
 def load(text: str) -> Any:
@@ -64,31 +54,18 @@ def load(text: str) -> Any:
     return _DECODE(text)
 
 
-def required_time(field: str, value: Any) -> float:
-    """Epoch seconds of a datetime that must be set; ``ValidationError`` naming ``field`` if None."""
-    if value is None:
-        raise ValidationError(field, None, "is required")
-    return to_timestamp(value)
-
-
 def _ts(value: Any) -> float | None:
     return None if value is None else to_timestamp(value)
 
 
 def rank(priority: object) -> int:
     """The stored rank of a priority name (0 = high); ``ValidationError`` for anything else."""
-    if priority not in PRIORITIES:
-        raise ValidationError("priority", priority, "must be 'high', 'normal' or 'low'")
-    return PRIORITIES.index(str(priority))
+    return PRIORITIES.index(check_priority_name(priority))
 
 
 def task_row(task: Task) -> tuple[Any, ...]:
     """The INSERT parameters for ``task`` (in ``TASK_COLUMNS`` order), validated."""
-    status = TaskStatus(task.status)
-    if status is TaskStatus.RUNNING:
-        raise ValidationError("status", status.value, "a task cannot be added RUNNING")
-    if task.run_at is None and not status.finished:
-        raise ValidationError("run_at", None, "an unfinished task needs run_at")
+    status = check_storable(task)
     return (
         task.id, task.name, task.description, status.value, rank(task.priority), task.queue,
         dumps("tags", list(task.tags)), dumps("metadata", dict(task.metadata)), task.room_id,

@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-__all__ = ["Listener"]
+__all__ = ["Listener", "Wakeups"]
 
 log = logging.getLogger("actors")
 
@@ -132,3 +132,50 @@ class Listener:
             self._thread.join(timeout=3.0)
         self.connected = False
 
+
+
+class Wakeups:
+    """``PostgresStore``'s wake-up capabilities (``Subscribable``, ``DataVersioned``,
+    ``ListenerHealth``): a ``pg_notify`` per committed write, one ``Listener`` per store."""
+
+    _lock: threading.RLock
+    _dsn: str
+    _connect_kwargs: dict[str, Any]
+    _channel: str
+    _instance: str
+    _listener: Listener | None
+    _listen_retry: float
+    _unheard: int
+
+    def _announce(self, conn: psycopg.Connection[Any], due: float | None) -> None:
+        """Tell listening nodes (on commit) that work may be due at ``due`` (None: now)."""
+        conn.execute("SELECT pg_notify(%s, %s)", (self._channel, f"{self._instance} {'' if due is None else due}"))
+
+    def subscribe(self, on_wake: Callable[[float | None], None]) -> None:
+        """Call ``on_wake(due)`` when another store instance commits work due at ``due``.
+
+        Starts the ``LISTEN`` thread (once; re-listens after a dropped connection,
+        first waiting ``listen_retry`` seconds). While it is disconnected ``data_version``
+        changes on every call, so the node falls back to polling.
+        """
+        with self._lock:
+            if self._listener is None:
+                self._listener = Listener(self._dsn, self._connect_kwargs, self._channel, self._instance,
+                                          on_wake, retry=self._listen_retry)
+
+    def data_version(self) -> int:
+        """Changes when another store instance committed work (a notification arrived).
+
+        Without a connected listener (not subscribed, or reconnecting) it changes on
+        every call: the caller cannot tell, so it must look.
+        """
+        listener = self._listener
+        if listener is None or not listener.connected:
+            self._unheard -= 1
+            return self._unheard
+        return listener.version
+
+    def listener_health(self) -> dict[str, Any] | None:
+        """The listener's state (connected, reconnects, notifications, backend_pid), or None."""
+        listener = self._listener
+        return None if listener is None else listener.health()

@@ -8,7 +8,7 @@ transaction under a transaction-scoped advisory lock keyed by the schema name,
 so several nodes starting at once never race to create the tables.
 
 Rows hold JSON text and numbers only, in the same codec as the SQLite store
-(``_codec.task_row`` / ``to_task``): times are double precision epoch
+(``sql.codec.task_row`` / ``to_task``): times are double precision epoch
 seconds, priority its rank. Tags are also kept as a ``text[]`` (``tag_list``)
 under a GIN index for "carries all these tags" queries.
 """
@@ -23,9 +23,9 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from ..errors import StoreError, ValidationError
-from ._cluster_sql import CLUSTER_DDL
-from ._codec import TASK_COLUMNS
+from ...errors import StoreError, ValidationError
+from ..sql.cluster import CLUSTER_DDL
+from ..sql.codec import TASK_COLUMNS
 
 __all__ = ["INSERT", "LEAVE_RUNNING", "SCHEMA_VERSION", "SELECT", "SELECT_SEQ", "TASK_COLUMNS",
            "check_schema_name", "describe", "migrate"]

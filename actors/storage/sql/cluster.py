@@ -24,10 +24,11 @@ from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import Any
 
-from ..clock import from_timestamp, to_timestamp
-from ..models import Node, Schedule, Task
-from ._codec import dumps, load, required_time
-from .base import Firing
+from ...clock import from_timestamp, to_timestamp
+from ...models import Node, Schedule, Task
+from ...spec import required_time
+from ..base import Firing
+from .codec import dumps, load
 
 __all__ = ["CLUSTER_DDL", "SQLCluster"]
 

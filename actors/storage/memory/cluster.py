@@ -1,4 +1,4 @@
-"""Nodes, leases and schedules of ``MemoryStore`` (the same semantics as ``_cluster_sql``).
+"""Nodes, leases and schedules of ``MemoryStore`` (the same semantics as ``sql.cluster``).
 
 Values are kept in storage form (times as epoch seconds, JSON as text) so what
 comes back never aliases what went in. The host store provides ``_lock``,
@@ -12,20 +12,15 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..clock import from_timestamp, to_timestamp
-from ..errors import ValidationError
-from ..models import Node, Schedule, Task
-from ._codec import required_time
-from .base import Firing
+from ...clock import from_timestamp, to_timestamp
+from ...models import Node, Schedule, Task
+from ...spec import json_text, required_time
+from ..base import Firing
 
 __all__ = ["MemoryCluster"]
 
 
-def _text(field: str, value: Any) -> str:
-    try:
-        return json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(field, value, f"not JSON: {exc}") from None
+_text = json_text
 
 
 class MemoryCluster:

@@ -1,0 +1,143 @@
+"""The SQLite store's SQL text and shared statements (insert, fetch, untag), and the row
+codec (``sql.codec``) re-exported for it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+from ...errors import ValidationError
+from ...models import PRIORITIES, Task
+from ..sql.codec import (
+    ALL_STATUSES,
+    AT_ATTEMPTS,
+    AT_STATUS,
+    AT_UPDATED,
+    FINISHED,
+    RUNNING_VALUE,
+    TASK_COLUMNS,
+    dumps,
+    load,
+    task_row,
+    to_task,
+    update_columns,
+)
+from .schema import FTS_WATERMARK
+
+__all__ = [
+    "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "CHUNK", "FINISHED", "INSERT",
+    "LEAVE_RUNNING", "RUNNING_VALUE", "SELECT", "SELECT_SEQ", "TASK_COLUMNS", "IdClash", "chunks", "claim_sql",
+    "dumps", "fetch", "fetch_seqs", "insert", "load", "marks", "next_due_sql", "task_row", "to_task", "untag",
+    "update_columns",
+]
+
+# --- rows: codec, SQL text and shared statements ------------------------------------
+
+CHUNK = 500  # ids per "IN (...)" list, well under SQLite's variable limit
+SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
+SELECT_SEQ = "SELECT seq, " + ", ".join(TASK_COLUMNS) + " FROM tasks"
+INSERT = (f"INSERT INTO tasks (seq, {', '.join(TASK_COLUMNS)}) "
+          f"VALUES (?, {', '.join('?' for _ in TASK_COLUMNS)})")
+NEXT_SEQ = f"SELECT MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE({FTS_WATERMARK}, 0))"
+LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = 0"
+class IdClash(Exception):
+    """An inserted id already exists (raised inside ``add``'s transaction)."""
+
+
+def chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+def marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+@lru_cache(maxsize=64)
+def claim_sql(name_count: int) -> str:
+    # One arm per (tier, name): each is an index range that stops at ``run_at <= now``
+    # and comes out in (run_at, seq) order; the outer ORDER BY merges at most
+    # 3 * name_count * limit rows.
+    # The rows come back whole (seq first), so claim needs no second SELECT.
+    arm = (f"SELECT * FROM (SELECT seq, {', '.join(TASK_COLUMNS)} FROM tasks WHERE status = 'pending' "
+           "AND name = ? AND priority = {rank} AND run_at <= ? ORDER BY run_at, seq LIMIT ?)")
+    arms = [arm.format(rank=rank) for rank in range(len(PRIORITIES)) for _ in range(name_count)]
+    return " UNION ALL ".join(arms) + " ORDER BY priority, run_at, seq LIMIT ?"
+
+
+@lru_cache(maxsize=64)
+def next_due_sql(name_count: int) -> str:
+    arm = ("SELECT (SELECT MIN(run_at) FROM tasks WHERE status = 'pending' AND name = ? "
+           "AND priority = {rank}) AS due")
+    arms = [arm.format(rank=rank) for rank in range(len(PRIORITIES)) for _ in range(name_count)]
+    return "SELECT MIN(due) FROM (" + " UNION ALL ".join(arms) + ")"
+
+
+
+def fetch(conn: sqlite3.Connection, task_id: str) -> Task | None:
+    """The task ``task_id``, or None."""
+    row = conn.execute(SELECT + " WHERE id = ?", (task_id,)).fetchone()
+    return None if row is None else to_task(row)
+
+
+def fetch_seqs(conn: sqlite3.Connection, seqs: Sequence[int]) -> list[Task]:
+    """The tasks with these ``seq`` values, in the order given (all must exist)."""
+    by_seq: dict[int, Task] = {}
+    for chunk in chunks(seqs):
+        for row in conn.execute(SELECT_SEQ + f" WHERE seq IN ({marks(len(chunk))})", chunk):
+            by_seq[row[0]] = to_task(row[1:])
+    return [by_seq[seq] for seq in seqs]
+
+
+def insert(conn: sqlite3.Connection, tasks: Sequence[Task], rows: list[tuple[Any, ...]]) -> list[str]:
+    """Insert ``tasks`` (``rows`` from ``task_row``) inside the caller's write transaction.
+
+    Returns the ids in order, an existing task's id for a used idempotency key.
+
+    Raises:
+        IdClash: an id is already in the table (the caller rolls back and says which).
+        ValidationError: the table refused a value.
+    """
+    keys = list({task.idempotency_key for task in tasks if task.idempotency_key is not None})
+    known: dict[str, str] = {}
+    for chunk in chunks(keys):
+        known.update(conn.execute(
+            f"SELECT idempotency_key, id FROM tasks WHERE idempotency_key IN ({marks(len(chunk))})",
+            chunk).fetchall())
+    # We hold the write lock, so the next seq values are ours to hand out: above every row
+    # and above the search index's watermark (a seq freed by deleting the newest rows is
+    # not handed out again while the index may still count it as indexed).
+    seq = conn.execute(NEXT_SEQ).fetchone()[0]
+    out: list[str] = []
+    fresh: list[tuple[Any, ...]] = []
+    tag_rows: list[tuple[str, int]] = []
+    for task, row in zip(tasks, rows, strict=True):
+        key = task.idempotency_key
+        if key is not None and key in known:
+            out.append(known[key])
+            continue
+        if key is not None:
+            known[key] = task.id
+        seq += 1
+        out.append(task.id)
+        fresh.append((seq, *row))
+        tag_rows.extend((tag, seq) for tag in task.tags)
+    try:
+        conn.executemany(INSERT, fresh)
+    except sqlite3.IntegrityError as exc:
+        if "tasks.id" in str(exc):
+            raise IdClash from None
+        column = str(exc).rpartition(".")[2]  # e.g. "NOT NULL constraint failed: tasks.name"
+        raise ValidationError(column, None, f"refused by the task table: {exc}") from None
+    conn.executemany("INSERT OR IGNORE INTO task_tags (tag, task_seq) VALUES (?, ?)", tag_rows)
+    return out
+
+
+def untag(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
+    """Delete the task_tags rows of (seq, tags JSON) pairs, one key lookup per tag."""
+    conn.executemany("DELETE FROM task_tags WHERE tag = ? AND task_seq = ?",
+                     [(tag, seq) for seq, tags in rows for tag in json.loads(tags)])
+
