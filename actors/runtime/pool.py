@@ -36,7 +36,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from .._pqueue import PriorityQueue
+from ..batch._pqueue import PriorityQueue
 from ..messages import Work
 
 __all__ = ["Pool"]
