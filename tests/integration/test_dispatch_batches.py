@@ -27,7 +27,7 @@ def test_batches_grow_when_the_producer_outruns_the_workers(tmp_path: Path, monk
     assert {task.id for task in done} == set(ids)
     hops = stats["dispatch"]["hops"]
     assert stats["dispatch"]["mode"] == dispatch
-    # 150 creates, each faster than a 4 ms task: the work gathers in the store and the pool: the work gathers and goes out together
+    # 150 creates, each faster than a 4 ms task: the work gathers in the store and in the pool
     assert hops["claims"]["average"] >= 1.5, hops  # (1.0: a claim and a message per task)
     assert hops["handouts"]["average"] >= 3, hops
     assert hops["flushes"]["items"] == 150
