@@ -63,12 +63,12 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from .batch import BatchProcessor, BatchQueue, ItemOutcome, PriorityQueue, Semaphore
-    from .drain import AffinityDrains, TaskDrain
+    from .batch.drain import AffinityDrains, TaskDrain
     from .system import Supervisor
 
 # Loaded on first use, so that a pool's child process (which imports ``actors`` to find
 # its task functions) pays for neither pykka nor asyncio (the batch stack): less memory.
-_LAZY = {"Supervisor": "system", "TaskDrain": "drain", "AffinityDrains": "drain",
+_LAZY = {"Supervisor": "system", "TaskDrain": "batch.drain", "AffinityDrains": "batch.drain",
          "BatchProcessor": "batch", "BatchQueue": "batch", "ItemOutcome": "batch",
          "PriorityQueue": "batch", "Semaphore": "batch"}
 

@@ -36,12 +36,16 @@ from .models import Outcome, Schedule, Task, TaskStatus
 from .spec import SPEC_FIELDS, TaskSpec
 
 __all__ = [
+    "AddWorker",
     "CancelTask",
     "CreateTask",
     "DeleteTask",
+    "Enqueue",
     "ExecutorEvent",
+    "GetDispatch",
     "GetTask",
     "GetTasks",
+    "HandOut",
     "Job",
     "JobDone",
     "JobLog",
@@ -49,8 +53,12 @@ __all__ = [
     "JobProgress",
     "JobStarted",
     "PauseTask",
+    "Refused",
     "ResumeTask",
+    "RetireWorker",
+    "TakeAll",
     "UpdateTask",
+    "Withdraw",
 ]
 
 
@@ -337,3 +345,55 @@ class ChildExited(NamedTuple):
     key: Any
     reason: str
     jobs: tuple[Job, ...] = ()
+
+
+# --- the dispatch queue actor (``actors.runtime.dispatch``: the supervisor's pool as an actor) ---
+
+
+class Enqueue(NamedTuple):
+    """To the queue actor: one claim's worth of work, and the attempt ends recorded since the last
+    message (``(task id, token)``: those workers have room again). One message per claim."""
+
+    items: tuple[Work, ...]
+    ended: tuple[tuple[str, str], ...] = ()
+
+
+class AddWorker(NamedTuple):
+    """To the queue actor: worker ``key`` of ``kind`` joins (or, replaced, rejoins) holding nothing.
+    ``ref``: its actor; ``direct``: its executor when that only queues (None: ``Dispatch``)."""
+
+    key: int
+    kind: str
+    ref: Any
+    direct: Any = None
+
+
+class RetireWorker(NamedTuple):
+    """To the queue actor: worker ``key`` takes no more work. Reply: the task ids it held."""
+
+    key: int
+
+
+class Withdraw(NamedTuple):
+    """To the queue actor: take ``task_id`` out if it waits. Reply: ``(withdrawn, holder key or None)``."""
+
+    task_id: str
+
+
+class TakeAll(NamedTuple):
+    """To the queue actor (on shutdown): empty its queues. Reply: the work that waited."""
+
+
+class GetDispatch(NamedTuple):
+    """To the queue actor. Reply: ``(jobs held per worker key, counters per hop)``."""
+
+
+class HandOut(NamedTuple):
+    """The queue actor to itself: hand out what waits, after the messages already in its inbox."""
+
+
+class Refused(NamedTuple):
+    """To the supervisor: a worker's executor refused these jobs (they never started); give them
+    back and claim again."""
+
+    jobs: tuple[Job, ...]

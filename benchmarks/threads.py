@@ -14,6 +14,9 @@ and its children.
 
     python benchmarks/threads.py --n 5000 --workers 2
     python benchmarks/threads.py --n 5000 --workers 2 --remote
+    python benchmarks/threads.py --n 5000 --workers 2 --dispatch actor   # the queue actor on the path
+
+Also prints the average batch per message at each dispatch hop (``stats()["dispatch"]``).
 """
 
 from __future__ import annotations
@@ -33,12 +36,18 @@ import psutil
 
 import actors
 
-_GROUPS = ("SupervisorActor", "WorkerActor", "actors-process-io", "actors-process-helper",
+_GROUPS = ("SupervisorActor", "QueueActor", "WorkerActor", "actors-process-io", "actors-process-helper",
            "actors-executor-reader", "actors-executor-timers", "actors-sched", "actors-sqlite", "MainThread")
 
 
 def add(ctx: Any, options: dict[str, Any], task: actors.Task) -> int:
     return int(options["a"]) + int(options["b"])
+
+
+def hops(dispatch: dict[str, Any]) -> str:
+    """One line: the dispatch mode and the average batch per message (or call) at each hop."""
+    return f"  dispatch={dispatch['mode']} average batch: " + ", ".join(
+        f"{name} {hop['average']:.1f} ({hop['messages']})" for name, hop in dispatch["hops"].items())
 
 
 def thread_cpu() -> dict[str, tuple[float, float]]:
@@ -134,7 +143,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--remote", action="store_true", help="serve in another process")
     parser.add_argument("--serve", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--dispatch", choices=["direct", "actor"], default=None,
+                        help="the supervisor's dispatch (sets ACTORS_DISPATCH; default: the node's)")
     args = parser.parse_args()
+    if args.dispatch:
+        os.environ["ACTORS_DISPATCH"] = args.dispatch
     if args.serve:
         return serve(args.serve, args.workers)
     path = os.path.join(tempfile.mkdtemp(prefix="actors-threads-"), "bench.db")
@@ -154,10 +167,12 @@ def main() -> int:
         sup.wait(last, timeout=600)
         sup.join(timeout=600)
         elapsed, cpu1, after = time.perf_counter() - start, os.times(), thread_cpu()
-        done = sup.stats()["tasks"].get("succeeded", 0)
+        stats = sup.stats()
+        done = stats["tasks"].get("succeeded", 0)
     parent = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / args.n * 1e6
     print(f"N={args.n} W={args.workers}: {args.n / elapsed:,.0f} tasks/s end to end; "
           f"parent CPU {parent:,.0f} us/task; {done} succeeded")
+    print(hops(stats["dispatch"]))
     _print_threads(before, after, args.n)
     return 0 if done == args.n + 200 else 1
 

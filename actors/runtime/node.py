@@ -32,6 +32,7 @@ from ..messages import Attach, Release, ReleaseAll, Shutdown, StopWorker
 from ..spec import seconds
 from ..storage.base import TaskStore, subscribable
 from .children import Crew
+from .dispatch import DISPATCH_MODES
 from .scheduler import Scheduler
 from .supervisor import SupervisorActor, SupervisorConfig
 
@@ -146,6 +147,9 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
         raise ValidationError("executor", executor, f"must be one of {EXECUTORS}")
     if str(synchronous).upper() not in ("NORMAL", "FULL"):
         raise ValidationError("synchronous", synchronous, "must be 'NORMAL' or 'FULL'")
+    dispatch = os.environ.get("ACTORS_DISPATCH", "direct")  # an internal switch (docs/dispatch.md)
+    if dispatch not in DISPATCH_MODES:
+        raise ValidationError("ACTORS_DISPATCH", dispatch, f"must be one of {DISPATCH_MODES}")
     assert ttl is not None and keep is not None and window is not None
     clock = clock or SystemClock()
     node = node_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -159,7 +163,7 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
     config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, pool=pool, max_crashes=max_crashes,
                               retention=keep, abort_grace=abort_grace, serving=serving, info=info,
                               max_batch=max_batch, default_timeout=default_timeout,
-                              max_restarts=max_restarts, restart_window=window)
+                              max_restarts=max_restarts, restart_window=window, dispatch=dispatch)
     crew = Crew()
     scheduler = None if isinstance(clock, ManualClock) else Scheduler(None, clock, poll_interval)
     sup_ref = SupervisorActor.start(task_store, clock, config, workers=crew, scheduler=scheduler)

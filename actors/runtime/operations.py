@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from ..storage.base import TaskStore
     from ..workers import TaskWorker
     from .children import WorkerSlot
+    from .dispatch import Dispatcher, Hop
     from .maintenance import Maintenance
     from .planner import ClaimPlanner, PlannedClaim
-    from .pool import Pool
     from .waiters import Waiters
 
 __all__ = ["TaskOperations"]
@@ -47,7 +47,9 @@ class TaskOperations:
         _workers: dict[str, TaskWorker]
         _held: dict[str, Claim]
         _cancelled: set[str]
-        _pool: Pool[int]
+        _dispatch: Dispatcher
+        _events: Hop
+        _flushes: Hop
         _slots: list[WorkerSlot]
         _planner: ClaimPlanner
         _maintenance: Maintenance
@@ -129,10 +131,10 @@ class TaskOperations:
             return None
         if task_id in self._held:
             self._cancelled.add(task_id)
-            if self._pool.withdraw(task_id) is not None:
+            withdrawn, holder = self._dispatch.withdraw(task_id)
+            if withdrawn:
                 self._drop_held(task_id)  # it never reached a worker
             else:
-                holder = self._pool.holder(task_id)
                 for key in range(len(self._slots)) if holder is None else [holder]:
                     self._slots[key].ref.tell(Abort(task_id, self._cfg.abort_grace))
         self._settle([task_id])
@@ -165,7 +167,9 @@ class TaskOperations:
             if name not in self._workers
         } if self._cfg.serving else {}
         slots = sum(self._cfg.slots.values())
-        busy = sum(1 for held in self._pool.holding().values() if held > 0)
+        dispatch = self._dispatch.stats()
+        dispatch["hops"].update(events=self._events.as_dict(), flushes=self._flushes.as_dict())
+        busy = sum(1 for held in self._dispatch.holding().values() if held > 0)
         return {
             "node_id": self._cfg.node_id,
             "tasks": counts,
@@ -187,4 +191,5 @@ class TaskOperations:
                        "heartbeat_at": node.heartbeat_at, "info": node.info}
                       for node in self._read(self._store.nodes, [])],
             "health": self._stats_health(),
+            "dispatch": dispatch,  # the mode, and the average batch per message at each hop
         }

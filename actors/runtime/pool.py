@@ -10,8 +10,10 @@ worker, and a worker sends no message to ask for more.
 
 The rules (they were the dispatch queue actor's, when it was one):
 
-- a worker takes at most ``max_batch`` jobs, and is offered more only once it
-  holds no more than half of that (jobs then go in batches, not one by one);
+- a worker takes at most ``max_batch`` jobs (an :class:`actors.Semaphore` of
+  ``max_batch`` permits per worker: a job handed out takes one, its end gives it
+  back), and is offered more only once it holds no more than half of that (jobs
+  then go in batches, not one by one);
 - the idlest worker goes first (fewest jobs in hand; among equals, the one that
   got work the longest ago), so a short task does not wait behind a long one in
   a busy worker's child while another worker has nothing to do;
@@ -36,7 +38,8 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from .._pqueue import PriorityQueue
+from ..batch._pqueue import PriorityQueue
+from ..batch._semaphore import Semaphore
 from ..messages import Work
 
 __all__ = ["Pool"]
@@ -52,6 +55,7 @@ def _priority(work: Work) -> str:
 class _Worker(Generic[K]):
     key: K
     kind: str
+    permits: Semaphore  # one per job it may still take (max_batch in all)
     held: dict[str, str] = field(default_factory=dict)  # task id -> token of the jobs it holds
     served: int = 0  # when it last got work (a counter): the longest idle goes first among equals
     retired: bool = False  # takes no more work
@@ -77,7 +81,7 @@ class Pool(Generic[K]):
     def add_worker(self, key: K, kind: str) -> None:
         """A worker of ``kind`` joins, holding nothing."""
         self._queue(kind)
-        self._workers[kind].append(_Worker(key, kind))
+        self._workers[kind].append(_Worker(key, kind, Semaphore(self._max_batch)))
 
     def _queue(self, kind: str) -> PriorityQueue[Work]:
         queue = self._queues.get(kind)
@@ -88,13 +92,14 @@ class Pool(Generic[K]):
 
     # --- work in --------------------------------------------------------------------
 
-    def put(self, items: Iterable[Work]) -> None:
-        """Queue claimed work (each item's ``kind`` picks its queue) and hand out what fits."""
+    def put(self, items: Iterable[Work], *, hand_out: bool = True) -> None:
+        """Queue claimed work (each item's ``kind`` picks its queue) and hand out what fits
+        (``hand_out=False``: later, with :meth:`hand_out`)."""
         kinds = set()
         for work in items:
             self._queue(work.kind).enqueue(work)
             kinds.add(work.kind)
-        for kind in kinds:
+        for kind in kinds if hand_out else ():
             self._hand_out(kind)
 
     def ended(self, task_id: str, token: str) -> None:
@@ -105,6 +110,7 @@ class Pool(Generic[K]):
         if worker is not None and worker.held.get(task_id) == token:
             del worker.held[task_id]
             del self._where[task_id]
+            worker.permits.release()
 
     def hand_out(self) -> None:
         """Give waiting work to the workers that have room (after :meth:`ended` calls)."""
@@ -119,9 +125,11 @@ class Pool(Generic[K]):
                 return
             worker = min(room, key=lambda w: (len(w.held), w.served))
             share = max(1, math.ceil(len(queue) / len(room)))
-            batch = queue.dequeue_batch(min(self._max_batch - len(worker.held), share))
+            batch = queue.dequeue_batch(min(worker.permits.available_permits, share))
             worker.served = next(self._clock)
             for work in batch:
+                taken = worker.permits.acquire(timeout=0)
+                assert taken, "a worker was handed more than max_batch jobs"
                 worker.held[work.job.task.id] = work.job.token
                 self._where[work.job.task.id] = worker
             self._send(worker.key, batch)
@@ -134,6 +142,7 @@ class Pool(Generic[K]):
                 if worker.key == key:
                     worker.retired = True
                     held, worker.held = list(worker.held), {}
+                    worker.permits = Semaphore(self._max_batch)
                     for task_id in held:
                         self._where.pop(task_id, None)
                     return held
@@ -146,6 +155,7 @@ class Pool(Generic[K]):
                 if worker.key == key:
                     worker.retired = False
                     worker.held = {}
+                    worker.permits = Semaphore(self._max_batch)
         self.hand_out()
 
     # --- work out -------------------------------------------------------------------

@@ -31,11 +31,11 @@ if TYPE_CHECKING:
     from ..storage.base import TaskStore
     from ..workers import TaskWorker
     from .children import Waker, Workers, WorkerSlot
+    from .dispatch import Dispatcher
     from .health import Health
     from .intensity import RestartIntensity
     from .maintenance import Maintenance
     from .planner import ClaimPlanner
-    from .pool import Pool
     from .recorder import Recorder
     from .waiters import Waiters
 
@@ -58,7 +58,7 @@ class Supervising:
         _planner: ClaimPlanner
         _recorder: Recorder
         _waiters: Waiters
-        _pool: Pool[int]
+        _dispatch: Dispatcher
         _slots: list[WorkerSlot]
         _children: Workers
         _held: dict[str, Claim]
@@ -150,7 +150,7 @@ class Supervising:
     def _worker_lost(self, key: int, unstarted: tuple[Job, ...]) -> None:
         """Worker ``key`` is dead (its executor stopped): its jobs that never ran and those whose end
         never came go back to the store (an end already buffered is recorded as reported)."""
-        held = set(self._pool.retire(key)) | {job.task.id for job in unstarted}
+        held = set(self._dispatch.retire(key)) | {job.task.id for job in unstarted}
         reported = self._recorder.reported()
         jobs = [Job(claim.task, claim.token, claim.task.attempts, None)
                 for task_id, claim in list(self._held.items()) if task_id in held and task_id not in reported]
@@ -167,7 +167,7 @@ class Supervising:
         if slot is None:
             return  # this worker cannot be replaced: the others serve
         self._slots[key] = slot
-        self._pool.revive(key)
+        self._dispatch.add_worker(key, slot)  # it rejoins holding nothing
         log.warning("worker %d restarted", key)
         self._invalidate()
 
@@ -225,7 +225,7 @@ class Supervising:
         """Stop claiming and give back what waits in the pool (not handed to a worker yet)."""
         self._stopping = True
         self._planner.stop()
-        taken = self._pool.take_all()
+        taken = self._dispatch.take_all()
         self._release([work.job for work in taken], force=True)
         return len(taken)
 

@@ -29,12 +29,12 @@ from ..models import Claim, TaskStatus
 from ..storage.base import Finish, TaskStore, data_versioned
 from ..workers import TaskWorker
 from .children import FixedWorkers, Waker, Workers, WorkerSlot
+from .dispatch import ActorDispatch, DirectDispatch, Dispatcher, Hop
 from .health import Health
 from .intensity import RestartIntensity
 from .maintenance import Maintenance
 from .operations import TaskOperations
 from .planner import ClaimPlanner, PlannedClaim
-from .pool import Pool
 from .recorder import Recorder
 from .supervising import Supervising
 from .waiters import DELETED, Waiters
@@ -46,7 +46,7 @@ log = logging.getLogger("actors")
 #: Told messages (no caller waits for a reply): an error while handling one is caught,
 #: counted in the health and retried; it never stops the actor (pykka would).
 _FAIL_SAFE = frozenset({msgs.WorkerEvents, msgs.Flush, msgs.Pump, msgs.Tick, msgs.Watch, msgs.Unwatch,
-                        msgs.RegisterWorker, msgs.Release, msgs.WhenIdle, msgs.ChildExited})
+                        msgs.RegisterWorker, msgs.Release, msgs.WhenIdle, msgs.ChildExited, msgs.Refused})
 #: What a node that stopped itself still handles: its workers' last reports and the stop.
 _WHILE_HALTED = frozenset({msgs.WorkerEvents, msgs.Flush, msgs.ChildExited, msgs.Shutdown, msgs.ReleaseAll,
                            msgs.Unwatch})
@@ -70,6 +70,7 @@ class SupervisorConfig:
     default_timeout: float | None = None  # an attempt's limit when neither task nor worker sets one
     max_restarts: int = 5  # restart intensity: more than this many child restarts ...
     restart_window: float = 10.0  # ... within this many seconds and the node stops itself
+    dispatch: str = "direct"  # "actor": a priority-queue actor feeds the workers (runtime/dispatch.py)
 
 
 class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
@@ -104,7 +105,9 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._workers: dict[str, TaskWorker] = {}
         self._held: dict[str, Claim] = {}  # claimed by this node, not yet ended
         self._cancelled: set[str] = set()
-        self._pool: Pool[int] = Pool(self._send_work, config.max_batch)
+        self._dispatch: Dispatcher = DirectDispatch(config.max_batch, self._refused)
+        self._events = Hop()  # worker -> supervisor: WorkerEvents messages, and the events each held
+        self._flushes = Hop()  # attempt ends per Flush (one transaction)
         self._slots: list[WorkerSlot] = []
         self._stopping = False
         self._planner = ClaimPlanner(node_id=config.node_id, lease_ttl=config.lease_ttl, slots=config.slots,
@@ -137,6 +140,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             msgs.Release: lambda m: self._release(m.jobs), msgs.Attach: lambda _: self._attach(),
             msgs.WhenIdle: self._on_when_idle, msgs.Shutdown: lambda _: self._shutdown(),
             msgs.ReleaseAll: lambda _: self._release_all(), msgs.ChildExited: self._child_exited,
+            msgs.Refused: lambda m: self._refused(list(m.jobs)),
         }
 
     # --- the one dispatch ---------------------------------------------------------------
@@ -157,11 +161,17 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             log.debug("error while handling %s", kind.__name__, exc_info=True)
             return None
 
+    def on_start(self) -> None:
+        if self._cfg.dispatch == "actor":
+            self._dispatch = ActorDispatch(self._cfg.max_batch, self.actor_ref)
+
     def on_stop(self) -> None:
+        self._dispatch.stop()
         self._waiters.fail_all(NodeStopped(self._halted or "the node was stopped"))
         self._store.close()
 
     def _on_events(self, message: msgs.WorkerEvents) -> None:
+        self._events.add(len(message.events))
         if self._recorder.add(message.events):
             self.actor_ref.tell(msgs.Flush())
 
@@ -183,28 +193,18 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
     def _attach(self) -> None:
         """Start the worker actors (``ChildStartError`` to the asker if one cannot), then claim."""
         for key, slot in enumerate(self._children.start(self.actor_ref)):
-            self._pool.add_worker(key, slot.kind)
+            self._dispatch.add_worker(key, slot)
             self._slots.append(slot)
         self._planner.attached()
         self._invalidate()
         self._wake_scheduler(self._clock.now())
 
-    def _send_work(self, key: int, items: list[msgs.Work]) -> None:
-        """Hand a batch to worker ``key``: straight to its executor when that only queues
-        (one thread hand-off less per batch, and the job leaves before the creator's reply),
-        else as a ``Dispatch`` to its actor."""
-        slot = self._slots[key]
-        if slot.direct is None:
-            slot.ref.tell(msgs.Dispatch(items))
-            return
-        try:
-            slot.direct.submit([work.job for work in items], {work.job.task.name: work.execute for work in items})
-        except Exception:  # its executor stopped (at interpreter exit) or broke: never started, give back
-            log.exception("worker %d refused %d job(s); it gets no more work, the jobs go back to the store",
-                          key, len(items))
-            self._pool.retire(key)
-            self._release([work.job for work in items])
-            self._hint(self._clock.now())  # claim them again (another worker), after this message
+    def _refused(self, jobs: list[msgs.Job]) -> None:
+        """A worker's executor refused these jobs (stopped at interpreter exit, or broken; the
+        dispatch retired it): they never started, so they go back to the store and are claimed
+        again (another worker), after this message."""
+        self._release(jobs)
+        self._hint(self._clock.now())
 
     def _invalidate(self) -> None:
         """Something may have become due (a change, a new worker, time passed): claim now."""
@@ -252,7 +252,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
                             if t is not None), None)  # task > worker > node
             job = msgs.Job(claim.task, claim.token, claim.task.attempts, timeout)
             items.append(msgs.Work(job, worker.execute, planned.kind))
-        self._pool.put(items)
+        self._dispatch.put(items)
 
     def _check_idle(self) -> None:
         if (self._waiters.idle_waiting and not self._held and not self._recorder.buffer
@@ -330,8 +330,9 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
     def _flush(self) -> None:
         now = self._clock.now()
         batch = self._recorder.take()
-        for event in batch.done:
-            self._pool.ended(event.task_id, event.token)
+        if batch.done:
+            self._flushes.add(len(batch.done))
+            self._dispatch.ended([(event.task_id, event.token) for event in batch.done])
         retry = self._recorder.write_reports(batch, now)
         if batch.done and not self._recorder.write("finish", now, self._record, batch.done, now):
             retry += batch.done
@@ -340,7 +341,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             # retry time); the rows stay RUNNING under our lease meanwhile, nothing is lost
             self._recorder.keep(retry)
         if batch.done:
-            self._pool.hand_out()
+            self._dispatch.hand_out()
         self._pump()
         if self._planner.look_owed():
             self._wake_scheduler(now)  # what ticks skipped while every worker was busy

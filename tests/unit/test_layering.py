@@ -33,7 +33,7 @@ KERNEL = {
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").
 HOMES = {
-    "pykka": {"actors.runtime.", "actors.drain"},
+    "pykka": {"actors.runtime.", "actors.batch.drain"},
     "psutil": {"actors.execution.process"},
     "cloudpickle": {"actors.execution.process"},
     "psycopg": {"actors.storage.postgres", "actors.storage._pg_listen", "actors.storage._pg_schema"},

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Generic, Literal, TypedDict, TypeVar
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 __all__ = ["PRIORITIES", "Priority", "PriorityQueue", "QueueStats"]
 

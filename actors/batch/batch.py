@@ -1,18 +1,8 @@
-"""The composable batch-queue pieces, usable without a supervisor (ELIZA_SPEC §3, §4, §6, §7).
+"""The batch queue (ELIZA_SPEC §6): enqueue → ``drain()`` a batch at a time → process.
 
-=====================  ==========================================================
-:class:`PriorityQueue`  what runs next: three FIFO tiers, optional ``max_size``
-:class:`Semaphore`      a FIFO counting semaphore for threads and coroutines
-:class:`BatchProcessor` how a slice runs: bounded parallelism, retries, back-off
-:class:`BatchQueue`     enqueue → ``drain()`` a batch at a time → process
-=====================  ==========================================================
-
-Callers compose only what they need. Everything here is in memory and stdlib
-only; the runtime adds the durable part (a drain task in the store that calls
-:meth:`BatchQueue.drain`).
-
-Errors raised by callbacks are handed to a *reporter*,
-``report_error(where, error, context)`` — the places the seed calls
+In memory; the runtime adds the durable part (:meth:`BatchQueue.start`: a drain task
+in the store that calls :meth:`BatchQueue.drain`). Errors raised by callbacks are handed
+to a *reporter*, ``report_error(where, error, context)`` — the places the seed calls
 ``runtime.reportError``. The default logs at ERROR on the ``actors.batch`` logger.
 """
 
@@ -22,45 +12,21 @@ import inspect
 import math
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ._batch_processor import (
-    BatchProcessor,
-    ItemOutcome,
-    Reporter,
-    RetryPolicy,
-    call_maybe_async,
-    log_error,
-    report,
-    run_blocking,
-)
-from ._pqueue import PRIORITIES, Priority, PriorityQueue, QueueStats
-from ._semaphore import Semaphore
-from .clock import Clock, SystemClock
-from .errors import ValidationError
+from ..clock import Clock, SystemClock
+from ..errors import ValidationError
+from ._batch_processor import BatchProcessor, ItemOutcome, RetryPolicy
+from ._calls import Reporter, report, run_blocking
+from ._pqueue import PriorityQueue, QueueStats
+from ._slices import via_process_batch
 
-__all__ = [
-    "PRIORITIES",
-    "BatchProcessor",
-    "BatchQueue",
-    "DrainStats",
-    "ItemOutcome",
-    "Priority",
-    "PriorityQueue",
-    "QueueStats",
-    "Reporter",
-    "RetryPolicy",
-    "Semaphore",
-    "log_error",
-]
+__all__ = ["BatchQueue", "DrainStats"]
 
 T = TypeVar("T")
 
-# Show the public home in reprs and docs; the private modules are an implementation detail.
-for _public in (BatchProcessor, ItemOutcome, PriorityQueue, RetryPolicy, Semaphore):
-    _public.__module__ = __name__
 
 
 @dataclass(frozen=True)
@@ -187,20 +153,13 @@ class BatchQueue(Generic[T]):
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ValidationError("name", name, "must be a non-empty string")
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, float))
-            or not math.isfinite(batch_size)
-        ):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, float)) or not math.isfinite(batch_size):
             raise ValidationError("batch_size", batch_size, "must be a finite number")
         self._name = name
         self._batch_size = max(1, math.floor(batch_size))
         self._drain_interval = _interval("drain_interval", drain_interval)
-        self._idle_drain_interval = (
-            max(5.0, 5 * self._drain_interval)
-            if idle_drain_interval is None
-            else _interval("idle_drain_interval", idle_drain_interval)
-        )
+        self._idle_drain_interval = (max(5.0, 5 * self._drain_interval) if idle_drain_interval is None
+                                     else _interval("idle_drain_interval", idle_drain_interval))
         self._get_priority = get_priority
         self._process = process
         self._process_batch = process_batch
@@ -214,23 +173,12 @@ class BatchQueue(Generic[T]):
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._clock: Clock = clock or SystemClock()
-        self._queue: PriorityQueue[T] = PriorityQueue(
-            get_priority,
-            max_size=max_size,
-            on_pressure=on_pressure,
-            on_overflow_warning=on_overflow_warning,
-        )
+        self._queue: PriorityQueue[T] = PriorityQueue(get_priority, max_size=max_size, on_pressure=on_pressure,
+                                                      on_overflow_warning=on_overflow_warning)
         self._processor: BatchProcessor[T] = BatchProcessor(
-            process,
-            max_parallel=max_parallel,
-            max_retries_after_failure=max_retries_after_failure,
-            retry_policy=retry_policy,
-            should_retry=should_retry,
-            on_exhausted=on_exhausted,
-            sleep=sleep,
-            rng=self._rng,
-            reporter=reporter,
-        )
+            process, max_parallel=max_parallel, max_retries_after_failure=max_retries_after_failure,
+            retry_policy=retry_policy, should_retry=should_retry, on_exhausted=on_exhausted, sleep=sleep,
+            rng=self._rng, reporter=reporter)
         self._draining = threading.Lock()
         self._disposed = False
         self._skip_register_worker = skip_register_worker
@@ -369,17 +317,9 @@ class BatchQueue(Generic[T]):
             high = self._queue.drain(self._is_high_now)
             if high:
                 flusher: BatchProcessor[T] = BatchProcessor(
-                    self._process,
-                    max_parallel=1,
-                    max_retries_after_failure=0,
-                    max_attempts_cap=1,
-                    retry_policy=self._retry_policy,
-                    should_retry=self._should_retry,
-                    on_exhausted=self._on_exhausted,
-                    sleep=self._sleep,
-                    rng=self._rng,
-                    reporter=self._reporter,
-                )
+                    self._process, max_parallel=1, max_retries_after_failure=0, max_attempts_cap=1,
+                    retry_policy=self._retry_policy, should_retry=self._should_retry,
+                    on_exhausted=self._on_exhausted, sleep=self._sleep, rng=self._rng, reporter=self._reporter)
                 outcomes = await flusher.arun(high)
                 if self._on_drain_batch_outcomes is not None:
                     result = self._on_drain_batch_outcomes(outcomes)
@@ -390,14 +330,14 @@ class BatchQueue(Generic[T]):
 
     def start(self, supervisor: Any) -> None:
         """Make the queue durable-driven: a recurring drain task in ``supervisor``'s store
-        (an :class:`actors.drain.TaskDrain` named after the queue) calls :meth:`drain`
+        (an :class:`actors.batch.drain.TaskDrain` named after the queue) calls :meth:`drain`
         every ``drain_interval`` (``idle_drain_interval`` after an empty drain).
 
         Raises:
             ActorsError: the queue was disposed. A second call is a no-op.
         """
+        from ..errors import ActorsError
         from .drain import TaskDrain
-        from .errors import ActorsError
 
         if self._disposed:
             raise ActorsError(f"BatchQueue {self._name!r} has already been disposed")
@@ -443,62 +383,8 @@ class BatchQueue(Generic[T]):
         except Exception as exc:
             report(self._reporter, where, exc, {"queue": self._name})
 
-    def _outcomes_of(self, returned: object, batch: list[T]) -> Sequence[ItemOutcome[T]]:
-        if (
-            not isinstance(returned, (list, tuple))
-            or len(returned) != len(batch)
-            or not all(isinstance(outcome, ItemOutcome) for outcome in returned)
-        ):
-            raise TypeError(
-                f'BatchQueue "{self._name}" process_batch must return one ItemOutcome per item '
-                f"({len(batch)}), in order; got {type(returned).__name__}"
-                + (f" of length {len(returned)}" if isinstance(returned, (list, tuple)) else "")
-            )
-        return returned
-
     async def _via_process_batch(self, batch: list[T]) -> list[ItemOutcome[T]]:
         assert self._process_batch is not None
-        settled: list[ItemOutcome[T] | None] = [None] * len(batch)
-        failures: list[tuple[int, T, Exception]] = []
-        try:
-            returned = await call_maybe_async(self._process_batch, list(batch))
-            outcomes = self._outcomes_of(returned, batch)
-        except Exception as exc:
-            context = {"queue": self._name, "batch_size": len(batch)}
-            report(self._reporter, "BatchQueue.processBatch", exc, context)
-            failures = [(index, item, exc) for index, item in enumerate(batch)]
-        else:
-            for index, outcome in enumerate(outcomes):
-                if outcome.success:
-                    settled[index] = outcome
-                else:
-                    error = outcome.error or RuntimeError(
-                        f'BatchQueue "{self._name}" processBatch reported a failed item without an error'
-                    )
-                    failures.append((index, outcome.item, error))
-        retry: list[tuple[int, T]] = []
-        for index, item, error in failures:
-            if self._retry_allowed(item, error):
-                retry.append((index, item))
-                continue
-            settled[index] = ItemOutcome(item, False, error, 0)
-            if self._on_exhausted is not None:
-                try:
-                    await call_maybe_async(self._on_exhausted, item, error)
-                except Exception as exc:
-                    report(self._reporter, "BatchQueue.onExhausted", exc, {"queue": self._name})
-        if retry:
-            redone = await self._processor.arun([item for _, item in retry])
-            for (index, _), outcome in zip(retry, redone, strict=True):
-                settled[index] = outcome
-        return [outcome for outcome in settled if outcome is not None]
-
-    def _retry_allowed(self, item: T, error: Exception) -> bool:
-        """``should_retry(item, error, 1)`` for a failed batched attempt; a raising predicate says no."""
-        if self._should_retry is None:
-            return True
-        try:
-            return bool(self._should_retry(item, error, 1))
-        except Exception as exc:
-            report(self._reporter, "BatchQueue.shouldRetry", exc, {"queue": self._name})
-            return False
+        return await via_process_batch(self._name, self._process_batch, batch, self._processor,
+                                       should_retry=self._should_retry, on_exhausted=self._on_exhausted,
+                                       reporter=self._reporter)

@@ -26,9 +26,9 @@ from typing import Any, NamedTuple
 
 import pykka
 
-from .errors import ActorsError, ValidationError
-from .models import Task
-from .workers import TaskWorker
+from ..errors import ActorsError, ValidationError
+from ..models import Task
+from ..workers import TaskWorker
 
 __all__ = ["AffinityDrains", "DrainFn", "TaskDrain"]
 
