@@ -630,13 +630,17 @@ def stages(results: list[Floor], n: int, workers: int) -> dict[str, Any]:
     for name, cpu, floor, made in rows:
         ratio = f"{cpu / floor:5.1f}" if floor else "    –"
         print(f"{name:44s} {cpu:7.0f} {floor:7.0f} {cpu - floor:7.0f} {ratio}   {made}")
-    print("hops: " + "; ".join(f"{key} {calls / n:.2f}/task"
-                               + (f" ({counts.items[key] / calls:.2f} items each)" if counts.items.get(key) else "")
-                               for key, calls in sorted(counts.calls.items()) if calls / n >= 0.01))
+    def hop(key: str, calls: int) -> str:
+        items, claimed = counts.items.get(key), counts.items.get(f"{key} claimed")
+        return (f"{key} {calls / n:.2f}/task" + (f" ({items / calls:.2f} items each" if items else "")
+                + (f", {claimed / calls:.2f} claimed" if claimed else "") + (")" if items else ""))
+
+    print("hops: " + "; ".join(hop(key, calls) for key, calls in sorted(counts.calls.items()) if calls / n >= 0.01))
     return {"n": n, "workers": workers, "rate": run.rate, "succeeded": run.succeeded,
             "rows": [{"stage": name, "cpu_us": cpu, "floor_us": floor, "floor_of": made}
                      for name, cpu, floor, made in rows],
-            "hops": {key: {"per_task": calls / n, "items": counts.items.get(key, 0) / calls}
+            "hops": {key: {"per_task": calls / n, "items": counts.items.get(key, 0) / calls,
+                           "claimed": counts.items.get(f"{key} claimed", 0) / calls}
                      for key, calls in counts.calls.items()}}
 
 
