@@ -3,9 +3,10 @@ without the run record).
 
 Embedded (default): a serving supervisor on a fresh SQLite file (W worker processes) in
 this process, which also creates N no-op tasks one at a time from its main thread and
-waits for the last. Prints the end-to-end rate and this process's CPU time per task,
-split by thread (user and system time, from ``/proc/self/task/*/stat``; Linux only).
-Children's CPU is not included.
+waits for the last. Prints the end-to-end rate, this process's CPU time per task,
+split by thread (user and system time, from ``/proc/self/task/*/stat``; Linux only),
+and its pool children's. ``measure_embedded`` is that measurement as a function
+(``benchmarks/floors.py --stages`` sets it against each stage's floor).
 
 ``--remote``: the serving supervisor runs in another process (as ``actors worker``
 would) and this one creates through a client-only supervisor (``workers=0``) on the
@@ -24,12 +25,15 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import psutil
@@ -62,7 +66,7 @@ def thread_cpu() -> dict[str, tuple[float, float]]:
         except FileNotFoundError:
             continue  # the thread ended
         name = names.get(int(tid), "other")
-        group = next((g for g in _GROUPS if name.startswith(g)), name)
+        group = next((g for g in _GROUPS if name.startswith(g)), re.sub(r"(-\d+)+$", "", name.split(" (")[0]))
         user, system = out.get(group, (0.0, 0.0))
         out[group] = (user + int(fields[11]) / tick, system + int(fields[12]) / tick)
     return out
@@ -137,6 +141,61 @@ def remote(path: str, n: int, workers: int) -> int:
         server.wait(60)
 
 
+@dataclass
+class Embedded:
+    """One embedded measurement: ``n`` tasks created one by one on a node with ``workers``
+    process workers, in this process. Times are seconds over the measured span (after
+    the warm-up); ``threads`` is (user, system) per thread group of this process,
+    ``children`` the CPU of each pool child (by pid)."""
+
+    n: int
+    workers: int
+    elapsed: float
+    parent_cpu: float
+    threads: dict[str, tuple[float, float]]
+    children: dict[int, float]
+    succeeded: int
+    dispatch: dict[str, Any] | None = None  # stats()["dispatch"]: the batch per message at each hop
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.elapsed
+
+
+def measure_embedded(n: int, workers: int, store: str | Any | None = None,
+                     on_measure: Callable[[], None] | None = None) -> Embedded:
+    """Run ``n`` no-op tasks created one by one from this thread on an embedded node (SQLite,
+    ``synchronous=NORMAL``) after 200 warm-up tasks; ``store`` is a path or a ``TaskStore``
+    instance (default: a fresh file); ``on_measure`` is called once the warm-up is over,
+    just before the measured span. Linux only (``/proc/self/task``)."""
+    if store is None:
+        store = os.path.join(tempfile.mkdtemp(prefix="actors-threads-"), "bench.db")
+    with actors.Supervisor.start(store, workers=workers) as sup:
+        sup.register_task_worker(actors.TaskWorker("ADD", add))
+        for task_id in [sup.create_task("ADD", metadata={"a": 1, "b": 2}) for _ in range(200)]:
+            sup.wait(task_id, timeout=60)  # children warm
+        kids = psutil.Process().children()
+        kids0 = {child.pid: _cpu(child) for child in kids}
+        if on_measure is not None:
+            on_measure()
+        before, cpu0, start = thread_cpu(), os.times(), time.perf_counter()
+        last = ""
+        for i in range(n):
+            last = sup.create_task("ADD", metadata={"a": i, "b": 2})
+        sup.wait(last, timeout=600)
+        sup.join(timeout=600)
+        elapsed, cpu1, after = time.perf_counter() - start, os.times(), thread_cpu()
+        children = {child.pid: _cpu(child) - kids0[child.pid] for child in kids if child.is_running()}
+        stats = sup.stats()
+        done = stats["tasks"].get("succeeded", 0)
+    threads = {}
+    for group, (user, system) in after.items():
+        user0, system0 = before.get(group, (0.0, 0.0))
+        threads[group] = (user - user0, system - system0)
+    parent = cpu1.user + cpu1.system - cpu0.user - cpu0.system
+    return Embedded(n, workers, elapsed, parent, threads, children, done - 200, stats.get("dispatch"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=5000)
@@ -156,25 +215,14 @@ def main() -> int:
     if not os.path.isdir("/proc/self/task"):
         print("threads.py needs Linux (/proc/self/task)", file=sys.stderr)
         return 2
-    with actors.Supervisor.start(path, workers=args.workers) as sup:
-        sup.register_task_worker(actors.TaskWorker("ADD", add))
-        for task_id in [sup.create_task("ADD", metadata={"a": 1, "b": 2}) for _ in range(200)]:
-            sup.wait(task_id, timeout=60)  # children warm
-        before, cpu0, start = thread_cpu(), os.times(), time.perf_counter()
-        last = ""
-        for i in range(args.n):
-            last = sup.create_task("ADD", metadata={"a": i, "b": 2})
-        sup.wait(last, timeout=600)
-        sup.join(timeout=600)
-        elapsed, cpu1, after = time.perf_counter() - start, os.times(), thread_cpu()
-        stats = sup.stats()
-        done = stats["tasks"].get("succeeded", 0)
-    parent = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / args.n * 1e6
-    print(f"N={args.n} W={args.workers}: {args.n / elapsed:,.0f} tasks/s end to end; "
-          f"parent CPU {parent:,.0f} us/task; {done} succeeded")
-    print(hops(stats["dispatch"]))
-    _print_threads(before, after, args.n)
-    return 0 if done == args.n + 200 else 1
+    run = measure_embedded(args.n, args.workers, path)
+    print(f"N={args.n} W={args.workers}: {run.rate:,.0f} tasks/s end to end; "
+          f"parent CPU {run.parent_cpu / args.n * 1e6:,.0f} us/task; its children "
+          f"{sum(run.children.values()) / args.n * 1e6:,.0f} us/task; {run.succeeded} succeeded")
+    if run.dispatch:
+        print(hops(run.dispatch))
+    _print_threads({}, run.threads, args.n)
+    return 0 if run.succeeded == args.n else 1
 
 
 if __name__ == "__main__":
