@@ -19,10 +19,11 @@ from .spec import (
     MAX_INT,
     SPEC_FIELDS,
     TaskSpec,
-    build_task,
     check_json,
     check_priority,
+    check_retry,
     check_run_at,
+    check_tags,
     check_text,
     interval_from_metadata,
     optional_str,
@@ -126,6 +127,10 @@ def _check_change(field: str, value: Any) -> Any:
         if field == "max_failures" and value is not None and value <= 0:
             return -1
         return value
-    # the remaining fields share build_task's checks: validate through a throwaway spec
-    probe = build_task(TaskSpec(name="probe", **{field: value}), task_id="probe", now=0.0)
-    return getattr(probe, field)
+    if field == "description":
+        return check_text("description", value)
+    if field == "tags":
+        return check_tags(value)
+    if field == "retry":
+        return check_retry(value)
+    return optional_str(field, value)  # queue, room_id, world_id, entity_id: the checks of create_task

@@ -1,7 +1,7 @@
 """What a caller may ask for when creating a task, and the checks it must pass.
 
-``build_task`` turns the keyword arguments of ``create_task`` into a ``Task`` or raises
-``ValidationError`` naming the first bad field and its value. Pure: id and time are arguments.
+``build_task`` turns ``create_task``'s keywords into a ``Task`` or raises ``ValidationError`` naming the
+first bad field and its value; each field's check is also a function of its own. Pure: id and time are arguments.
 """
 
 from __future__ import annotations
@@ -20,29 +20,10 @@ from ..errors import ValidationError
 from ..models import PRIORITIES, Task, TaskStatus
 from ..retry import Retry
 
-__all__ = [
-    "DEFAULT_MAX_FAILURES",
-    "MAX_INT",
-    "MAX_NAME_LENGTH",
-    "MAX_SECONDS",
-    "SPEC_FIELDS",
-    "TaskSpec",
-    "build_task",
-    "check_json",
-    "check_name",
-    "check_priority",
-    "check_priority_name",
-    "check_run_at",
-    "check_task_id",
-    "check_text",
-    "coerce_spec",
-    "instant",
-    "interval_from_metadata",
-    "json_text",
-    "new_ids",
-    "optional_str",
-    "seconds",
-]
+__all__ = ["DEFAULT_MAX_FAILURES", "MAX_INT", "MAX_NAME_LENGTH", "MAX_SECONDS", "SPEC_FIELDS", "TaskSpec",
+           "build_task", "check_json", "check_name", "check_priority", "check_priority_name", "check_retry",
+           "check_run_at", "check_task_id", "check_text", "coerce_spec", "instant", "interval_from_metadata",
+           "json_text", "new_ids", "optional_str", "seconds"]
 
 DEFAULT_MAX_FAILURES = 5
 MAX_NAME_LENGTH = 200
@@ -254,7 +235,8 @@ def _tags(value: object) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _retry(value: object) -> dict[str, Any] | None:
+def check_retry(value: object) -> dict[str, Any] | None:
+    """A task's retry policy in its stored form (a dict), or None."""
     if value is None:
         return None
     if isinstance(value, Retry):
@@ -393,7 +375,7 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         max_attempts=max_attempts,
         max_failures=max_failures,
         timeout=timeout,
-        retry=_retry(spec.retry),
+        retry=check_retry(spec.retry),
         idempotency_key=key,
         created_at=created,
         updated_at=created,
