@@ -59,7 +59,8 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
         worker: the worker registered under ``spec.name`` where the create is made, or None
             (then only the field checks apply).
         supervisor: the handle ``validate`` finds as ``ctx.supervisor``.
-        parent_id: the running task creating this one (``ValidateContext.parent_id``).
+        parent_id: the running task creating this one (``ValidateContext.parent_id``), kept
+            as the task's ``parent_id`` (``get_tasks(parent_id=...)`` lists a task's children).
 
     Raises:
         ValidationError: a bad field (named, with its value), or ``validate`` returned a
@@ -67,6 +68,8 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
     """
     task = build_task(spec, task_id=task_id if spec.id is None else spec.id, now=now,
                       default_priority=worker.priority if worker is not None else None)
+    if parent_id is not None:
+        task = dataclasses.replace(task, parent_id=parent_id)  # children carry ``task.parent_id``
     if worker is None:
         return task
     if worker.queue and task.queue is None:

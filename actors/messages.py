@@ -14,7 +14,8 @@ of the same name and runs the same checks in the actor (a bad field raises
 - ``DeleteTask(task_id)`` → True if it existed. ``GetTask(task_id)`` → ``Task | None``.
 - ``GetTasks(name=..., status=..., tags=..., limit=..., ...)`` (``get_tasks``' filters),
   or ``GetTasks(query)`` with a ``TaskQuery`` → ``list[Task]``.
-- ``PauseTask`` / ``ResumeTask`` / ``CancelTask(task_id)`` → the ``Task`` after.
+- ``PauseTask`` / ``ResumeTask`` / ``CancelTask`` / ``RetryTask(task_id)`` → the ``Task`` after.
+- ``BulkTasks(action, query)`` (``"retry"`` / ``"cancel"`` / ``"delete"``) → the count changed.
 
 Example:
     >>> import actors
@@ -36,29 +37,10 @@ from .models import Outcome, Schedule, Task, TaskStatus
 from .spec import SPEC_FIELDS, TaskSpec
 
 __all__ = [
-    "AddWorker",
-    "CancelTask",
-    "CreateTask",
-    "DeleteTask",
-    "Enqueue",
-    "ExecutorEvent",
-    "GetDispatch",
-    "GetTask",
-    "GetTasks",
-    "HandOut",
-    "Job",
-    "JobDone",
-    "JobLog",
-    "JobMetadata",
-    "JobProgress",
-    "JobStarted",
-    "PauseTask",
-    "Refused",
-    "ResumeTask",
-    "RetireWorker",
-    "TakeAll",
-    "UpdateTask",
-    "Withdraw",
+    "AddWorker", "BulkTasks", "CancelTask", "CreateTask", "DeleteTask", "Enqueue", "ExecutorEvent",
+    "GetDispatch", "GetTask", "GetTasks", "HandOut", "Job", "JobDone", "JobLog", "JobMetadata",
+    "JobProgress", "JobStarted", "PauseTask", "Refused", "ResumeTask", "RetireWorker", "RetryTask",
+    "TakeAll", "UpdateTask", "Withdraw",
 ]
 
 
@@ -192,6 +174,23 @@ class GetTasks(NamedTuple):
     name: str | None = None
     status: TaskStatus | str | Sequence[TaskStatus | str] | None = None
     limit: int | None = None
+    queue: str | None = None
+    parent_id: str | None = None
+    offset: int = 0
+
+
+class RetryTask(NamedTuple):
+    """Reply: the Task after a FAILED / CANCELLED task went back to PENDING, due now."""
+
+    task_id: str
+
+
+class BulkTasks(NamedTuple):
+    """Reply: how many tasks matching ``query`` (a ``TaskQuery``) ``action`` changed: ``"retry"``,
+    ``"cancel"`` or ``"delete"`` (``retry_tasks`` / ``cancel_tasks`` / ``delete_tasks``)."""
+
+    action: str
+    query: Any
 
 
 class GetLogs(NamedTuple):

@@ -91,6 +91,8 @@ class Task:
     timeout: float | None = None
     retry: dict[str, Any] | None = None
     idempotency_key: str | None = None
+    idempotency_expires_at: datetime | None = None  # when the key frees (None: never)
+    parent_id: str | None = None  # the running task that created it (ctx.create_task)
 
     @property
     def recurring(self) -> bool:

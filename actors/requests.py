@@ -52,11 +52,13 @@ def check_specs(specs: object) -> list[Any]:
 def task_query(*, room_id: str | None = None, world_id: str | None = None, entity_id: str | None = None,
                tags: Sequence[str] | None = None, name: str | None = None,
                status: TaskStatus | str | Sequence[TaskStatus | str] | None = None,
-               limit: int | None = None) -> TaskQuery:
+               limit: int | None = None, queue: str | None = None, parent_id: str | None = None,
+               offset: int = 0) -> TaskQuery:
     """The ``TaskQuery`` of ``get_tasks``' keyword filters.
 
     Raises:
-        ValidationError: an unknown status, or a ``limit`` that is not an int >= 0.
+        ValidationError: an unknown status, a ``limit`` or ``offset`` that is not an int >= 0, or
+            a filter that is not a string (each named).
     """
     if isinstance(status, (str, TaskStatus)):
         status = [status]
@@ -68,14 +70,18 @@ def task_query(*, room_id: str | None = None, world_id: str | None = None, entit
             statuses.append(TaskStatus(value))
         except ValueError:
             raise ValidationError("status", value, "unknown task status") from None
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_INT):
-        raise ValidationError("limit", limit, f"must be an int >= 0 and <= {MAX_INT}")
+    for field, number in (("limit", limit), ("offset", offset)):
+        if number is not None and (isinstance(number, bool) or not isinstance(number, int)
+                                   or not 0 <= number <= MAX_INT):
+            raise ValidationError(field, number, f"must be an int >= 0 and <= {MAX_INT}")
     if tags is not None and (isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable)):
         raise ValidationError("tags", tags, "must be a list of strings")
     return TaskQuery(room_id=optional_str("room_id", room_id), world_id=optional_str("world_id", world_id),
                      entity_id=optional_str("entity_id", entity_id),
                      tags=tuple(check_text("tags", tag) for tag in tags or ()),
-                     name=None if name is None else check_text("name", name), status=tuple(statuses), limit=limit)
+                     name=None if name is None else check_text("name", name), status=tuple(statuses), limit=limit,
+                     queue=optional_str("queue", queue), parent_id=optional_str("parent_id", parent_id),
+                     offset=0 if offset is None else offset)
 
 
 def check_changes(changes: Mapping[str, Any]) -> dict[str, Any]:

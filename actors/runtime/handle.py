@@ -14,7 +14,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -31,11 +31,12 @@ from ..errors import (
     ValidationError,
     as_actors_error,
 )
-from ..models import Schedule, Task, TaskStatus
-from ..requests import check_changes, check_create_fields, check_specs, task_query
+from ..models import Schedule, Task
+from ..requests import check_changes, check_create_fields, check_specs
 from ..spec import TaskSpec, check_task_id, coerce_spec, new_ids
 from ..storage.base import LogRecord, TaskStore
 from ..workers import TaskWorker, as_worker
+from .bulk import Inspection
 from .children import worker_pids
 from .maintenance import build_schedule
 from .waiters import result_of
@@ -51,7 +52,7 @@ log = logging.getLogger("actors")
 EXIT_STOP_TIMEOUT = 5.0
 
 
-class Supervisor:
+class Supervisor(Inspection):
     """A running node: the handle your application keeps.
 
     Build it with :meth:`start`; use it as a context manager or call :meth:`stop`.
@@ -288,16 +289,6 @@ class Supervisor:
     def get_task(self, task_id: str) -> Task | None:
         """The task, or None."""
         result: Task | None = self._ask(msgs.GetTask(check_task_id(task_id)))
-        return result
-
-    def get_tasks(self, *, room_id: str | None = None, world_id: str | None = None,
-                  entity_id: str | None = None, tags: Sequence[str] | None = None, name: str | None = None,
-                  status: TaskStatus | str | Sequence[TaskStatus | str] | None = None,
-                  limit: int | None = None) -> list[Task]:
-        """Tasks matching every given filter (``tags``: a task must carry all of them)."""
-        query = task_query(room_id=room_id, world_id=world_id, entity_id=entity_id, tags=tags, name=name,
-                           status=status, limit=limit)
-        result: list[Task] = self._ask(msgs.GetTasks(query))
         return result
 
     def get_tasks_by_name(self, name: str) -> list[Task]:

@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Any
 from ..clock import from_timestamp
 from ..creating import validated_task
 from ..errors import TaskNotFound, ValidationError
-from ..messages import Abort, CancelTask, CreateTask, GetTasks, PutSchedule, ResumeTask, UpdateTask
+from ..messages import (
+    Abort,
+    BulkTasks,
+    CancelTask,
+    CreateTask,
+    GetTasks,
+    PutSchedule,
+    ResumeTask,
+    RetryTask,
+    UpdateTask,
+)
 from ..models import Task, TaskStatus
 from ..requests import check_changes, task_query
 from ..spec import new_ids
@@ -112,6 +122,39 @@ class TaskOperations:
         task = self._store.resume(message.task_id, self._clock.now())
         self._invalidate()
         return task
+
+    def _on_retry(self, message: RetryTask) -> Task:
+        """FAILED / CANCELLED → PENDING due now; claimed at once when a worker has room."""
+        now = self._clock.now()
+        task = self._store.retry(message.task_id, now)
+        self._invalidate()  # (claims now: the task is due)
+        return task
+
+    def _on_bulk(self, message: BulkTasks) -> int:
+        """``retry_tasks`` / ``cancel_tasks`` / ``delete_tasks``: the matching tasks, each through
+        its own transition (as ``retry_task`` / ``cancel_task`` / ``delete_task``); returns how
+        many changed (a task in a state the action skips, or gone meanwhile, is not counted)."""
+        if message.action not in ("retry", "cancel", "delete"):
+            raise ValidationError("action", message.action, "must be 'retry', 'cancel' or 'delete'")
+        if not isinstance(message.query, TaskQuery):
+            raise ValidationError("query", message.query, "must be an actors.storage.base.TaskQuery")
+        changed = 0
+        now = self._clock.now()
+        for task in self._store.query(message.query):
+            if message.action == "delete":
+                changed += self._delete(task.id)
+            elif message.action == "cancel":
+                before = None if task.status.finished else self._cancel(task.id)
+                changed += before is not None and before.status is TaskStatus.CANCELLED
+            elif task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+                try:
+                    self._store.retry(task.id, now)
+                except (TaskNotFound, ValidationError):
+                    continue  # deleted or changed by another node meanwhile
+                changed += 1
+        if changed and message.action == "retry":
+            self._invalidate()
+        return changed
 
     def _on_cancel(self, message: CancelTask) -> Task:
         cancelled = self._cancel(message.task_id)

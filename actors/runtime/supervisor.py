@@ -134,6 +134,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             msgs.DeleteTask: lambda m: self._delete(m.task_id),
             msgs.PauseTask: lambda m: self._store.pause(m.task_id, self._clock.now()),
             msgs.ResumeTask: self._on_resume, msgs.CancelTask: self._on_cancel,
+            msgs.RetryTask: self._on_retry, msgs.BulkTasks: self._on_bulk,
             msgs.RegisterWorker: lambda m: self._register(m.worker), msgs.GetStats: lambda _: self._stats(),
             msgs.PutSchedule: self._on_put_schedule, msgs.GetSchedules: lambda _: self._store.schedules(),
             msgs.DeleteSchedule: lambda m: self._store.delete_schedule(m.key),

@@ -55,6 +55,7 @@ class TaskSpec:
     max_failures: int | None = None
     timeout: float | timedelta | None = None
     idempotency_key: str | None = None
+    idempotency_ttl: float | timedelta | None = None
     id: str | None = field(default=None, repr=False)
 
 
@@ -340,11 +341,9 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
     timeout = seconds("timeout", spec.timeout, allow_zero=False)
     if timeout is None:
         timeout = default_timeout
-    key = spec.idempotency_key
-    if key is not None and (not isinstance(key, str) or not key):
-        raise ValidationError("idempotency_key", key, "must be a non-empty string or None")
-    if key is not None:
-        check_text("idempotency_key", key)
+    from .unique import check_idempotency  # (it builds on this module's checks)
+
+    key, key_expires = check_idempotency(spec.idempotency_key, spec.idempotency_ttl, now)
     if run_at is not None:
         due = run_at
     elif delay is not None:
@@ -377,6 +376,7 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         timeout=timeout,
         retry=check_retry(spec.retry),
         idempotency_key=key,
+        idempotency_expires_at=key_expires,
         created_at=created,
         updated_at=created,
     )

@@ -14,12 +14,20 @@ or deleted meanwhile).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeGuard, runtime_checkable
+from typing import Any, Protocol
 
 from ..models import Claim, Node, Schedule, Task, TaskStatus
 from ..spec import UPDATABLE_FIELDS, check_tags, check_update, distinct_ids
+from .capabilities import (  # (re-exported: their home before they had their own module)
+    DataVersioned,
+    ListenerReporting,
+    Subscribable,
+    data_versioned,
+    reports_listener,
+    subscribable,
+)
 
 __all__ = [
     "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "DataVersioned", "Finish", "Firing",
@@ -37,8 +45,10 @@ LEADER = "leader"
 class TaskQuery:
     """A filter for ``TaskStore.query``; unset fields match everything.
 
-    ``tags``: a task must carry all of them. ``status``: any of these. Results come
-    in creation order; ``limit`` caps their number.
+    ``tags``: a task must carry all of them. ``status``: any of these. ``parent_id``: the
+    children of that task. Results come in creation order — newest finished first
+    (``finished_at``, then creation, descending) when every status given is finished;
+    ``offset`` of them are skipped, ``limit`` caps the rest.
     """
 
     room_id: str | None = None
@@ -48,6 +58,14 @@ class TaskQuery:
     name: str | None = None
     status: tuple[TaskStatus, ...] = ()
     limit: int | None = None
+    queue: str | None = None
+    parent_id: str | None = None
+    offset: int = 0
+
+    @property
+    def newest_first(self) -> bool:
+        """Whether the results come newest finished first (every status asked for is finished)."""
+        return bool(self.status) and all(TaskStatus(status).finished for status in self.status)
 
 
 @dataclass(frozen=True)
@@ -142,7 +160,7 @@ class TaskStore(Protocol):
         ...
 
     def query(self, query: TaskQuery) -> list[Task]:
-        """Tasks matching ``query`` in creation order (indexed: never a table scan)."""
+        """Tasks matching ``query`` in its order (``TaskQuery``), paged by ``offset`` and ``limit``."""
         ...
 
     def search(self, text: str, *, limit: int | None = None) -> list[Task]:
@@ -241,6 +259,13 @@ class TaskStore(Protocol):
         Raises:
             TaskNotFound: no such task. ValidationError: any other state (field ``status``).
         """
+        ...
+
+    def retry(self, task_id: str, now: float) -> Task:
+        """FAILED / CANCELLED → PENDING due at ``now``: ``attempts``, ``failure_count`` and
+        ``crash_count`` back to 0, ``finished_at`` cleared (result and error kept until the next
+        attempt ends). Returns the task after. Raises TaskNotFound; ValidationError (field
+        ``status``) for any other state, nothing changed."""
         ...
 
     def cancel(self, task_id: str, now: float) -> Task | None:
@@ -343,58 +368,3 @@ class TaskStore(Protocol):
     def close(self) -> None:
         """Release connections. Idempotent."""
         ...
-
-
-
-# --- optional capabilities: a store has them or not; callers ask the guards below -------
-
-@runtime_checkable
-class DataVersioned(Protocol):
-    """A store that can tell cheaply whether another process wrote (SQLite, PostgreSQL)."""
-
-    def data_version(self) -> int:
-        """A number that changes when another connection or store instance committed work."""
-        ...
-
-
-@runtime_checkable
-class Subscribable(Protocol):
-    """A store that wakes a serving node when another process commits work (SQLite, PostgreSQL)."""
-
-    def subscribe(self, on_wake: Callable[[float | None], None]) -> None:
-        """Call ``on_wake(due)`` (from a thread) when work due at ``due`` (None: now) was committed."""
-        ...
-
-
-@runtime_checkable
-class ListenerReporting(Protocol):
-    """A store whose wake-up listener reports its state (SQLite, PostgreSQL)."""
-
-    def listener_health(self) -> dict[str, Any] | None:
-        """The listener's state, or None while it does not listen."""
-        ...
-
-
-def data_versioned(store: object) -> TypeGuard[DataVersioned]:
-    """Whether ``store`` is ``DataVersioned`` (decided once per class: callers ask per tick)."""
-    return _class_has(type(store), DataVersioned)
-
-
-def subscribable(store: object) -> TypeGuard[Subscribable]:
-    """Whether ``store`` is ``Subscribable``."""
-    return _class_has(type(store), Subscribable)
-
-
-def reports_listener(store: object) -> TypeGuard[ListenerReporting]:
-    """Whether ``store`` is ``ListenerReporting``."""
-    return _class_has(type(store), ListenerReporting)
-
-
-_KNOWN: dict[tuple[type, type], bool] = {}  # (store class, capability) -> has it
-
-
-def _class_has(cls: type, capability: type) -> bool:
-    known = _KNOWN.get((cls, capability))
-    if known is None:
-        known = _KNOWN[cls, capability] = issubclass(cls, capability)
-    return known

@@ -112,3 +112,12 @@ def sqlite_utils_loaded(ctx: Any, options: dict[str, Any], task: Any) -> bool:
     import sys
 
     return "sqlite_utils" in sys.modules
+
+
+def fails_until_file(ctx: Any, options: dict[str, Any], task: Any) -> int:
+    """Raises until the file ``options["path"]`` exists, then returns the attempt number (retry_task)."""
+    from pathlib import Path
+
+    if not Path(options["path"]).exists():
+        raise RuntimeError("the file is not there yet")
+    return int(ctx.attempt)

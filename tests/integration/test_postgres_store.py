@@ -180,6 +180,37 @@ def test_a_schema_holding_foreign_tables_is_refused(dsn: str, schema_name: Calla
         PostgresStore(dsn, schema=schema)
 
 
+def test_a_version_3_schema_gains_parent_ids_and_expiring_keys_keeping_its_tasks(
+        dsn: str, schema_name: Callable[[], str], open_store: Callable[..., PostgresStore]) -> None:
+    """Migration 4: ``idempotency_expires_at`` and ``parent_id`` (NULL on the rows already there)."""
+    from actors.storage.postgres import schema as pg
+
+    schema = schema_name()
+    old_columns = pg.TASK_COLUMNS[:pg.TASK_COLUMNS.index("idempotency_key") + 1]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        for migration in pg.MIGRATIONS[:3]:
+            for statement in migration.split(";"):
+                if statement.strip():
+                    conn.execute(statement.encode())
+        conn.execute("CREATE TABLE actors_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO actors_meta VALUES ('application', 'actors'), ('schema_version', '3')")
+        from actors.storage.sql.codec import task_row
+
+        conn.execute(f"INSERT INTO tasks ({', '.join(old_columns)}) VALUES ({', '.join(['%s'] * len(old_columns))})"
+                     .encode(), task_row(task(1))[:len(old_columns)])
+    store = open_store(schema)
+    old = store.get("t000001")
+    assert old is not None and old.parent_id is None and old.idempotency_expires_at is None
+    store.add([task(2, idempotency_key="k", idempotency_ttl=5.0)])
+    assert [t.id for t in store.query(TaskQuery(name="EMAIL"))] == ["t000001", "t000002"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(sql.SQL("SELECT value FROM {}.actors_meta WHERE key = 'schema_version'")
+                           .format(sql.Identifier(schema))).fetchone()
+    assert row == (str(pg.SCHEMA_VERSION),) and pg.SCHEMA_VERSION == 4
+
+
 # --- concurrent claims ------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import sqlite3
@@ -127,11 +128,11 @@ def test_the_schema_version_is_recorded_once(db_path: str) -> None:
     with sqlite3.connect(db_path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM actors_meta").fetchall())
     raw.close()
-    assert meta == {"application": "actors", "schema_version": "4", "fts_indexed_seq": "0"}
+    assert meta == {"application": "actors", "schema_version": "5", "fts_indexed_seq": "0"}
 
 
 def _old_file(db_path: str, version: int) -> None:
-    """A file as actors wrote it at schema ``version`` (1 or 3), with task ``t000001``: the
+    """A file as actors wrote it at schema ``version`` (1, 3 or 4), with task ``t000001``: the
     released DDL run with plain sqlite3, as the code of that version did."""
     from actors.storage.sql.cluster import CLUSTER_DDL
     from actors.storage.sqlite import schema as _sqlite_schema
@@ -139,13 +140,20 @@ def _old_file(db_path: str, version: int) -> None:
 
     raw = sqlite3.connect(db_path, isolation_level=None)
     ddl = _sqlite_schema._V1 + (";" + CLUSTER_DDL + ";ALTER TABLE tasks ADD COLUMN last_run_at REAL"
-                                if version == 3 else "")
+                                if version >= 3 else "")
     for statement in ddl.split(";"):
         if statement.strip():
             raw.execute(statement)
     raw.execute("CREATE TABLE actors_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     raw.execute("INSERT INTO actors_meta VALUES ('application', 'actors'), ('schema_version', ?)", (str(version),))
-    raw.execute(_sqlite_statements.INSERT, (1, *_sqlite_statements.task_row(task(1))))
+    old_columns = _sqlite_statements.TASK_COLUMNS[:_sqlite_statements.TASK_COLUMNS.index("idempotency_key") + 1]
+    raw.execute(f"INSERT INTO tasks (seq, {', '.join(old_columns)}) VALUES (1{', ?' * len(old_columns)})",
+                _sqlite_statements.task_row(task(1))[:len(old_columns)])
+    if version >= 4:
+        _sqlite_schema.database(raw).table("tasks").enable_fts(
+            list(_sqlite_schema.FTS_COLUMNS), fts_version="FTS5", tokenize="unicode61")
+        raw.execute(f"INSERT INTO actors_meta VALUES ('{_sqlite_schema.FTS_INDEXED}', '1')")
+        raw.executescript(_sqlite_schema.FTS_TRIGGERS)
     raw.close()
 
 
@@ -172,11 +180,28 @@ def test_an_old_file_gains_full_text_search_over_the_tasks_it_holds(db_path: str
     assert [t.id for t in store.search("renamed")] == ["t000001"]
     store.close()
     with sqlite3.connect(db_path) as raw:
-        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == ("5",)
         assert raw.execute("SELECT value FROM actors_meta WHERE key = 'fts_indexed_seq'").fetchone() == ("2",)
         triggers = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     raw.close()
     assert triggers == {"tasks_ad", "tasks_au"}  # no insert trigger: creates never pay the index
+
+
+def test_a_version_4_file_gains_parent_ids_and_expiring_keys_keeping_its_tasks(db_path: str) -> None:
+    """Migration 5: ``idempotency_expires_at`` and ``parent_id`` (NULL on the rows already there)."""
+    _old_file(db_path, 4)
+    store = SQLiteStore(db_path)
+    old = store.get("t000001")
+    assert old is not None and old.parent_id is None and old.idempotency_expires_at is None
+    child = dataclasses.replace(task(2), parent_id="t000001")
+    store.add([child])
+    assert [t.id for t in store.query(TaskQuery(parent_id="t000001"))] == ["t000002"]
+    assert [t.id for t in store.search("email")] == ["t000001", "t000002"]
+    store.close()
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == ("5",)
+        assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'tasks_parent'").fetchone()
+    raw.close()
 
 
 def test_claims_and_attempt_ends_do_not_touch_the_search_index(db_path: str) -> None:

@@ -26,9 +26,11 @@ PACKAGE = Path(__file__).resolve().parents[2] / "actors"
 #: Modules of the kernel (stdlib only): anything may import them.
 KERNEL = {
     "actors.clock", "actors.errors", "actors.models", "actors.spec", "actors.spec.task", "actors.spec.stored",
+    "actors.spec.unique",
     "actors.retry", "actors.cron",
     "actors.lifecycle", "actors.messages", "actors.context", "actors.creating", "actors.requests",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
+    "actors.storage.capabilities",
 }
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").

@@ -21,7 +21,7 @@ __all__ = ["Row", "check_priority", "dumps_json", "stored_changes"]
 
 __all__ = ["Row", "check_priority", "dumps_json", "stored_changes"]
 
-_TIME_FIELDS = frozenset({"run_at", "created_at", "updated_at", "finished_at"})
+_TIME_FIELDS = frozenset({"run_at", "created_at", "updated_at", "finished_at", "idempotency_expires_at"})
 _JSON_FIELDS = frozenset({"metadata", "result", "retry"})
 _TASK_FIELDS = tuple(f.name for f in fields(Task))
 

@@ -27,13 +27,12 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import fields
 from typing import Any
 
 from ...errors import StoreError, TaskNotFound, ValidationError
 from ...models import Task, TaskStatus
 from ...spec import check_search, words
-from .._rules import moved_run_at, not_paused
+from .._rules import RETRYABLE, key_times, moved_run_at, not_paused, not_retryable
 from ..base import (
     LogRecord,
     TaskQuery,
@@ -46,9 +45,16 @@ from .rows import Row, stored_changes
 
 __all__ = ["MemoryStore"]
 
-_TIME_FIELDS = frozenset({"run_at", "created_at", "updated_at", "finished_at"})
-_JSON_FIELDS = frozenset({"metadata", "result", "retry"})
-_TASK_FIELDS = tuple(f.name for f in fields(Task))
+
+def _created(row: Row) -> tuple[int]:
+    return (row.seq,)
+
+
+def _newest_finished(row: Row) -> tuple[bool, float, int]:
+    finished = row.values["finished_at"]  # (None last, as the SQL stores' ``DESC NULLS LAST``)
+    return (finished is None, -(finished or 0.0), -row.seq)
+
+_FILTERS = ("name", "room_id", "world_id", "entity_id", "queue", "parent_id")  # TaskQuery's equality filters
 
 
 class MemoryStore(MemoryAttempts, MemoryMaintenance, MemoryCluster):
@@ -97,6 +103,14 @@ class MemoryStore(MemoryAttempts, MemoryMaintenance, MemoryCluster):
             rows = [Row.from_task(0, task) for task in tasks]
             distinct_ids(tasks)
             keys = dict(self._keys)
+            expired = []  # rows whose key expired at the new task's creation: they give it up
+            for used, at in key_times(tasks).items():
+                holder = self._rows.get(keys.get(used, ""))
+                if holder is None:
+                    keys.pop(used, None)  # (its task was deleted or pruned)
+                elif (expires := holder.values["idempotency_expires_at"]) is not None and expires <= at:
+                    expired.append(holder)
+                    del keys[used]
             out: list[str] = []
             fresh: list[Row] = []
             for task, row in zip(tasks, rows, strict=True):
@@ -110,6 +124,8 @@ class MemoryStore(MemoryAttempts, MemoryMaintenance, MemoryCluster):
                     keys[key] = task.id
                 out.append(task.id)
                 fresh.append(row)
+            for row in expired:
+                row.values.update(idempotency_key=None, idempotency_expires_at=None)
             for row in fresh:
                 row.seq = next(self._seq)
                 self._rows[row.values["id"]] = row
@@ -134,18 +150,22 @@ class MemoryStore(MemoryAttempts, MemoryMaintenance, MemoryCluster):
         if query.limit is not None and query.limit <= 0:
             return []
         statuses = {TaskStatus(status) for status in query.status}
-        wanted = {name: getattr(query, name) for name in ("name", "room_id", "world_id", "entity_id")
-                  if getattr(query, name) is not None}
+        wanted = {name: getattr(query, name) for name in _FILTERS if getattr(query, name) is not None}
         out: list[Task] = []
         with self._lock:
             self._check_open()
-            for row in sorted(self._rows.values(), key=lambda r: r.seq):
+            order = _newest_finished if query.newest_first else _created
+            skip = query.offset
+            for row in sorted(self._rows.values(), key=order):
                 values = row.values
                 if statuses and row.status not in statuses:
                     continue
                 if any(values[name] != value for name, value in wanted.items()):
                     continue
                 if not set(query.tags).issubset(values["tags"]):
+                    continue
+                if skip:
+                    skip -= 1
                     continue
                 out.append(row.task())
                 if query.limit is not None and len(out) >= query.limit:
@@ -240,6 +260,21 @@ class MemoryStore(MemoryAttempts, MemoryMaintenance, MemoryCluster):
                 row.values["updated_at"] = now
             else:
                 raise not_paused(row.status.value)
+            return row.task()
+
+    def retry(self, task_id: str, now: float) -> Task:
+        """FAILED / CANCELLED → PENDING now, counts reset (``TaskStore.retry``). Returns it after.
+
+        Raises:
+            TaskNotFound: no such task. ValidationError: any other state (``status``).
+        """
+        with self._lock:
+            self._check_open()
+            row = self._row(task_id)
+            if row.status.value not in RETRYABLE:
+                raise not_retryable(row.status.value)
+            row.values.update(status=TaskStatus.PENDING, run_at=now, attempts=0, failure_count=0, crash_count=0,
+                              finished_at=None, updated_at=now)
             return row.task()
 
     def cancel(self, task_id: str, now: float) -> Task | None:

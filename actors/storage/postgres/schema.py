@@ -27,7 +27,7 @@ from ...errors import StoreError, ValidationError
 from ..sql.cluster import CLUSTER_DDL
 from ..sql.codec import TASK_COLUMNS
 
-__all__ = ["INSERT", "LEAVE_RUNNING", "SCHEMA_VERSION", "SELECT", "SELECT_SEQ", "TASK_COLUMNS",
+__all__ = ["FREE_EXPIRED_KEYS", "INSERT", "LEAVE_RUNNING", "SCHEMA_VERSION", "SELECT", "SELECT_SEQ", "TASK_COLUMNS",
            "check_schema_name", "describe", "migrate"]
 
 # Index notes:
@@ -104,6 +104,10 @@ MIGRATIONS: tuple[str, ...] = (
     CLUSTER_DDL,
     # when a task's last attempt ended (a new interval counts from it)
     "ALTER TABLE tasks ADD COLUMN last_run_at DOUBLE PRECISION",
+    # uniqueness with a TTL (when a key is free again) and task trees (issue 13; its own step)
+    "ALTER TABLE tasks ADD COLUMN idempotency_expires_at DOUBLE PRECISION; "
+    "ALTER TABLE tasks ADD COLUMN parent_id TEXT; "
+    "CREATE INDEX tasks_parent ON tasks (parent_id, seq) WHERE parent_id IS NOT NULL",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -113,6 +117,11 @@ INSERT = (f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}, tag_list) "
           f"VALUES ({', '.join('%s' for _ in TASK_COLUMNS)}, %s) "
           "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING")
 LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = FALSE"
+#: ``(keys, nows)``: rows whose key expired at its "now" give it up (the key is free again).
+FREE_EXPIRED_KEYS = ("UPDATE tasks SET idempotency_key = NULL, idempotency_expires_at = NULL "
+                     "FROM unnest(%s::text[], %s::float8[]) AS k(key, now) "
+                     "WHERE tasks.idempotency_key = k.key AND tasks.idempotency_expires_at <= k.now")
+
 
 _OWN_TABLES = frozenset({"tasks", "task_logs", "nodes", "leases", "schedules", "schedule_firings"})
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -31,7 +31,7 @@ from psycopg_pool import ConnectionPool
 from ...errors import StoreError, TaskNotFound, ValidationError
 from ...models import PRIORITIES, Claim, Task, TaskStatus
 from ...spec import check_search, distinct_ids
-from .._rules import moved_run_at, not_paused
+from .._rules import key_times, moved_run_at
 from ..base import ClaimRequest, TaskQuery
 from ..sql import codec
 from ..sql.cluster import SQLCluster
@@ -39,11 +39,12 @@ from . import schema as pg
 from .attempts import PostgresAttempts
 from .listen import Listener, Wakeups
 from .maintenance import PostgresMaintenance
+from .transitions import PostgresTransitions
 
 __all__ = ["PostgresStore"]
 
 
-class PostgresStore(PostgresAttempts, PostgresMaintenance, Wakeups, SQLCluster):
+class PostgresStore(PostgresAttempts, PostgresMaintenance, PostgresTransitions, Wakeups, SQLCluster):
     """The ``TaskStore`` over a PostgreSQL database.
 
     Args:
@@ -169,10 +170,12 @@ class PostgresStore(PostgresAttempts, PostgresMaintenance, Wakeups, SQLCluster):
              now: float) -> tuple[list[str], list[Claim]]:
         rows = [codec.task_row(task) for task in tasks]
         ids = distinct_ids(tasks)
-        keys = list({task.idempotency_key for task in tasks if task.idempotency_key is not None})
+        keys = key_times(tasks)
         claims: list[Claim] = []
         try:
             with self._tx() as conn:
+                if keys:  # a key past its expiry is given up by its row: free again (statements.insert)
+                    conn.execute(pg.FREE_EXPIRED_KEYS, (list(keys), list(keys.values())))
                 fresh: list[tuple[Any, ...]] = []
                 seen: set[str] = set()
                 for task, row in zip(tasks, rows, strict=True):
@@ -189,7 +192,7 @@ class PostgresStore(PostgresAttempts, PostgresMaintenance, Wakeups, SQLCluster):
                 if keys:
                     known.update(conn.execute(
                         "SELECT idempotency_key, id FROM tasks WHERE idempotency_key = ANY(%s)",
-                        (keys,)).fetchall())
+                        (list(keys),)).fetchall())
                 if claim is not None:
                     claims = self._claim_in(conn, claim, now)
                 claimed = {c.task.id for c in claims}
@@ -231,7 +234,7 @@ class PostgresStore(PostgresAttempts, PostgresMaintenance, Wakeups, SQLCluster):
             return []
         where: list[str] = []
         params: list[Any] = []
-        for column in ("name", "room_id", "world_id", "entity_id"):
+        for column in ("name", "room_id", "world_id", "entity_id", "queue", "parent_id"):
             value = getattr(query, column)
             if value is not None:
                 where.append(f"{column} = %s")
@@ -243,10 +246,11 @@ class PostgresStore(PostgresAttempts, PostgresMaintenance, Wakeups, SQLCluster):
         if query.tags:
             where.append("tag_list @> %s::text[]")
             params.append(list(dict.fromkeys(query.tags)))
-        text = pg.SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
-        if query.limit is not None:
-            text += " LIMIT %s"
-            params.append(query.limit)
+        order = "finished_at DESC NULLS LAST, seq DESC" if query.newest_first else "seq"
+        text = pg.SELECT + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
+        if query.limit is not None or query.offset:
+            text += " LIMIT %s OFFSET %s"
+            params.extend((query.limit, query.offset))
         with self._tx() as conn:
             return [codec.to_task(row) for row in conn.execute(text.encode(), params)]
 
@@ -298,75 +302,6 @@ class PostgresStore(PostgresAttempts, PostgresMaintenance, Wakeups, SQLCluster):
             if gone:
                 conn.execute("DELETE FROM task_logs WHERE task_id = %s", (task_id,))
         return bool(gone)
-
-    # --- user transitions ----------------------------------------------------------------
-
-    @staticmethod
-    def _status(conn: psycopg.Connection[Any], task_id: str) -> str:
-        row = conn.execute("SELECT status FROM tasks WHERE id = %s FOR UPDATE", (task_id,)).fetchone()
-        if row is None:
-            raise TaskNotFound(task_id)
-        return str(row[0])
-
-    @staticmethod
-    def _fetch(conn: psycopg.Connection[Any], task_id: str) -> Task:
-        row = conn.execute(pg.SELECT + " WHERE id = %s", (task_id,)).fetchone()
-        assert row is not None
-        return codec.to_task(row)
-
-    def pause(self, task_id: str, now: float) -> Task:
-        """PENDING → PAUSED; RUNNING: pause requested (applied when the attempt ends).
-
-        Any other state is left unchanged. Returns the task after the change.
-
-        Raises:
-            TaskNotFound: no such task.
-        """
-        with self._tx() as conn:
-            status = self._status(conn, task_id)
-            if status == "pending":
-                conn.execute("UPDATE tasks SET status = 'paused', updated_at = %s WHERE id = %s",
-                             (now, task_id))
-            elif status == "running":
-                conn.execute("UPDATE tasks SET pause_requested = TRUE, updated_at = %s WHERE id = %s",
-                             (now, task_id))
-            return self._fetch(conn, task_id)
-
-    def resume(self, task_id: str, now: float) -> Task:
-        """PAUSED → PENDING with ``failure_count = 0``; RUNNING: a requested pause is withdrawn.
-
-        ``run_at`` is kept. Returns the task after.
-
-        Raises:
-            TaskNotFound: no such task. ValidationError: neither of those (``status``);
-                nothing changes.
-        """
-        with self._tx() as conn:
-            status = self._status(conn, task_id)
-            if status == "paused":
-                conn.execute("UPDATE tasks SET status = 'pending', failure_count = 0, updated_at = %s "
-                             "WHERE id = %s", (now, task_id))
-                self._announce(conn, None)
-            elif status != "running" or not conn.execute(
-                    "UPDATE tasks SET pause_requested = FALSE, updated_at = %s "
-                    "WHERE id = %s AND pause_requested", (now, task_id)).rowcount:
-                raise not_paused(status)
-            return self._fetch(conn, task_id)
-
-    def cancel(self, task_id: str, now: float) -> Task | None:
-        """PENDING / PAUSED / RUNNING → CANCELLED, lease dropped; returns the task as it was.
-
-        A finished task is returned unchanged; an unknown id returns None.
-        """
-        with self._tx() as conn:
-            row = conn.execute(pg.SELECT + " WHERE id = %s FOR UPDATE", (task_id,)).fetchone()
-            if row is None:
-                return None
-            before = codec.to_task(row)
-            if not before.status.finished:
-                conn.execute("UPDATE tasks SET status = 'cancelled', finished_at = %s, updated_at = %s, "
-                             f"{pg.LEAVE_RUNNING} WHERE id = %s", (now, now, task_id))
-            return before
 
     def close(self) -> None:
         """Stop listening and close the pool. Idempotent; later calls raise ``StoreError``."""

@@ -148,6 +148,15 @@ def _migrate_to_4(db: Database) -> None:
     db.executescript(FTS_TRIGGERS)  # statement by statement inside the open transaction
 
 
+def _migrate_to_5(db: Database) -> None:
+    """Uniqueness with a TTL and task trees: ``idempotency_expires_at`` (when a task's key is free
+    again; NULL: never) and ``parent_id`` (the task that created it), indexed for
+    ``get_tasks(parent_id=...)``. (Issue 13; a separate step so a merge can renumber it.)"""
+    db.table("tasks").add_column("idempotency_expires_at", float)
+    db.table("tasks").add_column("parent_id", str)
+    db.execute("CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL")
+
+
 #: The columns the full-text index covers (``tasks_fts``).
 FTS_COLUMNS = ("name", "description", "tags")
 #: The ``actors_meta`` key of the index's watermark: every row with ``seq <=`` it is in
@@ -177,7 +186,8 @@ END;
 """
 
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4)
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4,
+                                                      _migrate_to_5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from ...errors import ValidationError
 from ...models import PRIORITIES, Task
+from .._rules import key_times
 from ..sql.codec import (
     ALL_STATUSES,
     AT_ATTEMPTS,
@@ -95,18 +96,27 @@ def fetch_seqs(conn: sqlite3.Connection, seqs: Sequence[int]) -> list[Task]:
 def insert(conn: sqlite3.Connection, tasks: Sequence[Task], rows: list[tuple[Any, ...]]) -> list[str]:
     """Insert ``tasks`` (``rows`` from ``task_row``) inside the caller's write transaction.
 
-    Returns the ids in order, an existing task's id for a used idempotency key.
+    Returns the ids in order, an existing task's id for a used idempotency key (one that has
+    not expired at the new task's ``created_at``; an expired key passes to the new task).
 
     Raises:
         IdClash: an id is already in the table (the caller rolls back and says which).
         ValidationError: the table refused a value.
     """
-    keys = list({task.idempotency_key for task in tasks if task.idempotency_key is not None})
+    # Each key's "now" is the creation time of the first task in the batch that uses it: a row
+    # holding the key with ``idempotency_expires_at <= now`` gives it up (key cleared), so the
+    # key is free again; an unexpired (or never-expiring) row's id is returned instead.
+    keys = key_times(tasks)
     known: dict[str, str] = {}
-    for chunk in chunks(keys):
-        known.update(conn.execute(
-            f"SELECT idempotency_key, id FROM tasks WHERE idempotency_key IN ({marks(len(chunk))})",
-            chunk).fetchall())
+    for chunk in chunks(list(keys)):
+        for key, task_id, expires in conn.execute(
+                "SELECT idempotency_key, id, idempotency_expires_at FROM tasks "
+                f"WHERE idempotency_key IN ({marks(len(chunk))})", chunk).fetchall():
+            if expires is not None and expires <= keys[key]:
+                conn.execute("UPDATE tasks SET idempotency_key = NULL, idempotency_expires_at = NULL "
+                             "WHERE id = ?", (task_id,))
+            else:
+                known[key] = task_id
     # We hold the write lock, so the next seq values are ours to hand out: above every row
     # and above the search index's watermark (a seq freed by deleting the newest rows is
     # not handed out again while the index may still count it as indexed).

@@ -37,7 +37,7 @@ from typing import Any
 from ...errors import TaskNotFound, ValidationError
 from ...models import Claim, Task, TaskStatus
 from ...spec import check_search, distinct_ids
-from .._rules import moved_run_at, not_paused
+from .._rules import RETRYABLE, moved_run_at, not_paused, not_retryable
 from ..base import ClaimRequest, TaskQuery
 from ..sql.cluster import SQLCluster
 from . import statements as sq
@@ -182,7 +182,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLCluster):
             return []
         where: list[str] = []
         params: list[Any] = []
-        for column in ("name", "room_id", "world_id", "entity_id"):
+        for column in ("name", "room_id", "world_id", "entity_id", "queue", "parent_id"):
             value = getattr(query, column)
             if value is not None:
                 where.append(f"{column} = ?")
@@ -206,10 +206,12 @@ class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLCluster):
                 where.append("EXISTS (SELECT 1 FROM task_tags AS other WHERE other.tag = ? "
                              "AND other.task_seq = tasks.seq)")
                 params.append(tag)
+        if query.newest_first:
+            order = "finished_at DESC NULLS LAST, tasks.seq DESC"
         sql = source + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
-        if query.limit is not None:
-            sql += " LIMIT ?"
-            params.append(query.limit)
+        if query.limit is not None or query.offset:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend((-1 if query.limit is None else query.limit, query.offset))
         with self._db.read() as conn:
             return [sq.to_task(row) for row in conn.execute(sql, params)]
 
@@ -319,6 +321,23 @@ class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLCluster):
                     "UPDATE tasks SET pause_requested = 0, updated_at = ? "
                     "WHERE id = ? AND pause_requested = 1", (now, task_id)).rowcount:
                 raise not_paused(status)
+            task = sq.fetch(conn, task_id)
+        assert task is not None
+        return task
+
+    def retry(self, task_id: str, now: float) -> Task:
+        """FAILED / CANCELLED → PENDING due at ``now``, counts reset (``TaskStore.retry``).
+
+        Raises:
+            TaskNotFound: no such task. ValidationError: any other state (``status``).
+        """
+        with self._db.tx() as conn:
+            status = self._status(conn, task_id)
+            if status not in RETRYABLE:
+                raise not_retryable(status)
+            conn.execute("UPDATE tasks SET status = 'pending', run_at = ?, attempts = 0, failure_count = 0, "
+                         "crash_count = 0, finished_at = NULL, updated_at = ? WHERE id = ?", (now, now, task_id))
+            self._announce(conn, None)
             task = sq.fetch(conn, task_id)
         assert task is not None
         return task
