@@ -63,6 +63,8 @@ class Retry:
             raise ValidationError("retry.factor", self.factor, "must be >= 1")
         if self.max_delay < self.min_delay:
             raise ValidationError("retry.max_delay", self.max_delay, "must be >= min_delay")
+        if not isinstance(self.jitter, bool):
+            raise ValidationError("retry.jitter", self.jitter, "must be True or False")
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""

@@ -56,3 +56,10 @@ def test_a_delay_past_100_years_is_refused(field: str) -> None:
     with pytest.raises(ValidationError) as info:  # a retry due time past year 9999 poisoned the row
         Retry(**{field: 1e300})
     assert info.value.field == f"retry.{field}"
+
+
+@pytest.mark.parametrize("jitter", [(None, None), None, 1, "yes"])
+def test_jitter_must_be_a_bool(jitter: object) -> None:
+    # found by the slow fuzz run: Retry(jitter=(None, None)) was stored and came back as a list
+    with pytest.raises(ValidationError, match="retry.jitter"):
+        Retry(jitter=jitter)  # type: ignore[arg-type]
