@@ -99,12 +99,11 @@ def test_a_foreign_exclusive_lock_past_the_default_busy_timeout(tmp_path: Path, 
 def _fill(directory: Path) -> Path:
     filler = directory / "filler"
     chunk = b"\0" * 65536
-    with open(filler, "wb") as out:
+    with open(filler, "wb", buffering=0) as out:  # unbuffered: nothing left to flush (and fail) at close
         try:
-            while True:
-                out.write(chunk)
-                out.flush()
-        except OSError:
+            while out.write(chunk):
+                pass
+        except OSError:  # ENOSPC: the disk is full
             pass
     return filler
 
