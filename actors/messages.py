@@ -39,6 +39,7 @@ __all__ = [
     "AddWorker",
     "CancelTask",
     "CreateTask",
+    "Created",
     "DeleteTask",
     "Enqueue",
     "ExecutorEvent",
@@ -283,6 +284,16 @@ class WorkerEvents(NamedTuple):
 
 class Flush(NamedTuple):
     """Write the buffered worker events in one transaction (sent to self)."""
+
+
+class Created(NamedTuple):
+    """Told by a caller that stored new tasks itself (``create_task`` inserts from its own
+    thread): claim them when due. The supervisor notes ``due`` for the workers it has of
+    ``names``; the rows are in the store already."""
+
+    task_ids: list[str]
+    due: float | None  # the earliest run_at among them (None: none will be due)
+    names: frozenset[str]
 
 
 class Pump(NamedTuple):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import from_timestamp
 from ..creating import validated_task
 from ..errors import TaskNotFound, ValidationError
-from ..messages import Abort, CancelTask, CreateTask, GetTasks, PutSchedule, ResumeTask, UpdateTask
+from ..messages import Abort, CancelTask, Created, CreateTask, GetTasks, PutSchedule, ResumeTask, UpdateTask
 from ..models import Task, TaskStatus
 from ..requests import check_changes, task_query
 from ..spec import new_ids
@@ -51,6 +51,7 @@ class TaskOperations:
         _events: Hop
         _flushes: Hop
         _slots: list[WorkerSlot]
+        _stopping: bool
         _planner: ClaimPlanner
         _maintenance: Maintenance
         _waiters: Waiters
@@ -73,6 +74,13 @@ class TaskOperations:
         worker = self._workers.get(spec.name) if isinstance(spec.name, str) else None
         task = validated_task(spec, task_id=new_ids(1)[0], now=self._clock.now(), worker=worker, supervisor=None)
         return self._create([task])[0]
+
+    def _on_created(self, message: Created) -> None:
+        """A caller stored new tasks itself (the handle's create path): claim them when due,
+        from a ``Pump`` after the inbox (a burst of creates shares one claim)."""
+        if self._stopping or message.due is None or not any(name in self._workers for name in message.names):
+            return
+        self._hint(message.due)
 
     def _create(self, tasks: list[Task]) -> list[str]:
         """Store new tasks; when they are due now and a worker of their kind has room, claim
