@@ -33,76 +33,16 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .errors import ValidationError
-from .models import Outcome, Schedule, Task, TaskStatus
+from .events import ExecutorEvent, Job, JobDone, JobLog, JobMetadata, JobProgress, JobStarted
+from .models import Schedule, Task, TaskStatus
 from .spec import SPEC_FIELDS, TaskSpec
 
 __all__ = [
-    "AddWorker", "BulkTasks", "CancelTask", "CreateTask", "DeleteTask", "Enqueue", "ExecutorEvent",
+    "AddWorker", "BulkTasks", "CancelTask", "CreateTask", "Created", "DeleteTask", "Enqueue", "ExecutorEvent",
     "GetDispatch", "GetTask", "GetTasks", "HandOut", "Job", "JobDone", "JobLog", "JobMetadata",
     "JobProgress", "JobStarted", "PauseTask", "Refused", "ResumeTask", "RetireWorker", "RetryTask",
     "TakeAll", "UpdateTask", "Withdraw",
 ]
-
-
-# --- what an executor runs ------------------------------------------------------------
-
-
-class Job(NamedTuple):
-    """One attempt of one task, as handed to an executor."""
-
-    task: Task
-    token: str
-    attempt: int
-    timeout: float | None
-
-
-# --- what an executor reports (from its own threads; the owner forwards them) --------
-
-
-class JobStarted(NamedTuple):
-    """The attempt began running (reported for jobs that have a timeout)."""
-
-    task_id: str
-    token: str
-    started: float
-
-
-class JobProgress(NamedTuple):
-    """``ctx.progress(value)``."""
-
-    task_id: str
-    token: str
-    progress: float
-
-
-class JobMetadata(NamedTuple):
-    """``ctx.set_metadata(**values)``: merge into the task's metadata."""
-
-    task_id: str
-    token: str
-    values: dict[str, Any]
-
-
-class JobLog(NamedTuple):
-    """One record written to ``ctx.log``."""
-
-    task_id: str
-    token: str
-    attempt: int
-    created: float
-    level: str
-    message: str
-
-
-class JobDone(NamedTuple):
-    """The attempt ended."""
-
-    task_id: str
-    token: str
-    outcome: Outcome
-
-
-ExecutorEvent = JobStarted | JobProgress | JobMetadata | JobLog | JobDone
 
 
 # --- between the actors of one node -----------------------------------------------------
@@ -282,6 +222,16 @@ class WorkerEvents(NamedTuple):
 
 class Flush(NamedTuple):
     """Write the buffered worker events in one transaction (sent to self)."""
+
+
+class Created(NamedTuple):
+    """Told by a caller that stored new tasks itself (``create_task`` inserts from its own
+    thread): claim them when due. The supervisor notes ``due`` for the workers it has of
+    ``names``; the rows are in the store already."""
+
+    task_ids: list[str]
+    due: float | None  # the earliest run_at among them (None: none will be due)
+    names: frozenset[str]
 
 
 class Pump(NamedTuple):

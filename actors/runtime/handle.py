@@ -2,7 +2,8 @@
 
 Every method validates its input in the caller's thread (bad input never reaches
 the actor) and then sends one typed message to the supervisor actor; the one place
-errors are translated (``_ask``): only ``ActorsError`` leaves. Building and wiring
+errors are translated (``_ask``): only ``ActorsError`` leaves. Creates insert from the
+caller's thread and then tell the supervisor (``creates``). Building and wiring
 the node is the composition root's (``actors.runtime.node``: ``Supervisor.start``
 and ``stop`` delegate to it).
 """
@@ -14,7 +15,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,6 @@ import pykka
 
 from .. import messages as msgs
 from ..clock import Clock
-from ..creating import validated_task
 from ..errors import (
     ActorsError,
     NodeStopped,
@@ -32,12 +32,13 @@ from ..errors import (
     as_actors_error,
 )
 from ..models import Schedule, Task
-from ..requests import check_changes, check_create_fields, check_specs
-from ..spec import TaskSpec, check_task_id, coerce_spec, new_ids
+from ..requests import check_changes
+from ..spec import check_task_id
 from ..storage.base import LogRecord, TaskStore
 from ..workers import TaskWorker, as_worker
 from .bulk import Inspection
 from .children import worker_pids
+from .creates import Creating, Gate
 from .maintenance import build_schedule
 from .waiters import result_of
 
@@ -52,7 +53,7 @@ log = logging.getLogger("actors")
 EXIT_STOP_TIMEOUT = 5.0
 
 
-class Supervisor(Inspection):
+class Supervisor(Creating, Inspection):
     """A running node: the handle your application keeps.
 
     Build it with :meth:`start`; use it as a context manager or call :meth:`stop`.
@@ -65,7 +66,8 @@ class Supervisor(Inspection):
     """
 
     def __init__(self, *, ref: pykka.ActorRef[Any], store: TaskStore, clock: Clock, workers: list[pykka.ActorRef[Any]],
-                 scheduler: Waker | None, node_id: str, default_timeout: float | None) -> None:
+                 scheduler: Waker | None, node_id: str, default_timeout: float | None,
+                 gate: Gate | None = None) -> None:
         self.ref = ref
         self.store = store
         self.clock = clock
@@ -76,6 +78,7 @@ class Supervisor(Inspection):
         self._exclusive: set[str] = set()
         self._default_timeout = default_timeout
         self._stopped = False
+        self._gate = gate or Gate()  # closed by the supervisor when it stops the node itself
         atexit.register(self._stop_at_exit)
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -213,47 +216,6 @@ class Supervisor(Inspection):
         if self._stopped:
             raise NodeStopped()
         return self._task_workers.get(name)
-
-    # --- creating ---------------------------------------------------------------------------------
-
-    def _build(self, spec: TaskSpec, task_id: str, parent_id: str | None = None) -> Task:
-        worker = self._task_workers.get(spec.name) if isinstance(spec.name, str) else None
-        return validated_task(spec, task_id=task_id, now=self.clock.now(), worker=worker, supervisor=self,
-                              parent_id=parent_id)
-
-    def create_task(self, name: str, **fields: Any) -> str:
-        """Store a new task and return its id. Keyword names as in ``TaskSpec``.
-
-        Raises:
-            ValidationError: bad input, named with its value; nothing is stored.
-        """
-        return self.create_tasks([TaskSpec(name=name, **check_create_fields(fields))])[0]
-
-    def create_tasks(self, specs: Iterable[TaskSpec | Mapping[str, Any]]) -> list[str]:
-        """Store many tasks in one transaction; all or nothing. Returns their ids in order."""
-        return self._create(check_specs(specs))
-
-    def _create(self, given: list[TaskSpec | Mapping[str, Any]], parent_id: str | None = None) -> list[str]:
-        fresh = new_ids(len(given))
-        tasks = [self._build(coerce_spec(spec, index), fresh[index], parent_id) for index, spec in enumerate(given)]
-        if not tasks:
-            if self._stopped:
-                raise NodeStopped()
-            return []
-        ids: list[str] = self._ask(msgs.CreateTasks(tasks))
-        return ids
-
-    def _create_chained(self, parent_id: str, spec: dict[str, Any]) -> str:
-        """The executors' ``Creator`` (``ctx.create_task`` of task ``parent_id``): the same create
-        path as ``create_task``, run in the calling thread (an executor's, never the supervisor
-        actor's); only ``ActorsError`` leaves it."""
-        try:
-            return self._create([spec], parent_id)[0]
-        except ActorsError:
-            raise
-        except Exception as exc:  # the node stopped under the running task (pykka.ActorDeadError)
-            raise ActorsError(f"ctx.create_task: the task could not be created: {type(exc).__name__}: "
-                              f"{exc}") from exc
 
     # --- schedules --------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from ..messages import Attach, Release, ReleaseAll, Shutdown, StopWorker
 from ..spec import seconds
 from ..storage.base import TaskStore, subscribable
 from .children import Crew
+from .creates import Gate
 from .dispatch import DISPATCH_MODES
 from .scheduler import Scheduler
 from .supervisor import SupervisorActor, SupervisorConfig
@@ -166,10 +167,11 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
                               max_restarts=max_restarts, restart_window=window, dispatch=dispatch)
     crew = Crew()
     scheduler = None if isinstance(clock, ManualClock) else Scheduler(None, clock, poll_interval)
-    sup_ref = SupervisorActor.start(task_store, clock, config, workers=crew, scheduler=scheduler)
+    gate = Gate()  # shared: the supervisor closes it when it stops the node, creates check it
+    sup_ref = SupervisorActor.start(task_store, clock, config, workers=crew, scheduler=scheduler, gate=gate)
     # the handle first: the executors' ``ctx.create_task`` goes through its create path
     handle = cls(ref=sup_ref, store=task_store, clock=clock, workers=crew.refs,
-                 scheduler=scheduler, node_id=node, default_timeout=default_timeout)
+                 scheduler=scheduler, node_id=node, default_timeout=default_timeout, gate=gate)
     options = {"kill_grace": kill_grace, "rss_limit_mb": rss_limit_mb,
                "max_tasks_per_child": max_tasks_per_child}
     try:

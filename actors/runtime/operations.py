@@ -19,6 +19,7 @@ from ..messages import (
     Abort,
     BulkTasks,
     CancelTask,
+    Created,
     CreateTask,
     GetTasks,
     PutSchedule,
@@ -61,6 +62,7 @@ class TaskOperations:
         _events: Hop
         _flushes: Hop
         _slots: list[WorkerSlot]
+        _stopping: bool
         _planner: ClaimPlanner
         _maintenance: Maintenance
         _waiters: Waiters
@@ -83,6 +85,13 @@ class TaskOperations:
         worker = self._workers.get(spec.name) if isinstance(spec.name, str) else None
         task = validated_task(spec, task_id=new_ids(1)[0], now=self._clock.now(), worker=worker, supervisor=None)
         return self._create([task])[0]
+
+    def _on_created(self, message: Created) -> None:
+        """A caller stored new tasks itself (the handle's create path): claim them when due,
+        from a ``Pump`` after the inbox (a burst of creates shares one claim)."""
+        if self._stopping or message.due is None or not any(name in self._workers for name in message.names):
+            return
+        self._hint(message.due)
 
     def _create(self, tasks: list[Task]) -> list[str]:
         """Store new tasks; when they are due now and a worker of their kind has room, claim

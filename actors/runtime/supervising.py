@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..storage.base import TaskStore
     from ..workers import TaskWorker
     from .children import Waker, Workers, WorkerSlot
+    from .creates import Gate
     from .dispatch import Dispatcher
     from .health import Health
     from .intensity import RestartIntensity
@@ -67,6 +68,7 @@ class Supervising:
         _scheduler: Waker | None
         _stopping: bool
         _halted: str | None
+        _gate: Gate
         last_tick: float | None
 
         def _invalidate(self) -> None: ...
@@ -175,6 +177,7 @@ class Supervising:
         """Stop the node from inside (OTP: a supervisor past its restart intensity): no more
         claims, the children stopped, every claim given back; later calls raise ``NodeStopped``."""
         self._halted = reason
+        self._gate.close(reason, self._stats_health())  # creates are refused before they insert
         self._stopping = True
         log.error("node %s stops itself: %s", self._cfg.node_id, reason)
         if self._scheduler is not None:

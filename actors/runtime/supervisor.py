@@ -29,6 +29,7 @@ from ..models import Claim, TaskStatus
 from ..storage.base import Finish, TaskStore, data_versioned
 from ..workers import TaskWorker
 from .children import FixedWorkers, Waker, Workers, WorkerSlot
+from .creates import Gate
 from .dispatch import ActorDispatch, DirectDispatch, Dispatcher, Hop
 from .health import Health
 from .intensity import RestartIntensity
@@ -45,7 +46,7 @@ log = logging.getLogger("actors")
 
 #: Told messages (no caller waits for a reply): an error while handling one is caught,
 #: counted in the health and retried; it never stops the actor (pykka would).
-_FAIL_SAFE = frozenset({msgs.WorkerEvents, msgs.Flush, msgs.Pump, msgs.Tick, msgs.Watch, msgs.Unwatch,
+_FAIL_SAFE = frozenset({msgs.WorkerEvents, msgs.Flush, msgs.Pump, msgs.Created, msgs.Tick, msgs.Watch, msgs.Unwatch,
                         msgs.RegisterWorker, msgs.Release, msgs.WhenIdle, msgs.ChildExited, msgs.Refused})
 #: What a node that stopped itself still handles: its workers' last reports and the stop.
 _WHILE_HALTED = frozenset({msgs.WorkerEvents, msgs.Flush, msgs.ChildExited, msgs.Shutdown, msgs.ReleaseAll,
@@ -94,8 +95,9 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
 
     def __init__(self, store: TaskStore, clock: Clock, config: SupervisorConfig,
                  rng: random.Random | None = None, *, workers: Workers | None = None,
-                 scheduler: Waker | None = None) -> None:
+                 scheduler: Waker | None = None, gate: Gate | None = None) -> None:
         super().__init__()
+        self._gate = gate or Gate()  # the handle's creates check it before they insert
         self._store = store
         self._clock = clock
         self._cfg = config
@@ -127,6 +129,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._handlers: dict[type, Callable[[Any], Any]] = {
             msgs.WorkerEvents: self._on_events, msgs.Flush: lambda _: self._flush(), msgs.Pump: self._on_pump,
             msgs.CreateTasks: lambda m: self._create(m.tasks), msgs.CreateTask: self._on_create_task,
+            msgs.Created: self._on_created,
             msgs.Tick: self._on_tick, msgs.Watch: lambda m: self._waiters.watch(m.task_id, m.future, self._store),
             msgs.Unwatch: lambda m: self._waiters.unwatch(m.task_id, m.future),
             msgs.GetTask: lambda m: self._store.get(m.task_id), msgs.GetTasks: self._on_get_tasks,

@@ -94,7 +94,8 @@ def test_past_the_restart_intensity_the_node_stops_itself_and_says_why() -> None
         assert "2 child restarts within 10.0s" in error.reason and "worker exited" in error.reason
         assert error.health is not None and error.health["stopped"] == error.reason
         with pytest.raises(actors.NodeStopped, match="child restarts"):
-            node.create_task("ADD")
+            node.create_task("ADD")  # refused before it inserts: nothing stored
+        assert node.store.counts()[TaskStatus.PENDING.value] == 0
         with pytest.raises(actors.NodeStopped):
             node.wait("anything", timeout=5)
         assert node.store.counts()[TaskStatus.RUNNING.value] == 0

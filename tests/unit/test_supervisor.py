@@ -404,7 +404,9 @@ def test_work_created_while_every_worker_is_busy_is_claimed_together(clock: Manu
     node = inline_supervisor(Recording(), clock=clock, workers=1)
     try:
         node.register_task_worker(TaskWorker("HELD", held))
-        ids = [node.create_task("HELD", metadata={"i": i}) for i in range(6)]
+        ids = [node.create_task("HELD", metadata={"i": 0})]
+        node.tick()  # claimed: the only worker is busy with it
+        ids += [node.create_task("HELD", metadata={"i": i}) for i in range(1, 6)]
         stats = node.stats()
         assert (stats["held"], stats["tasks"]["pending"]) == (1, 5)
         gate.set()

@@ -1,22 +1,24 @@
-"""The SQLite store's connection: opening (pragmas, then the schema), one guarded
-connection behind a lock whose errors leave as ``StoreError``, and the checkpoint thread."""
+"""The SQLite store's connections: opening (pragmas, then the schema), one guarded
+connection behind a lock whose errors leave as ``StoreError``, one more per thread that
+creates tasks (``PerThread``), and the checkpoint thread."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ...errors import StoreError
 from .schema import migrate
 
-__all__ = ["WRITER_AUTOCHECKPOINT", "Checkpointer", "Guarded", "open_connection"]
+__all__ = ["WRITER_AUTOCHECKPOINT", "Checkpointer", "Guarded", "PerThread", "open_connection"]
 
 
 def open_connection(path: str, *, synchronous: str, busy_timeout: float,
-                    trace: Callable[[str], object] | None = None) -> sqlite3.Connection:
+                    trace: Callable[[str], object] | None = None, schema: bool = True) -> sqlite3.Connection:
     """Open ``path``, set the pragmas and bring the schema to ``SCHEMA_VERSION``.
 
     Args:
@@ -24,6 +26,8 @@ def open_connection(path: str, *, synchronous: str, busy_timeout: float,
         synchronous: ``"NORMAL"`` or ``"FULL"``.
         busy_timeout: seconds to wait for another connection's write lock.
         trace: called with each SQL statement run (values bound), pragmas included.
+        schema: False for a further connection to a file this process opened already
+            (its schema checked and WAL set: only the per-connection pragmas are set).
 
     Returns:
         An autocommit connection (``isolation_level=None``): the caller issues
@@ -40,6 +44,9 @@ def open_connection(path: str, *, synchronous: str, busy_timeout: float,
     conn.set_trace_callback(trace)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if not schema:
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            return conn
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if path != ":memory:" and str(mode).lower() != "wal":
             raise StoreError(f"cannot open the task store {path!r}: WAL journal mode refused ({mode})")
@@ -52,7 +59,6 @@ def open_connection(path: str, *, synchronous: str, busy_timeout: float,
         conn.close()
         raise StoreError(f"cannot open the task store {path!r}: {exc}") from None
     return conn
-
 
 
 #: WAL pages after which the writer checkpoints by itself (a safety net: normally the
@@ -193,3 +199,48 @@ class Guarded:
                 conn.close()
             except sqlite3.Error as exc:
                 raise self.error(exc) from exc
+
+
+class PerThread:
+    """One more ``Guarded`` connection per calling thread, opened lazily by ``get``.
+
+    A create inserts on its caller's own connection (not the supervisor's), so it waits for
+    no other thread's lock in this process: SQLite's write lock (``BEGIN IMMEDIATE`` with
+    ``Guarded``'s short retries) orders the writers. A thread's connection closes when the
+    thread ends (its ``threading.local`` goes away) or with the store (``close``), whichever
+    comes first; after ``close``, ``get`` raises ``StoreError``.
+    """
+
+    def __init__(self, path: str, opener: Callable[[], sqlite3.Connection], busy_timeout: float) -> None:
+        self._path = path
+        self._open = opener
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open_ones: weakref.WeakSet[Guarded] = weakref.WeakSet()
+        self._closed = False
+
+    def get(self) -> Guarded:
+        """The calling thread's connection (opened now if it has none)."""
+        db: Guarded | None = getattr(self._local, "db", None)
+        if db is not None:
+            return db
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"task store {self._path!r} is closed")
+            try:
+                conn = self._open()
+            except sqlite3.Error as exc:
+                raise StoreError(f"task store {self._path!r}: {exc}") from None
+            db = Guarded(conn, self._path, busy_timeout=self._busy_timeout)
+            self._open_ones.add(db)
+        self._local.db = db
+        return db
+
+    def close(self) -> None:
+        """Close every thread's connection. Idempotent."""
+        with self._lock:
+            self._closed = True
+            open_ones = list(self._open_ones)
+        for db in open_ones:
+            db.close()

@@ -42,7 +42,7 @@ from ..base import ClaimRequest, TaskQuery
 from ..sql.cluster import SQLCluster
 from . import statements as sq
 from .attempts import SQLiteAttempts
-from .connection import Checkpointer, Guarded, open_connection
+from .connection import Checkpointer, Guarded, PerThread, open_connection
 from .maintenance import SQLiteMaintenance
 from .search import behind, catch_up, search_tasks
 from .wake import WakeBus
@@ -81,9 +81,13 @@ class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLCluster):
         self.path = str(path)
         self._wake = WakeBus(self.path)
         self._wake_due: float | None = math.inf  # what the open transaction announced (inf: nothing)
-        self._db = Guarded(open_connection(self.path, synchronous=str(synchronous).upper(),
-                                                 busy_timeout=busy_timeout, trace=trace), self.path,
-                              ended=self._tx_ended, busy_timeout=busy_timeout)
+        sync = str(synchronous).upper()
+        self._db = Guarded(open_connection(self.path, synchronous=sync, busy_timeout=busy_timeout, trace=trace),
+                           self.path, ended=self._tx_ended, busy_timeout=busy_timeout)
+        # creates insert on their caller's own connection (a private ":memory:" has only the one)
+        self._creators = None if self.path == ":memory:" else PerThread(
+            self.path, lambda: open_connection(self.path, synchronous=sync, busy_timeout=busy_timeout,
+                                               trace=trace, schema=False), busy_timeout)
         self._checkpointer = None if self.path == ":memory:" else Checkpointer(self.path, self._db)
 
     def __repr__(self) -> str:
@@ -126,16 +130,33 @@ class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLCluster):
     def add(self, tasks: Sequence[Task]) -> list[str]:
         """Insert tasks in one transaction; returns their ids in order.
 
-        A task whose ``idempotency_key`` is already used (in the table or earlier in
-        the batch) is not inserted and the existing id is returned in its place.
+        Runs on the calling thread's own connection (``PerThread``; a ``":memory:"`` store:
+        the one connection), so creates from several threads wait for no lock but
+        SQLite's. A task whose ``idempotency_key`` is already used (in the table or
+        earlier in the batch) is not inserted and the existing id is returned in its place.
 
         Raises:
             ValidationError: a task is RUNNING, lacks ``run_at``, holds non-JSON
                 values or reuses an id; nothing is stored.
+            StoreError: the file refused the write (locked past ``busy_timeout``, full,
+                read-only) or the store is closed; nothing is stored.
         """
         if not tasks:
             return []
-        return self._add(tasks, None, 0.0)[0]
+        if self._creators is None:
+            return self._add(tasks, None, 0.0)[0]
+        rows = [sq.task_row(task) for task in tasks]
+        ids = distinct_ids(tasks)
+        db = self._creators.get()
+        try:
+            with db.tx() as conn:
+                added = sq.insert(conn, tasks, rows)
+        except sq.IdClash:
+            raise self._clash(ids) from None
+        due = _earliest(tasks)
+        if due != math.inf:
+            self._wake.send(due)  # committed: wake the other nodes on this file
+        return added
 
     def add_and_claim(self, tasks: Sequence[Task], now: float,
                       claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
@@ -155,11 +176,14 @@ class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLCluster):
                     self._announce(conn, _earliest(tasks))
                 return added, claims
         except sq.IdClash:
-            with self._db.read() as conn:
-                used = [row[0] for chunk in sq.chunks(ids) for row in conn.execute(
-                    f"SELECT id FROM tasks WHERE id IN ({sq.marks(len(chunk))})", chunk)]
-            clash = used[0] if used else ids
-            raise ValidationError("id", clash, "a task with this id already exists") from None
+            raise self._clash(ids) from None
+
+    def _clash(self, ids: list[str]) -> ValidationError:
+        """The refusal of an insert that reused an id (which one, if it is in the table)."""
+        with self._db.read() as conn:
+            used = [row[0] for chunk in sq.chunks(ids) for row in conn.execute(
+                f"SELECT id FROM tasks WHERE id IN ({sq.marks(len(chunk))})", chunk)]
+        return ValidationError("id", used[0] if used else ids, "a task with this id already exists")
 
     def get(self, task_id: str) -> Task | None:
         """The task, or None."""
@@ -357,6 +381,8 @@ class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLCluster):
     def close(self) -> None:
         """Close the connection. Idempotent; later calls raise ``StoreError``."""
         self._wake.close()
+        if self._creators is not None:
+            self._creators.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
         self._db.close()

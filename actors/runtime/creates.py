@@ -1,0 +1,115 @@
+"""Creating tasks from the caller's thread: the handle's ``create_task`` / ``create_tasks``
+(``Creating``, a mixin of ``Supervisor``) and the ``Gate`` a create checks before it inserts.
+
+A create validates its tasks (``validated_task``) and inserts them through the store's named
+transition ``add`` in the calling thread, on a connection of its own (SQLite: one per thread;
+PostgreSQL: one from its pool; memory: its lock), then tells the supervisor a ``Created``
+(the ids, the earliest due time, the names) so it claims them when due: a burst of creates
+is one claim (the supervisor's ``Pump``). It returns once the rows are committed. The
+supervisor stays the only one that claims or changes a task after it exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import messages as msgs
+from ..creating import validated_task
+from ..errors import ActorsError, NodeStopped, as_actors_error
+from ..models import Task
+from ..requests import check_create_fields, check_specs
+from ..spec import TaskSpec, coerce_spec, new_ids
+
+if TYPE_CHECKING:
+    from ..clock import Clock
+    from ..storage.base import TaskStore
+    from ..workers import TaskWorker
+
+__all__ = ["Creating", "Gate"]
+
+
+class Gate:
+    """Open while the node takes calls; closed (once, with the reason) when the supervisor stops
+    the node itself. Shared by the supervisor actor and the handle: read from the caller's
+    thread, so a create on a stopped node is refused before it inserts anything."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.health: dict[str, object] | None = None
+
+    def close(self, reason: str, health: dict[str, object] | None = None) -> None:
+        if self.reason is None:
+            self.health = health
+            self.reason = reason
+
+    def check(self) -> None:
+        """``NodeStopped`` naming the reason, once the gate is closed."""
+        if self.reason is not None:
+            raise NodeStopped(self.reason, self.health)
+
+
+class Creating:
+    """``create_task`` / ``create_tasks`` and the executors' ``Creator``, for ``Supervisor``."""
+
+    if TYPE_CHECKING:  # provided by Supervisor
+        store: TaskStore
+        clock: Clock
+        _task_workers: dict[str, TaskWorker]
+        _stopped: bool
+        _gate: Gate
+
+        def _tell(self, message: object) -> None: ...
+
+    def create_task(self, name: str, **fields: Any) -> str:
+        """Store a new task and return its id. Keyword names as in ``TaskSpec``.
+
+        Returns once the row is committed (inserted from this thread; the supervisor is told).
+
+        Raises:
+            ValidationError: bad input, named with its value; nothing is stored.
+            NodeStopped: the node is stopped; nothing is stored.
+            StoreError: the store refused the write; nothing is stored.
+        """
+        return self.create_tasks([TaskSpec(name=name, **check_create_fields(fields))])[0]
+
+    def create_tasks(self, specs: Iterable[TaskSpec | Mapping[str, Any]]) -> list[str]:
+        """Store many tasks in one transaction; all or nothing. Returns their ids in order."""
+        return self._create(check_specs(specs))
+
+    def _build(self, spec: TaskSpec, task_id: str, parent_id: str | None = None) -> Task:
+        worker = self._task_workers.get(spec.name) if isinstance(spec.name, str) else None
+        return validated_task(spec, task_id=task_id, now=self.clock.now(), worker=worker, supervisor=self,
+                              parent_id=parent_id)
+
+    def _create(self, given: list[TaskSpec | Mapping[str, Any]], parent_id: str | None = None) -> list[str]:
+        fresh = new_ids(len(given))
+        tasks = [self._build(coerce_spec(spec, index), fresh[index], parent_id) for index, spec in enumerate(given)]
+        if self._stopped:
+            raise NodeStopped()
+        self._gate.check()
+        if not tasks:
+            return []
+        try:
+            ids = self.store.add(tasks)
+        except ActorsError:
+            raise
+        except Exception as exc:  # (the stores raise ActorsError; anything else is translated)
+            raise as_actors_error(exc) from exc
+        due = [task.run_at.timestamp() for task in tasks if task.run_at is not None and not task.status.finished]
+        with contextlib.suppress(NodeStopped):  # stopped meanwhile: the rows are stored, claimed later
+            self._tell(msgs.Created(ids, min(due) if due else None, frozenset(task.name for task in tasks)))
+        return ids
+
+    def _create_chained(self, parent_id: str, spec: dict[str, Any]) -> str:
+        """The executors' ``Creator`` (``ctx.create_task`` of task ``parent_id``): the same create
+        path as ``create_task``, run in the calling thread (an executor's, never the supervisor
+        actor's); only ``ActorsError`` leaves it."""
+        try:
+            return self._create([spec], parent_id)[0]
+        except ActorsError:
+            raise
+        except Exception as exc:
+            raise ActorsError(f"ctx.create_task: the task could not be created: {type(exc).__name__}: "
+                              f"{exc}") from exc

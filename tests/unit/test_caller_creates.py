@@ -1,0 +1,140 @@
+"""Creates insert from the caller's thread (``actors.runtime.creates``): the row is committed
+before the supervisor handles anything, the supervisor claims it afterwards, a refused create
+stores nothing, and creates from many threads land exactly once."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+import actors
+from actors import ManualClock, TaskStatus, TaskWorker
+from actors.messages import GetTask
+from actors.models import Task
+from actors.storage.memory import MemoryStore
+from actors.testing import inline_supervisor
+
+
+class Blocking(MemoryStore):
+    """``get`` of the id ``"block"`` holds the supervisor's thread until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def get(self, task_id: str) -> Task | None:
+        if task_id == "block":
+            self.entered.set()
+            assert self.release.wait(10)
+        return super().get(task_id)
+
+
+def test_a_create_is_stored_from_the_callers_thread_while_the_supervisor_is_busy() -> None:
+    store = Blocking()
+    node = inline_supervisor(store, clock=ManualClock(), workers=1)
+    try:
+        node.register_task_worker(TaskWorker("ADD", lambda ctx, options, task: 1))
+        busy = node.ref.ask(GetTask("block"), block=False)
+        assert store.entered.wait(10)  # the supervisor's thread is inside the store now
+        task_id = node.create_task("ADD")  # returns although the actor handles nothing
+        stored = MemoryStore.get(store, task_id)
+        assert stored is not None and stored.status is TaskStatus.PENDING
+        store.release.set()
+        busy.get(timeout=10)
+        assert node.wait(task_id, timeout=10) == 1  # the supervisor claimed it afterwards
+    finally:
+        store.release.set()
+        node.stop()
+
+
+def test_a_refused_create_stores_nothing() -> None:
+    node = inline_supervisor(clock=ManualClock(), workers=0)
+    try:
+        node.register_task_worker(TaskWorker("PICKY", lambda ctx, options, task: 1,
+                                             validate=lambda ctx, options: bool(options.get("ok"))))
+        with pytest.raises(actors.ValidationError, match="priority"):
+            node.create_task("PICKY", priority="urgent", metadata={"ok": True})
+        with pytest.raises(actors.ValidationError, match=r"rejected by PICKY\.validate"):
+            node.create_tasks([{"name": "PICKY", "metadata": {"ok": True}}, {"name": "PICKY"}])
+        assert node.get_tasks() == []
+    finally:
+        node.stop()
+
+
+class Failing(MemoryStore):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def add(self, tasks: Sequence[Task]) -> list[str]:
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [actors.StoreError("disk full"), sqlite3.OperationalError("disk I/O error")])
+def test_a_store_error_reaches_the_caller_as_store_error_and_nothing_is_stored(error: Exception) -> None:
+    store = Failing(error)
+    node = inline_supervisor(store, clock=ManualClock(), workers=0)
+    try:
+        with pytest.raises(actors.StoreError):
+            node.create_task("ADD")
+        assert node.get_tasks() == []
+        assert node.stats()["health"]["ok"]  # the supervisor never saw it
+    finally:
+        node.stop()
+
+
+def test_a_create_on_a_stopped_node_raises_node_stopped_and_stores_nothing(tmp_path: Path) -> None:
+    db = str(tmp_path / "tasks.db")
+    node = actors.Supervisor.start(db, workers=0)
+    node.create_task("ADD")
+    node.stop()
+    with pytest.raises(actors.NodeStopped):
+        node.create_task("ADD")
+    with pytest.raises(actors.NodeStopped):
+        node.create_tasks([{"name": "ADD"}])
+    from actors.storage.sqlite import SQLiteStore
+
+    store = SQLiteStore(db)
+    try:
+        assert store.counts()["pending"] == 1
+    finally:
+        store.close()
+
+
+def test_creates_from_eight_threads_on_an_sqlite_file_land_exactly_once(tmp_path: Path) -> None:
+    node = actors.Supervisor.start(str(tmp_path / "tasks.db"), workers=0)
+    ids: list[list[str]] = [[] for _ in range(8)]
+    keyed: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def create(n: int) -> None:
+        try:
+            start.wait(10)
+            for i in range(200):
+                ids[n].append(node.create_task("ADD", metadata={"thread": n, "i": i}))
+            keyed.append(node.create_task("ADD", idempotency_key="once"))
+        except BaseException as exc:  # (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert errors == []
+        every = [task_id for chunk in ids for task_id in chunk]
+        assert len(every) == len(set(every)) == 1600
+        assert len(set(keyed)) == 1  # the store's transaction decides the key's one task
+        tasks = node.get_tasks(limit=None)
+        assert len(tasks) == 1601
+        seen = {(task.metadata["thread"], task.metadata["i"]) for task in tasks if task.metadata}
+        assert seen == {(n, i) for n in range(8) for i in range(200)}
+    finally:
+        node.stop()
