@@ -3,28 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import actors
 from actors import ManualClock, TaskStatus, TaskWorker, ValidationError
-from actors.testing import inline_supervisor
 
 START = 1_700_000_000.0
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sup(clock: ManualClock) -> Iterator[actors.Supervisor]:
-    node = inline_supervisor(clock=clock, lease_ttl=30.0)
-    yield node
-    node.stop()
 
 
 def echo(ctx: Any, options: dict[str, Any], task: actors.Task) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,18 +16,6 @@ from actors.storage.memory import MemoryStore
 from actors.testing import inline_supervisor
 
 START = 1_700_000_000.0
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sup(clock: ManualClock) -> Iterator[actors.Supervisor]:
-    node = inline_supervisor(clock=clock, lease_ttl=30.0)
-    yield node
-    node.stop()
 
 
 def add(ctx: Any, options: dict[str, Any], task: actors.Task) -> int:
