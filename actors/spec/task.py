@@ -74,6 +74,7 @@ class TaskSpec:
     max_failures: int | None = None
     timeout: float | timedelta | None = None
     idempotency_key: str | None = None
+    concurrency_key: str | None = None
     id: str | None = field(default=None, repr=False)
 
 
@@ -361,16 +362,13 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
     key = spec.idempotency_key
     if key is not None and (not isinstance(key, str) or not key):
         raise ValidationError("idempotency_key", key, "must be a non-empty string or None")
-    if key is not None:
-        check_text("idempotency_key", key)
+    key = None if key is None else check_text("idempotency_key", key)
     if run_at is not None:
         due = run_at
     elif delay is not None:
         due = now + delay
-    elif interval is not None:
-        due = now + interval  # like ElizaOS: a recurring task first runs one interval in
-    else:
-        due = now
+    else:  # like ElizaOS: a recurring task first runs one interval in
+        due = now + interval if interval is not None else now
     if delay is not None:
         instant("delay", spec.delay, due)
     elif interval is not None and run_at is None:
@@ -395,6 +393,7 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         timeout=timeout,
         retry=_retry(spec.retry),
         idempotency_key=key,
+        concurrency_key=optional_str("concurrency_key", spec.concurrency_key),
         created_at=created,
         updated_at=created,
     )

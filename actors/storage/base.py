@@ -14,12 +14,20 @@ or deleted meanwhile).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeGuard, runtime_checkable
+from typing import Any, Protocol
 
-from ..models import Claim, Node, Schedule, Task, TaskStatus
+from ..models import Claim, Node, QueueInfo, Schedule, Task, TaskStatus
 from ..spec import UPDATABLE_FIELDS, check_tags, check_update, distinct_ids
+from .capabilities import (
+    DataVersioned,
+    ListenerReporting,
+    Subscribable,
+    data_versioned,
+    reports_listener,
+    subscribable,
+)
 
 __all__ = [
     "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "DataVersioned", "Finish", "Firing",
@@ -76,18 +84,23 @@ class ClaimRequest:
     """The claim to make with ``add_and_claim`` / ``finish_and_claim`` (``claim``'s arguments).
 
     ``names`` is kept sorted and without repeats; no names or ``limit <= 0`` claims nothing.
+    ``queues``: only tasks of these queues (None: every queue; a task without one is in
+    ``DEFAULT_QUEUE``), kept sorted.
     """
 
     names: tuple[str, ...]
     limit: int
     owner: str
     lease_ttl: float
+    queues: tuple[str, ...] | None = None
 
-    def __init__(self, names: Collection[str], limit: int, owner: str, lease_ttl: float) -> None:
+    def __init__(self, names: Collection[str], limit: int, owner: str, lease_ttl: float,
+                 queues: Collection[str] | None = None) -> None:
         object.__setattr__(self, "names", tuple(sorted(set(names))))
         object.__setattr__(self, "limit", limit)
         object.__setattr__(self, "owner", owner)
         object.__setattr__(self, "lease_ttl", lease_ttl)
+        object.__setattr__(self, "queues", None if queues is None else tuple(sorted(set(queues))))
 
 
 @dataclass(frozen=True)
@@ -169,8 +182,10 @@ class TaskStore(Protocol):
         ...
 
     def claim(self, names: Collection[str], limit: int, now: float, owner: str,
-              lease_ttl: float) -> list[Claim]:
-        """Lease up to ``limit`` due PENDING tasks whose name is in ``names``.
+              lease_ttl: float, queues: Collection[str] | None = None) -> list[Claim]:
+        """Lease up to ``limit`` due PENDING tasks whose name is in ``names`` (and whose
+        queue is in ``queues`` when given), within the queues' limits (``set_queue``:
+        counted in this transaction, across every process sharing the store).
 
         Order: priority (high first), then ``run_at``, then creation. Each claimed
         row becomes RUNNING with ``attempts + 1``, ``owner``, a new token and
@@ -272,6 +287,16 @@ class TaskStore(Protocol):
         """Number of tasks by status value (every status present, zeros included)."""
         ...
 
+    def set_queue(self, name: str, changes: Mapping[str, Any]) -> QueueInfo:
+        """Declare queue ``name`` or change it: a setting not in ``changes`` keeps its value,
+        one given as None is removed (``spec.queues``). Returns the queue as it is now.
+        Raises ValidationError (nothing stored) for a bad name or setting."""
+        ...
+
+    def queues(self) -> list[QueueInfo]:
+        """Every declared queue and every queue with tasks, by name (counts, running)."""
+        ...
+
     def counts_by_queue(self) -> dict[str, dict[str, int]]:
         """Per queue, the number of tasks by status value (every status present, zeros
         included); a task without a queue counts under ``DEFAULT_QUEUE``. Queues with no
@@ -343,58 +368,3 @@ class TaskStore(Protocol):
     def close(self) -> None:
         """Release connections. Idempotent."""
         ...
-
-
-
-# --- optional capabilities: a store has them or not; callers ask the guards below -------
-
-@runtime_checkable
-class DataVersioned(Protocol):
-    """A store that can tell cheaply whether another process wrote (SQLite, PostgreSQL)."""
-
-    def data_version(self) -> int:
-        """A number that changes when another connection or store instance committed work."""
-        ...
-
-
-@runtime_checkable
-class Subscribable(Protocol):
-    """A store that wakes a serving node when another process commits work (SQLite, PostgreSQL)."""
-
-    def subscribe(self, on_wake: Callable[[float | None], None]) -> None:
-        """Call ``on_wake(due)`` (from a thread) when work due at ``due`` (None: now) was committed."""
-        ...
-
-
-@runtime_checkable
-class ListenerReporting(Protocol):
-    """A store whose wake-up listener reports its state (SQLite, PostgreSQL)."""
-
-    def listener_health(self) -> dict[str, Any] | None:
-        """The listener's state, or None while it does not listen."""
-        ...
-
-
-def data_versioned(store: object) -> TypeGuard[DataVersioned]:
-    """Whether ``store`` is ``DataVersioned`` (decided once per class: callers ask per tick)."""
-    return _class_has(type(store), DataVersioned)
-
-
-def subscribable(store: object) -> TypeGuard[Subscribable]:
-    """Whether ``store`` is ``Subscribable``."""
-    return _class_has(type(store), Subscribable)
-
-
-def reports_listener(store: object) -> TypeGuard[ListenerReporting]:
-    """Whether ``store`` is ``ListenerReporting``."""
-    return _class_has(type(store), ListenerReporting)
-
-
-_KNOWN: dict[tuple[type, type], bool] = {}  # (store class, capability) -> has it
-
-
-def _class_has(cls: type, capability: type) -> bool:
-    known = _KNOWN.get((cls, capability))
-    if known is None:
-        known = _KNOWN[cls, capability] = issubclass(cls, capability)
-    return known

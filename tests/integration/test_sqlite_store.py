@@ -127,7 +127,7 @@ def test_the_schema_version_is_recorded_once(db_path: str) -> None:
     with sqlite3.connect(db_path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM actors_meta").fetchall())
     raw.close()
-    assert meta == {"application": "actors", "schema_version": "4", "fts_indexed_seq": "0"}
+    assert meta == {"application": "actors", "schema_version": "5", "fts_indexed_seq": "0"}
 
 
 def _old_file(db_path: str, version: int) -> None:
@@ -145,7 +145,29 @@ def _old_file(db_path: str, version: int) -> None:
             raw.execute(statement)
     raw.execute("CREATE TABLE actors_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     raw.execute("INSERT INTO actors_meta VALUES ('application', 'actors'), ('schema_version', ?)", (str(version),))
-    raw.execute(_sqlite_statements.INSERT, (1, *_sqlite_statements.task_row(task(1))))
+    old_columns = _sqlite_statements.TASK_COLUMNS[:-1]  # before version 5: no concurrency_key
+    raw.execute(f"INSERT INTO tasks (seq, {', '.join(old_columns)}) VALUES (?, {', '.join('?' for _ in old_columns)})",
+                (1, *_sqlite_statements.task_row(task(1))[:-1]))
+    raw.close()
+
+
+def test_a_version_4_file_gains_queues_keeping_its_tasks(db_path: str) -> None:
+    """Migration 5: ``concurrency_key`` on tasks, the ``queues`` and ``queue_starts`` tables."""
+    store = SQLiteStore(db_path)
+    store.add([task(1)])
+    store.close()
+    raw = sqlite3.connect(db_path, isolation_level=None)
+    for statement in ("DROP TABLE queues", "DROP TABLE queue_starts", "ALTER TABLE tasks DROP COLUMN concurrency_key",
+                      "UPDATE actors_meta SET value = '4' WHERE key = 'schema_version'"):
+        raw.execute(statement)  # the file as version 4 left it
+    raw.close()
+    store = SQLiteStore(db_path)
+    assert [(t.id, t.concurrency_key) for t in store.query(TaskQuery())] == [("t000001", None)]
+    assert store.set_queue("q", {"concurrency": 1}).concurrency == 1
+    assert len(store.claim(["EMAIL"], 5, T0, "node", LEASE)) == 1
+    store.close()
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == ("5",)
     raw.close()
 
 
@@ -172,7 +194,7 @@ def test_an_old_file_gains_full_text_search_over_the_tasks_it_holds(db_path: str
     assert [t.id for t in store.search("renamed")] == ["t000001"]
     store.close()
     with sqlite3.connect(db_path) as raw:
-        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == ("5",)
         assert raw.execute("SELECT value FROM actors_meta WHERE key = 'fts_indexed_seq'").fetchone() == ("2",)
         triggers = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     raw.close()

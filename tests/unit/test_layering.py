@@ -29,6 +29,7 @@ KERNEL = {
     "actors.retry", "actors.cron",
     "actors.lifecycle", "actors.messages", "actors.context", "actors.creating", "actors.requests",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
+    "actors.storage.capabilities",
 }
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").

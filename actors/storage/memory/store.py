@@ -42,6 +42,7 @@ from ..base import (
 from .attempts import MemoryAttempts
 from .cluster import MemoryCluster
 from .maintenance import MemoryMaintenance
+from .queues import MemoryQueues
 from .rows import Row, stored_changes
 
 __all__ = ["MemoryStore"]
@@ -51,7 +52,7 @@ _JSON_FIELDS = frozenset({"metadata", "result", "retry"})
 _TASK_FIELDS = tuple(f.name for f in fields(Task))
 
 
-class MemoryStore(MemoryAttempts, MemoryMaintenance, MemoryCluster):
+class MemoryStore(MemoryQueues, MemoryAttempts, MemoryMaintenance, MemoryCluster):
     """The ``TaskStore`` in process memory; nothing survives the process.
 
     Example:

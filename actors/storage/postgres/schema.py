@@ -104,6 +104,13 @@ MIGRATIONS: tuple[str, ...] = (
     CLUSTER_DDL,
     # when a task's last attempt ended (a new interval counts from it)
     "ALTER TABLE tasks ADD COLUMN last_run_at DOUBLE PRECISION",
+    # queues: a task's concurrency key, the queue settings (claims lock a limited queue's row
+    # FOR UPDATE) and the attempt starts of rate-limited queues (pruned by the claims)
+    "ALTER TABLE tasks ADD COLUMN concurrency_key TEXT; "
+    "CREATE TABLE queues (name TEXT PRIMARY KEY, concurrency INTEGER, key_concurrency INTEGER, "
+    "rate_count INTEGER, rate_period DOUBLE PRECISION, paused BOOLEAN NOT NULL DEFAULT FALSE); "
+    "CREATE TABLE queue_starts (queue TEXT NOT NULL, started DOUBLE PRECISION NOT NULL); "
+    "CREATE INDEX queue_starts_queue ON queue_starts (queue, started)",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -114,7 +121,8 @@ INSERT = (f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}, tag_list) "
           "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING")
 LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = FALSE"
 
-_OWN_TABLES = frozenset({"tasks", "task_logs", "nodes", "leases", "schedules", "schedule_firings"})
+_OWN_TABLES = frozenset({"tasks", "task_logs", "nodes", "leases", "schedules", "schedule_firings", "queues",
+                         "queue_starts"})
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

@@ -39,11 +39,12 @@ from . import schema as pg
 from .attempts import PostgresAttempts
 from .listen import Listener, Wakeups
 from .maintenance import PostgresMaintenance
+from .queues import PostgresQueues
 
 __all__ = ["PostgresStore"]
 
 
-class PostgresStore(PostgresAttempts, PostgresMaintenance, Wakeups, SQLCluster):
+class PostgresStore(PostgresAttempts, PostgresMaintenance, PostgresQueues, Wakeups, SQLCluster):
     """The ``TaskStore`` over a PostgreSQL database.
 
     Args:
@@ -141,7 +142,8 @@ class PostgresStore(PostgresAttempts, PostgresMaintenance, Wakeups, SQLCluster):
     def reset_for_tests(self) -> None:
         """Test helper (the contract suite): empty every table of this store's schema."""
         with self._tx() as conn:
-            conn.execute("TRUNCATE tasks, task_logs, nodes, leases, schedules, schedule_firings RESTART IDENTITY")
+            conn.execute("TRUNCATE tasks, task_logs, nodes, leases, schedules, schedule_firings, queues, "
+                         "queue_starts RESTART IDENTITY")
 
     # --- creating and reading ---------------------------------------------------------
 

@@ -26,7 +26,7 @@ TASK_COLUMNS: tuple[str, ...] = (
     "room_id", "world_id", "entity_id", "run_at", "update_interval", "attempts",
     "failure_count", "crash_count", "progress", "result", "error", "created_at",
     "updated_at", "finished_at", "max_attempts", "max_failures", "timeout", "retry",
-    "idempotency_key",
+    "idempotency_key", "concurrency_key",
 )
 
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -74,6 +74,7 @@ def task_row(task: Task) -> tuple[Any, ...]:
         task.error, _ts(task.created_at), _ts(task.updated_at), _ts(task.finished_at),
         task.max_attempts, task.max_failures, task.timeout,
         None if task.retry is None else dumps("retry", dict(task.retry)), task.idempotency_key,
+        task.concurrency_key,
     )
 
 
@@ -82,7 +83,7 @@ def to_task(row: Sequence[Any]) -> Task:
     (task_id, name, description, status, priority, queue, tags, metadata, room_id, world_id,
      entity_id, run_at, update_interval, attempts, failure_count, crash_count, progress, result,
      error, created_at, updated_at, finished_at, max_attempts, max_failures, timeout, retry,
-     key) = row
+     key, concurrency_key) = row
     return Task(
         id=task_id, name=name, description=description, status=_STATUS[status],
         priority=PRIORITIES[priority], queue=queue, tags=tuple(load(tags)),
@@ -93,6 +94,7 @@ def to_task(row: Sequence[Any]) -> Task:
         updated_at=from_timestamp(updated_at), finished_at=from_timestamp(finished_at),
         max_attempts=max_attempts, max_failures=max_failures, timeout=timeout,
         retry=None if retry is None else load(retry), idempotency_key=key,
+        concurrency_key=concurrency_key,
     )
 
 
