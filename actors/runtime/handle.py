@@ -24,13 +24,7 @@ import pykka
 from .. import messages as msgs
 from ..clock import Clock
 from ..creating import validated_task
-from ..errors import (
-    ActorsError,
-    NodeStopped,
-    Timeout,
-    ValidationError,
-    as_actors_error,
-)
+from ..errors import ActorsError, NodeStopped, Timeout, ValidationError, as_actors_error
 from ..models import Schedule, Task, TaskStatus
 from ..requests import check_changes, check_create_fields, check_specs, task_query
 from ..spec import TaskSpec, check_task_id, coerce_spec, new_ids
@@ -38,6 +32,7 @@ from ..storage.base import LogRecord, TaskStore
 from ..workers import TaskWorker, as_worker
 from .children import worker_pids
 from .maintenance import build_schedule
+from .queues import QueueMethods
 from .waiters import result_of
 
 if TYPE_CHECKING:
@@ -51,7 +46,7 @@ log = logging.getLogger("actors")
 EXIT_STOP_TIMEOUT = 5.0
 
 
-class Supervisor:
+class Supervisor(QueueMethods):
     """A running node: the handle your application keeps.
 
     Build it with :meth:`start`; use it as a context manager or call :meth:`stop`.
@@ -88,7 +83,7 @@ class Supervisor:
               abort_grace: float = 2.0, kill_grace: float = 1.0, timeout: float | None = None,
               rss_limit_mb: int | None = None, max_tasks_per_child: int | None = None,
               node_id: str | None = None, max_restarts: int = 5,
-              restart_window: float | timedelta = 10.0) -> Supervisor:
+              restart_window: float | timedelta = 10.0, queues: Iterable[str] | None = None) -> Supervisor:
         """Open the store and start a node: supervisor, scheduler, workers.
 
         Args:
@@ -121,6 +116,8 @@ class Supervisor:
                 scheduler) that dies is restarted; more than ``max_restarts`` restarts
                 within ``restart_window`` seconds and the node stops itself (claims given
                 back; every later call raises ``NodeStopped`` naming the reason).
+            queues: claim only tasks of these queues (default: every queue; ``"default"`` holds
+                the tasks without one). Queue settings: :meth:`set_queue`.
 
         Raises:
             ValidationError: a bad setting (named). StoreError: the store cannot be opened.
@@ -132,7 +129,8 @@ class Supervisor:
                           poll_interval=poll_interval, retention=retention, max_crashes=max_crashes,
                           abort_grace=abort_grace, kill_grace=kill_grace, timeout=timeout,
                           rss_limit_mb=rss_limit_mb, max_tasks_per_child=max_tasks_per_child,
-                          node_id=node_id, max_restarts=max_restarts, restart_window=restart_window)
+                          node_id=node_id, max_restarts=max_restarts, restart_window=restart_window,
+                          queues=queues)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop gracefully: no new claims; running tasks get ``timeout`` seconds to finish

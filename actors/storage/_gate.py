@@ -63,6 +63,7 @@ class Gate:
                 since = now - info.rate_limit[1]
                 self.started[queue] = sum(1 for at in starts.get(queue, ()) if since < at <= now)
         self.admitted: list[str] = []  # the queue of each admitted row, in order
+        self.held = False  # a limit kept a queue or key out of the claim, or refused a row
 
     def _full(self, queue: str) -> bool:
         info = self._limited.get(queue)
@@ -119,7 +120,9 @@ def gated(fetch: Callable[[int, list[str], list[tuple[str, str]]], Sequence[R]],
     seen: set[object] = set()  # admitted or refused
     while len(taken) < limit:
         size = limit + len(seen)
-        rows = fetch(size, gate.blocked(), gate.blocked_keys())
+        blocked, blocked_keys = gate.blocked(), gate.blocked_keys()
+        gate.held = gate.held or bool(blocked or blocked_keys)
+        rows = fetch(size, blocked, blocked_keys)
         refused = fresh = False
         for row in rows:
             ident, queue, concurrency_key = key(row)
@@ -132,7 +135,7 @@ def gated(fetch: Callable[[int, list[str], list[tuple[str, str]]], Sequence[R]],
             if gate.admit(queue, concurrency_key):
                 taken.append(row)
             else:
-                refused = True
+                refused = gate.held = True
         if not refused or not fresh:
             break
     return taken

@@ -193,6 +193,11 @@ class TaskStore(Protocol):
         """
         ...
 
+    #: Set by every claim: True when a queue's limit (``set_queue``) kept due rows out of it,
+    #: so a short claim does not mean nothing else is due. (A store without queue limits
+    #: may lack it: read it with ``getattr(store, "claim_held_back", False)``.)
+    claim_held_back: bool
+
     def add_and_claim(self, tasks: Sequence[Task], now: float,
                       claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
         """``add(tasks)`` then ``claim(...)`` as one transition: ``(ids, claims)``.

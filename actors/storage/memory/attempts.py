@@ -56,6 +56,7 @@ class MemoryAttempts:
                    and (only is None or queue_of(row.values["queue"]) in only)]
             due.sort(key=lambda r: (PRIORITIES.index(r.values["priority"]), r.values["run_at"], r.seq))
             gate = self._gate(now)
+            self.claim_held_back = False
             if gate is None:
                 chosen = due[:limit]
             else:
@@ -66,6 +67,7 @@ class MemoryAttempts:
                 chosen = gated(fetch, limit, gate, lambda r: (r.seq, queue_of(r.values["queue"]),
                                                              r.values["concurrency_key"]))
                 self._record_starts(gate, now)
+                self.claim_held_back = gate.held
             claims: list[Claim] = []
             for row in chosen:
                 row.values["status"] = TaskStatus.RUNNING

@@ -71,8 +71,11 @@ class PostgresAttempts:
         if not request.names or request.limit <= 0:
             return []
         gate = self._gate_in(conn, now)
+        self.claim_held_back = False
         if gate is not None:
-            return self._gated_claim(conn, request, now, gate)
+            claims = self._gated_claim(conn, request, now, gate)
+            self.claim_held_back = gate.held
+            return claims
         if request.queues is None:
             rows = conn.execute(_CLAIM, (list(request.names), now, request.limit, request.owner,
                                          now + request.lease_ttl, now)).fetchall()

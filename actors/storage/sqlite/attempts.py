@@ -53,6 +53,7 @@ class SQLiteAttempts:
             return []
         only = () if request.queues is None else (json.dumps(request.queues),)
         gate = self._gate_in(conn, now)
+        self.claim_held_back = False
 
         def fetch(size: int, blocked: list[str] | None, keys: list[tuple[str, str]] | None) -> list[Any]:
             extra = only if blocked is None else (*only, json.dumps(blocked),
@@ -70,6 +71,7 @@ class SQLiteAttempts:
         else:
             rows = gated(fetch, limit, gate, lambda row: (row[0], queue_of(row[_AT_QUEUE]), row[_AT_KEY]))
             self._record_in(conn, gate, now)
+            self.claim_held_back = gate.held
         if not rows:
             return []
         raw = os.urandom(16 * len(rows)).hex()  # one read of the random source per claim
