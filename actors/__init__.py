@@ -20,7 +20,7 @@ from .errors import (
     UnknownWorker,
     ValidationError,
 )
-from .models import Node, Schedule, Task, TaskStatus
+from .models import Node, QueueInfo, Schedule, Task, TaskStatus
 from .retry import Retry
 from .spec import TaskSpec
 from .workers import TaskWorker, worker
@@ -38,6 +38,7 @@ __all__ = [
     "Node",
     "NodeStopped",
     "PriorityQueue",
+    "QueueInfo",
     "Retry",
     "Schedule",
     "Semaphore",

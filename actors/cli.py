@@ -91,8 +91,9 @@ def _find_workers(module_name: str) -> list[TaskWorker]:
     return list(unique.values())
 
 
-def serve(module_name: str, store: str, workers: int | None, lease_ttl: float = 30.0) -> int:
-    """Serve the workers a module defines until SIGINT / SIGTERM."""
+def serve(module_name: str, store: str, workers: int | None, lease_ttl: float = 30.0,
+          queues: Sequence[str] | None = None) -> int:
+    """Serve the workers a module defines until SIGINT / SIGTERM (only ``queues``' tasks, if given)."""
     sys.path.insert(0, os.getcwd())
     task_workers = _find_workers(module_name)
     if not task_workers:
@@ -105,7 +106,7 @@ def serve(module_name: str, store: str, workers: int | None, lease_ttl: float = 
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    with Supervisor.start(store, workers=workers, lease_ttl=lease_ttl) as sup:
+    with Supervisor.start(store, workers=workers, lease_ttl=lease_ttl, queues=queues) as sup:
         for worker in task_workers:
             sup.register_task_worker(worker)
         names = ", ".join(w.name for w in task_workers)
@@ -132,13 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_worker.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
     p_worker.add_argument("--lease-ttl", type=float, default=30.0,
                           help="seconds before a dead node's tasks are reclaimed (default 30)")
+    p_worker.add_argument("--queues", default=None, help="claim only these queues, comma-separated (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "demo":
             return demo(args.store, args.workers)
-        return serve(args.module, args.store, args.workers, args.lease_ttl)
+        queues = None if args.queues in (None, "*") else [q.strip() for q in args.queues.split(",") if q.strip()]
+        return serve(args.module, args.store, args.workers, args.lease_ttl, queues)
     except ActorsError as exc:
         print(f"actors: {exc}", file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ __all__ = [
     "Crashed",
     "Node",
     "Outcome",
+    "QueueInfo",
     "Raised",
     "Schedule",
     "Succeeded",
@@ -93,11 +94,36 @@ class Task:
     idempotency_key: str | None = None
     idempotency_expires_at: datetime | None = None  # when the key frees (None: never)
     parent_id: str | None = None  # the running task that created it (ctx.create_task)
+    concurrency_key: str | None = None
 
     @property
     def recurring(self) -> bool:
         """True when the task runs again every ``update_interval`` seconds."""
         return self.update_interval is not None
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """A queue's settings and state (``Supervisor.get_queues`` / ``set_queue``).
+
+    ``concurrency``: most of its tasks RUNNING at once across every node (None: no limit);
+    ``key_concurrency``: most RUNNING per ``concurrency_key``; ``rate_limit``: at most
+    ``(count, seconds)`` attempts started per ``seconds``; ``paused``: it starts nothing.
+    ``counts``: its tasks by status value; ``running``: how many RUNNING now.
+    """
+
+    name: str
+    concurrency: int | None = None
+    key_concurrency: int | None = None
+    rate_limit: tuple[int, float] | None = None
+    paused: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    running: int = 0
+
+    @property
+    def limited(self) -> bool:
+        """True when the queue restricts claims at all (a limit or a pause)."""
+        return self.paused or any(v is not None for v in (self.concurrency, self.key_concurrency, self.rate_limit))
 
 
 @dataclass(frozen=True)

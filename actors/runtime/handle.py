@@ -15,7 +15,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,13 +24,7 @@ import pykka
 
 from .. import messages as msgs
 from ..clock import Clock
-from ..errors import (
-    ActorsError,
-    NodeStopped,
-    Timeout,
-    ValidationError,
-    as_actors_error,
-)
+from ..errors import ActorsError, NodeStopped, Timeout, ValidationError, as_actors_error
 from ..models import Schedule, Task
 from ..requests import check_changes
 from ..spec import check_task_id
@@ -40,6 +34,7 @@ from .bulk import Inspection
 from .children import worker_pids
 from .creates import Creating, Gate
 from .maintenance import build_schedule
+from .queues import QueueMethods
 from .waiters import result_of
 
 if TYPE_CHECKING:
@@ -53,7 +48,7 @@ log = logging.getLogger("actors")
 EXIT_STOP_TIMEOUT = 5.0
 
 
-class Supervisor(Creating, Inspection):
+class Supervisor(Creating, Inspection, QueueMethods):
     """A running node: the handle your application keeps.
 
     Build it with :meth:`start`; use it as a context manager or call :meth:`stop`.
@@ -92,7 +87,7 @@ class Supervisor(Creating, Inspection):
               abort_grace: float = 2.0, kill_grace: float = 1.0, timeout: float | None = None,
               rss_limit_mb: int | None = None, max_tasks_per_child: int | None = None,
               node_id: str | None = None, max_restarts: int = 5,
-              restart_window: float | timedelta = 10.0) -> Supervisor:
+              restart_window: float | timedelta = 10.0, queues: Iterable[str] | None = None) -> Supervisor:
         """Open the store and start a node: supervisor, scheduler, workers.
 
         Args:
@@ -125,6 +120,8 @@ class Supervisor(Creating, Inspection):
                 scheduler) that dies is restarted; more than ``max_restarts`` restarts
                 within ``restart_window`` seconds and the node stops itself (claims given
                 back; every later call raises ``NodeStopped`` naming the reason).
+            queues: claim only tasks of these queues (default: every queue; ``"default"`` holds
+                the tasks without one). Queue settings: :meth:`set_queue`.
 
         Raises:
             ValidationError: a bad setting (named). StoreError: the store cannot be opened.
@@ -136,7 +133,8 @@ class Supervisor(Creating, Inspection):
                           poll_interval=poll_interval, retention=retention, max_crashes=max_crashes,
                           abort_grace=abort_grace, kill_grace=kill_grace, timeout=timeout,
                           rss_limit_mb=rss_limit_mb, max_tasks_per_child=max_tasks_per_child,
-                          node_id=node_id, max_restarts=max_restarts, restart_window=restart_window)
+                          node_id=node_id, max_restarts=max_restarts, restart_window=restart_window,
+                          queues=queues)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop gracefully: no new claims; running tasks get ``timeout`` seconds to finish

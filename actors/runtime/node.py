@@ -19,7 +19,7 @@ import socket
 import threading
 import urllib.parse
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,6 +30,7 @@ from ..errors import NodeStopped, StoreError, ValidationError
 from ..execution.base import Creator, EventSink, Executor, ExecutorFactory
 from ..messages import Attach, Release, ReleaseAll, Shutdown, StopWorker
 from ..spec import seconds
+from ..spec.queues import check_queues
 from ..storage.base import TaskStore, subscribable
 from .children import Crew
 from .creates import Gate
@@ -120,7 +121,7 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
                max_batch: int, synchronous: str, poll_interval: float, retention: float | timedelta,
                max_crashes: int, abort_grace: float, kill_grace: float, timeout: float | None,
                rss_limit_mb: int | None, max_tasks_per_child: int | None, node_id: str | None,
-               max_restarts: int, restart_window: float | timedelta) -> H:
+               max_restarts: int, restart_window: float | timedelta, queues: Iterable[str] | None = None) -> H:
     """``Supervisor.start`` (its arguments, documented there): a started node's handle.
 
     Raises:
@@ -144,6 +145,7 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
     default_timeout = seconds("timeout", timeout, allow_zero=False)
     _positive_int("max_restarts", max_restarts)
     window = seconds("restart_window", restart_window, allow_zero=False)
+    only = check_queues(queues)
     if executor not in EXECUTORS:
         raise ValidationError("executor", executor, f"must be one of {EXECUTORS}")
     if str(synchronous).upper() not in ("NORMAL", "FULL"):
@@ -164,7 +166,8 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
     config = SupervisorConfig(node_id=node, lease_ttl=ttl, slots=slots, pool=pool, max_crashes=max_crashes,
                               retention=keep, abort_grace=abort_grace, serving=serving, info=info,
                               max_batch=max_batch, default_timeout=default_timeout,
-                              max_restarts=max_restarts, restart_window=window, dispatch=dispatch)
+                              max_restarts=max_restarts, restart_window=window, dispatch=dispatch,
+                              queues=only)
     crew = Crew()
     scheduler = None if isinstance(clock, ManualClock) else Scheduler(None, clock, poll_interval)
     gate = Gate()  # shared: the supervisor closes it when it stops the node, creates check it

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import NamedTuple
 
 from ..storage.base import ClaimRequest
@@ -68,15 +68,18 @@ class ClaimPlanner:
         slots: most claims held per kind of worker (``"process"`` / ``"thread"``).
         pool: worker actors per kind (0 or absent: only the slots bound the claims).
         serving: False for a client-only node: it plans no claim.
+        queues: the queues this node claims from (None: every queue); each claim carries it.
     """
 
     def __init__(self, *, node_id: str, lease_ttl: float, slots: Mapping[str, int],
-                 pool: Mapping[str, int] | None = None, serving: bool = True) -> None:
+                 pool: Mapping[str, int] | None = None, serving: bool = True,
+                 queues: Collection[str] | None = None) -> None:
         self._node_id = node_id
         self._ttl = lease_ttl
         self._slots = dict(slots)
         self._pool = dict(pool or {})
         self._serving = serving
+        self._queues = None if queues is None else tuple(queues)
         self._names: dict[str, list[str]] = {}
         self.held: dict[str, int] = defaultdict(int)  # claims held per kind
         self._backlog: dict[str, bool] = defaultdict(bool)  # the last claim of a kind came back full
@@ -121,11 +124,12 @@ class ClaimPlanner:
         if due is not None:
             self._lower(due)
 
-    def took(self, kind: str, count: int, limit: int) -> None:
-        """A claim of ``kind`` with ``limit`` returned ``count`` claims (now held)."""
+    def took(self, kind: str, count: int, limit: int, held_back: bool = False) -> None:
+        """A claim of ``kind`` with ``limit`` returned ``count`` claims (now held); ``held_back``:
+        a queue limit kept due work out of it (it may be claimed after the next attempt end)."""
         self.held[kind] += count
         self._backlog[kind] = count == limit
-        if count < limit:
+        if count < limit and not held_back:
             self._claim_after[kind] = math.inf  # nothing else of this kind is due now
 
     def dropped(self, kind: str) -> None:
@@ -156,7 +160,8 @@ class ClaimPlanner:
             held = self.held[kind] - (freed.get(kind, 0) if freed else 0)
             if self.no_room(kind, held):  # claim when a slot or a worker frees
                 continue
-            planned.append(PlannedClaim(kind, ClaimRequest(names, slots - held, self._node_id, self._ttl)))
+            planned.append(PlannedClaim(kind, ClaimRequest(names, slots - held, self._node_id, self._ttl,
+                                                                self._queues)))
         return planned
 
     def for_create(self, now: float, kind: str) -> PlannedClaim | None:

@@ -36,6 +36,7 @@ from .intensity import RestartIntensity
 from .maintenance import Maintenance
 from .operations import TaskOperations
 from .planner import ClaimPlanner, PlannedClaim
+from .queues import queue_handlers
 from .recorder import Recorder
 from .supervising import Supervising
 from .waiters import DELETED, Waiters
@@ -72,6 +73,7 @@ class SupervisorConfig:
     max_restarts: int = 5  # restart intensity: more than this many child restarts ...
     restart_window: float = 10.0  # ... within this many seconds and the node stops itself
     dispatch: str = "direct"  # "actor": a priority-queue actor feeds the workers (runtime/dispatch.py)
+    queues: tuple[str, ...] | None = None  # claim only these queues (None: every queue)
 
 
 class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
@@ -113,7 +115,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._slots: list[WorkerSlot] = []
         self._stopping = False
         self._planner = ClaimPlanner(node_id=config.node_id, lease_ttl=config.lease_ttl, slots=config.slots,
-                                     pool=config.pool, serving=config.serving)
+                                     pool=config.pool, serving=config.serving, queues=config.queues)
         self._health = Health()
         self._recorder = Recorder(store, clock, self._health, self._failed)
         self._waiters = Waiters()
@@ -144,7 +146,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             msgs.Release: lambda m: self._release(m.jobs), msgs.Attach: lambda _: self._attach(),
             msgs.WhenIdle: self._on_when_idle, msgs.Shutdown: lambda _: self._shutdown(),
             msgs.ReleaseAll: lambda _: self._release_all(), msgs.ChildExited: self._child_exited,
-            msgs.Refused: lambda m: self._refused(list(m.jobs)),
+            msgs.Refused: lambda m: self._refused(list(m.jobs)), **queue_handlers(self),
         }
 
     # --- the one dispatch ---------------------------------------------------------------
@@ -235,8 +237,9 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             try:
                 for planned in self._planner.plan(now):
                     request = planned.request
+                    only = {} if request.queues is None else {"queues": request.queues}
                     claims = self._store.claim(request.names, request.limit, now, request.owner,
-                                               request.lease_ttl)
+                                               request.lease_ttl, **only)
                     self._took(planned, claims)
                     self._health.succeeded("claim", now)
             except Exception as exc:
@@ -245,7 +248,8 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
 
     def _took(self, planned: PlannedClaim, claims: list[Claim]) -> None:
         """Hold what a planned claim returned and hand it to the pool."""
-        self._planner.took(planned.kind, len(claims), planned.request.limit)
+        self._planner.took(planned.kind, len(claims), planned.request.limit,
+                           getattr(self._store, "claim_held_back", False))
         if not claims:
             return
         items = []

@@ -56,6 +56,7 @@ class TaskSpec:
     timeout: float | timedelta | None = None
     idempotency_key: str | None = None
     idempotency_ttl: float | timedelta | None = None
+    concurrency_key: str | None = None
     id: str | None = field(default=None, repr=False)
 
 
@@ -348,10 +349,8 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         due = run_at
     elif delay is not None:
         due = now + delay
-    elif interval is not None:
-        due = now + interval  # like ElizaOS: a recurring task first runs one interval in
-    else:
-        due = now
+    else:  # like ElizaOS: a recurring task first runs one interval in
+        due = now + interval if interval is not None else now
     if delay is not None:
         instant("delay", spec.delay, due)
     elif interval is not None and run_at is None:
@@ -377,6 +376,7 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         retry=check_retry(spec.retry),
         idempotency_key=key,
         idempotency_expires_at=key_expires,
+        concurrency_key=optional_str("concurrency_key", spec.concurrency_key),
         created_at=created,
         updated_at=created,
     )

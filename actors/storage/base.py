@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..models import Claim, Node, Schedule, Task, TaskStatus
+from ..models import Claim, Node, QueueInfo, Schedule, Task, TaskStatus
 from ..spec import UPDATABLE_FIELDS, check_tags, check_update, distinct_ids
 from .capabilities import (  # (re-exported: their home before they had their own module)
     DataVersioned,
@@ -94,18 +94,23 @@ class ClaimRequest:
     """The claim to make with ``add_and_claim`` / ``finish_and_claim`` (``claim``'s arguments).
 
     ``names`` is kept sorted and without repeats; no names or ``limit <= 0`` claims nothing.
+    ``queues``: only tasks of these queues (None: every queue; a task without one is in
+    ``DEFAULT_QUEUE``), kept sorted.
     """
 
     names: tuple[str, ...]
     limit: int
     owner: str
     lease_ttl: float
+    queues: tuple[str, ...] | None = None
 
-    def __init__(self, names: Collection[str], limit: int, owner: str, lease_ttl: float) -> None:
+    def __init__(self, names: Collection[str], limit: int, owner: str, lease_ttl: float,
+                 queues: Collection[str] | None = None) -> None:
         object.__setattr__(self, "names", tuple(sorted(set(names))))
         object.__setattr__(self, "limit", limit)
         object.__setattr__(self, "owner", owner)
         object.__setattr__(self, "lease_ttl", lease_ttl)
+        object.__setattr__(self, "queues", None if queues is None else tuple(sorted(set(queues))))
 
 
 @dataclass(frozen=True)
@@ -187,14 +192,21 @@ class TaskStore(Protocol):
         ...
 
     def claim(self, names: Collection[str], limit: int, now: float, owner: str,
-              lease_ttl: float) -> list[Claim]:
-        """Lease up to ``limit`` due PENDING tasks whose name is in ``names``.
+              lease_ttl: float, queues: Collection[str] | None = None) -> list[Claim]:
+        """Lease up to ``limit`` due PENDING tasks whose name is in ``names`` (and whose
+        queue is in ``queues`` when given), within the queues' limits (``set_queue``:
+        counted in this transaction, across every process sharing the store).
 
         Order: priority (high first), then ``run_at``, then creation. Each claimed
         row becomes RUNNING with ``attempts + 1``, ``owner``, a new token and
         ``lease_expires_at = now + lease_ttl``.
         """
         ...
+
+    #: Set by every claim: True when a queue's limit (``set_queue``) kept due rows out of it,
+    #: so a short claim does not mean nothing else is due. (A store without queue limits
+    #: may lack it: read it with ``getattr(store, "claim_held_back", False)``.)
+    claim_held_back: bool
 
     def add_and_claim(self, tasks: Sequence[Task], now: float,
                       claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
@@ -295,6 +307,16 @@ class TaskStore(Protocol):
 
     def counts(self) -> dict[str, int]:
         """Number of tasks by status value (every status present, zeros included)."""
+        ...
+
+    def set_queue(self, name: str, changes: Mapping[str, Any]) -> QueueInfo:
+        """Declare queue ``name`` or change it: a setting not in ``changes`` keeps its value,
+        one given as None is removed (``spec.queues``). Returns the queue as it is now.
+        Raises ValidationError (nothing stored) for a bad name or setting."""
+        ...
+
+    def queues(self) -> list[QueueInfo]:
+        """Every declared queue and every queue with tasks, by name (counts, running)."""
         ...
 
     def counts_by_queue(self) -> dict[str, dict[str, int]]:

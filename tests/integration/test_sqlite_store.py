@@ -17,6 +17,7 @@ from actors.models import Claim, Task, TaskStatus
 from actors.spec import TaskSpec, build_task
 from actors.storage.base import Finish, LogRecord, TaskQuery
 from actors.storage.sqlite import SQLiteStore
+from actors.storage.sqlite.schema import SCHEMA_VERSION
 
 T0 = 1_700_000_000.0
 LEASE = 30.0
@@ -128,7 +129,8 @@ def test_the_schema_version_is_recorded_once(db_path: str) -> None:
     with sqlite3.connect(db_path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM actors_meta").fetchall())
     raw.close()
-    assert meta == {"application": "actors", "schema_version": "5", "fts_indexed_seq": "0"}
+    assert meta == {"application": "actors", "schema_version": str(SCHEMA_VERSION),
+                    "fts_indexed_seq": "0"}
 
 
 def _old_file(db_path: str, version: int) -> None:
@@ -157,6 +159,27 @@ def _old_file(db_path: str, version: int) -> None:
     raw.close()
 
 
+def test_a_version_5_file_gains_queues_keeping_its_tasks(db_path: str) -> None:
+    """Migration 6: ``concurrency_key`` on tasks, the ``queues`` and ``queue_starts`` tables."""
+    store = SQLiteStore(db_path)
+    store.add([task(1)])
+    store.close()
+    raw = sqlite3.connect(db_path, isolation_level=None)
+    for statement in ("DROP TABLE queues", "DROP TABLE queue_starts", "ALTER TABLE tasks DROP COLUMN concurrency_key",
+                      "UPDATE actors_meta SET value = '5' WHERE key = 'schema_version'"):
+        raw.execute(statement)  # the file as version 5 left it
+    raw.close()
+    store = SQLiteStore(db_path)
+    assert [(t.id, t.concurrency_key) for t in store.query(TaskQuery())] == [("t000001", None)]
+    assert store.set_queue("q", {"concurrency": 1}).concurrency == 1
+    assert len(store.claim(["EMAIL"], 5, T0, "node", LEASE)) == 1
+    store.close()
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == (
+            str(SCHEMA_VERSION),)
+    raw.close()
+
+
 def test_a_version_1_file_is_migrated_to_version_2_keeping_its_tasks(db_path: str) -> None:
     """A file written before nodes, leases and schedules existed opens and gains them."""
     _old_file(db_path, 1)
@@ -180,7 +203,8 @@ def test_an_old_file_gains_full_text_search_over_the_tasks_it_holds(db_path: str
     assert [t.id for t in store.search("renamed")] == ["t000001"]
     store.close()
     with sqlite3.connect(db_path) as raw:
-        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == ("5",)
+        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == (
+            str(SCHEMA_VERSION),)
         assert raw.execute("SELECT value FROM actors_meta WHERE key = 'fts_indexed_seq'").fetchone() == ("2",)
         triggers = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     raw.close()
@@ -199,7 +223,8 @@ def test_a_version_4_file_gains_parent_ids_and_expiring_keys_keeping_its_tasks(d
     assert [t.id for t in store.search("email")] == ["t000001", "t000002"]
     store.close()
     with sqlite3.connect(db_path) as raw:
-        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == ("5",)
+        assert raw.execute("SELECT value FROM actors_meta WHERE key = 'schema_version'").fetchone() == (
+            str(SCHEMA_VERSION),)
         assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'tasks_parent'").fetchone()
     raw.close()
 

@@ -6,6 +6,7 @@ A mixin of ``MemoryStore`` (``store``); every call holds the store's lock.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import uuid
@@ -14,15 +15,13 @@ from typing import Any
 
 from ...models import PRIORITIES, Claim, Task, TaskStatus
 from ...spec import check_finish_status
+from .._gate import Gate, gated, queue_of
 from ..base import (
     ClaimRequest,
     Finish,
     LogRecord,
 )
 from .rows import Row, dumps_json
-
-__all__ = ["MemoryAttempts"]
-
 
 __all__ = ["MemoryAttempts"]
 
@@ -36,23 +35,41 @@ class MemoryAttempts:
     _check_open: Callable[[], None]
     _live: Callable[[str, str], Row | None]
     add: Callable[[Sequence[Task]], list[str]]
+    _gate: Callable[[float], Gate | None]
+    _record_starts: Callable[[Gate, float], None]
 
     # --- leases ------------------------------------------------------------------------
 
     def claim(self, names: Collection[str], limit: int, now: float, owner: str,
-              lease_ttl: float) -> list[Claim]:
-        """Lease up to ``limit`` due PENDING tasks named in ``names`` (``run_at <= now``)."""
+              lease_ttl: float, queues: Collection[str] | None = None) -> list[Claim]:
+        """Lease up to ``limit`` due PENDING tasks named in ``names`` (``run_at <= now``), of
+        ``queues`` only when given, within the queues' limits (``_gate``)."""
         wanted = set(names)
         if not wanted or limit <= 0:
             return []
         with self._lock:
             self._check_open()
+            only = None if queues is None else set(queues)
             due = [row for row in self._rows.values()
                    if row.status is TaskStatus.PENDING and row.values["name"] in wanted
-                   and row.values["run_at"] <= now]
+                   and row.values["run_at"] <= now
+                   and (only is None or queue_of(row.values["queue"]) in only)]
             due.sort(key=lambda r: (PRIORITIES.index(r.values["priority"]), r.values["run_at"], r.seq))
+            gate = self._gate(now)
+            self.claim_held_back = False
+            if gate is None:
+                chosen = due[:limit]
+            else:
+                def fetch(size: int, blocked: list[str], keys: list[tuple[str, str]]) -> list[Row]:
+                    out = (row for row in due if queue_of(row.values["queue"]) not in blocked
+                           and (queue_of(row.values["queue"]), row.values["concurrency_key"]) not in keys)
+                    return list(itertools.islice(out, size))
+                chosen = gated(fetch, limit, gate, lambda r: (r.seq, queue_of(r.values["queue"]),
+                                                             r.values["concurrency_key"]))
+                self._record_starts(gate, now)
+                self.claim_held_back = gate.held
             claims: list[Claim] = []
-            for row in due[:limit]:
+            for row in chosen:
                 row.values["status"] = TaskStatus.RUNNING
                 row.values["attempts"] += 1
                 row.values["updated_at"] = now
@@ -65,14 +82,19 @@ class MemoryAttempts:
         """``add`` then ``claim`` under one lock hold (see ``TaskStore.add_and_claim``)."""
         with self._lock:
             ids = self.add(tasks)
-            return ids, self.claim(claim.names, claim.limit, now, claim.owner, claim.lease_ttl)
+            return ids, self._claim_for(claim, now)
 
     def finish_and_claim(self, finishes: Sequence[Finish], now: float,
                          claim: ClaimRequest) -> tuple[list[str], list[Claim]]:
         """``finish`` then ``claim`` under one lock hold (see ``TaskStore.finish_and_claim``)."""
         with self._lock:
             applied = self.finish(finishes, now)
-            return applied, self.claim(claim.names, claim.limit, now, claim.owner, claim.lease_ttl)
+            return applied, self._claim_for(claim, now)
+
+    def _claim_for(self, claim: ClaimRequest, now: float) -> list[Claim]:
+        # through ``claim`` (a subclass that wraps it sees these claims too); ``queues`` only when set
+        extra = {} if claim.queues is None else {"queues": claim.queues}
+        return self.claim(claim.names, claim.limit, now, claim.owner, claim.lease_ttl, **extra)
 
     def renew(self, owner: str, now: float, lease_ttl: float) -> int:
         """Extend every lease ``owner`` holds to ``now + lease_ttl``; returns how many."""

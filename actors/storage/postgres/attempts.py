@@ -15,6 +15,7 @@ import psycopg
 
 from ...models import Claim, TaskStatus
 from ...spec import check_finish_status
+from .._gate import Gate
 from ..base import ClaimRequest, Finish, LogRecord
 from ..sql import codec
 from . import schema as pg
@@ -29,6 +30,7 @@ _CLAIM = (
     "token = replace(gen_random_uuid()::text, '-', ''), lease_expires_at = %s, updated_at = %s "
     "FROM picked WHERE tasks.seq = picked.seq RETURNING tasks.seq, tasks.token, "
     + ", ".join(f"tasks.{column}" for column in codec.TASK_COLUMNS))
+_CLAIM_ONLY = _CLAIM.replace("AND run_at <= %s", "AND run_at <= %s AND COALESCE(queue, 'default') = ANY(%s)")
 _FINISH = (
     "UPDATE tasks SET status = CASE WHEN v.status = 'pending' AND tasks.pause_requested "
     "THEN 'paused' ELSE v.status END, run_at = COALESCE(v.run_at, tasks.run_at), "
@@ -45,30 +47,41 @@ class PostgresAttempts:
 
     _tx: Callable[[], AbstractContextManager[psycopg.Connection[Any]]]
     _announce: Callable[[psycopg.Connection[Any], float | None], None]
+    _gate_in: Callable[[psycopg.Connection[Any], float], Gate | None]
+    _gated_claim: Callable[[psycopg.Connection[Any], ClaimRequest, float, Gate], list[Claim]]
 
     # --- leases ------------------------------------------------------------------------
 
     def claim(self, names: Collection[str], limit: int, now: float, owner: str,
-              lease_ttl: float) -> list[Claim]:
+              lease_ttl: float, queues: Collection[str] | None = None) -> list[Claim]:
         """Lease up to ``limit`` due PENDING tasks named in ``names`` (see ``TaskStore.claim``).
 
         One transaction: ``SELECT ... FOR UPDATE SKIP LOCKED`` in claim order, then
         one UPDATE giving each row a fresh random token. Rows another claimer holds
-        locked are skipped, never shared.
+        locked are skipped, never shared. Limited queues: ``queues._gate_in``.
         """
-        request = ClaimRequest(names, limit, owner, lease_ttl)
+        request = ClaimRequest(names, limit, owner, lease_ttl, queues)
         if not request.names or limit <= 0:
             return []
         with self._tx() as conn:
             return self._claim_in(conn, request, now)
 
-    @staticmethod
-    def _claim_in(conn: psycopg.Connection[Any], request: ClaimRequest, now: float) -> list[Claim]:
-        """The claim, inside the caller's transaction."""
+    def _claim_in(self, conn: psycopg.Connection[Any], request: ClaimRequest, now: float) -> list[Claim]:
+        """The claim, inside the caller's transaction, within the queues' limits."""
         if not request.names or request.limit <= 0:
             return []
-        rows = conn.execute(_CLAIM, (list(request.names), now, request.limit, request.owner,
-                                     now + request.lease_ttl, now)).fetchall()
+        gate = self._gate_in(conn, now)
+        self.claim_held_back = False
+        if gate is not None:
+            claims = self._gated_claim(conn, request, now, gate)
+            self.claim_held_back = gate.held
+            return claims
+        if request.queues is None:
+            rows = conn.execute(_CLAIM, (list(request.names), now, request.limit, request.owner,
+                                         now + request.lease_ttl, now)).fetchall()
+        else:
+            rows = conn.execute(_CLAIM_ONLY, (list(request.names), now, list(request.queues), request.limit,
+                                              request.owner, now + request.lease_ttl, now)).fetchall()
         rows.sort(key=lambda row: (row[2 + 4], row[2 + 11], row[0]))  # priority, run_at, seq
         return [Claim(codec.to_task(row[2:]), row[1]) for row in rows]
 

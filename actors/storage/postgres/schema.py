@@ -108,6 +108,13 @@ MIGRATIONS: tuple[str, ...] = (
     "ALTER TABLE tasks ADD COLUMN idempotency_expires_at DOUBLE PRECISION; "
     "ALTER TABLE tasks ADD COLUMN parent_id TEXT; "
     "CREATE INDEX tasks_parent ON tasks (parent_id, seq) WHERE parent_id IS NOT NULL",
+    # queues: a task's concurrency key, the queue settings (claims lock a limited queue's row
+    # FOR UPDATE) and the attempt starts of rate-limited queues (pruned by the claims)
+    "ALTER TABLE tasks ADD COLUMN concurrency_key TEXT; "
+    "CREATE TABLE queues (name TEXT PRIMARY KEY, concurrency INTEGER, key_concurrency INTEGER, "
+    "rate_count INTEGER, rate_period DOUBLE PRECISION, paused BOOLEAN NOT NULL DEFAULT FALSE); "
+    "CREATE TABLE queue_starts (queue TEXT NOT NULL, started DOUBLE PRECISION NOT NULL); "
+    "CREATE INDEX queue_starts_queue ON queue_starts (queue, started)",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -123,7 +130,8 @@ FREE_EXPIRED_KEYS = ("UPDATE tasks SET idempotency_key = NULL, idempotency_expir
                      "WHERE tasks.idempotency_key = k.key AND tasks.idempotency_expires_at <= k.now")
 
 
-_OWN_TABLES = frozenset({"tasks", "task_logs", "nodes", "leases", "schedules", "schedule_firings"})
+_OWN_TABLES = frozenset({"tasks", "task_logs", "nodes", "leases", "schedules", "schedule_firings", "queues",
+                         "queue_starts"})
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

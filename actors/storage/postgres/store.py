@@ -39,12 +39,14 @@ from . import schema as pg
 from .attempts import PostgresAttempts
 from .listen import Listener, Wakeups
 from .maintenance import PostgresMaintenance
+from .queues import PostgresQueues
 from .transitions import PostgresTransitions
 
 __all__ = ["PostgresStore"]
 
 
-class PostgresStore(PostgresAttempts, PostgresMaintenance, PostgresTransitions, Wakeups, SQLCluster):
+class PostgresStore(PostgresAttempts, PostgresMaintenance, PostgresTransitions, PostgresQueues, Wakeups,
+                    SQLCluster):
     """The ``TaskStore`` over a PostgreSQL database.
 
     Args:
@@ -142,7 +144,8 @@ class PostgresStore(PostgresAttempts, PostgresMaintenance, PostgresTransitions, 
     def reset_for_tests(self) -> None:
         """Test helper (the contract suite): empty every table of this store's schema."""
         with self._tx() as conn:
-            conn.execute("TRUNCATE tasks, task_logs, nodes, leases, schedules, schedule_firings RESTART IDENTITY")
+            conn.execute("TRUNCATE tasks, task_logs, nodes, leases, schedules, schedule_firings, queues, "
+                         "queue_starts RESTART IDENTITY")
 
     # --- creating and reading ---------------------------------------------------------
 

@@ -14,11 +14,14 @@ from typing import Any
 
 from ...models import PRIORITIES, Claim, TaskStatus
 from ...spec import check_finish_status
+from .._gate import Gate, gated, queue_of
 from ..base import ClaimRequest, Finish, LogRecord
 from . import statements as sq
 from .connection import Guarded
 
 __all__ = ["SQLiteAttempts"]
+
+_AT_QUEUE, _AT_KEY = (1 + sq.TASK_COLUMNS.index(column) for column in ("queue", "concurrency_key"))
 
 
 class SQLiteAttempts:
@@ -26,32 +29,49 @@ class SQLiteAttempts:
 
     _db: Guarded
     _announce: Callable[[sqlite3.Connection, float | None], None]
+    _gate_in: Callable[[sqlite3.Connection, float], Gate | None]
+    _record_in: Callable[[sqlite3.Connection, Gate, float], None]
 
     # --- leases ------------------------------------------------------------------------
 
     def claim(self, names: Collection[str], limit: int, now: float, owner: str,
-              lease_ttl: float) -> list[Claim]:
+              lease_ttl: float, queues: Collection[str] | None = None) -> list[Claim]:
         """Lease up to ``limit`` due PENDING tasks named in ``names`` (see ``TaskStore.claim``).
 
         Due means ``run_at <= now``. Empty ``names`` or ``limit <= 0`` claims nothing.
         """
-        request = ClaimRequest(names, limit, owner, lease_ttl)
+        request = ClaimRequest(names, limit, owner, lease_ttl, queues)
         if not request.names or limit <= 0:
             return []
         with self._db.tx() as conn:
             return self._claim_in(conn, request, now)
 
     def _claim_in(self, conn: sqlite3.Connection, request: ClaimRequest, now: float) -> list[Claim]:
-        """The claim, inside the caller's write transaction."""
+        """The claim, inside the caller's write transaction, within the queues' limits."""
         wanted, limit = request.names, request.limit
         if not wanted or limit <= 0:
             return []
-        params: list[Any] = []
-        for _ in PRIORITIES:
-            for name in wanted:
-                params.extend((name, now, limit))
-        params.append(limit)
-        rows = conn.execute(sq.claim_sql(len(wanted)), params).fetchall()
+        only = () if request.queues is None else (json.dumps(request.queues),)
+        gate = self._gate_in(conn, now)
+        self.claim_held_back = False
+
+        def fetch(size: int, blocked: list[str] | None, keys: list[tuple[str, str]] | None) -> list[Any]:
+            extra = only if blocked is None else (*only, json.dumps(blocked),
+                                                  json.dumps(keys or []))
+            params: list[Any] = []
+            for _ in PRIORITIES:
+                for name in wanted:
+                    params.extend((name, now, *extra, size))
+            params.append(size)
+            sql = sq.claim_sql(len(wanted), bool(only), blocked is not None)
+            return conn.execute(sql, params).fetchall()
+
+        if gate is None:
+            rows = fetch(limit, None, None)
+        else:
+            rows = gated(fetch, limit, gate, lambda row: (row[0], queue_of(row[_AT_QUEUE]), row[_AT_KEY]))
+            self._record_in(conn, gate, now)
+            self.claim_held_back = gate.held
         if not rows:
             return []
         raw = os.urandom(16 * len(rows)).hex()  # one read of the random source per claim

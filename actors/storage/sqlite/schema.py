@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 PRIVATE_COLUMNS: tuple[str, ...] = ("seq", "owner", "token", "lease_expires_at", "pause_requested",
                                     "last_run_at")
 
-_OWN_TABLES = ("tasks", "task_tags", "task_logs", "nodes", "leases", "schedules", "schedule_firings", "tasks_fts")
+_OWN_TABLES = ("tasks", "task_tags", "task_logs", "nodes", "leases", "schedules", "schedule_firings", "tasks_fts",
+               "queues", "queue_starts")
 
 # Index notes (claims must stay fast with millions of future and finished rows, and
 # bulk inserts must touch few b-trees: a new row costs the table, the id index,
@@ -157,6 +158,20 @@ def _migrate_to_5(db: Database) -> None:
     db.execute("CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL")
 
 
+def _migrate_to_6(db: Database) -> None:
+    """Queues: ``concurrency_key`` on tasks, the queue settings (``queues``: a row per declared
+    queue, rate limit as count per period seconds) and the attempt starts of rate-limited
+    queues (``queue_starts``, pruned past their period by the claims)."""
+    db.table("tasks").add_column("concurrency_key", str)
+    db.execute(QUEUES_DDL)
+    db.execute("CREATE TABLE queue_starts (queue TEXT NOT NULL, started REAL NOT NULL)")
+    db.execute("CREATE INDEX queue_starts_queue ON queue_starts (queue, started)")
+
+
+#: The queue settings table (both SQL stores).
+QUEUES_DDL = ("CREATE TABLE queues (name TEXT PRIMARY KEY, concurrency INTEGER, key_concurrency INTEGER, "
+              "rate_count INTEGER, rate_period REAL, paused INTEGER NOT NULL DEFAULT 0)")
+
 #: The columns the full-text index covers (``tasks_fts``).
 FTS_COLUMNS = ("name", "description", "tags")
 #: The ``actors_meta`` key of the index's watermark: every row with ``seq <=`` it is in
@@ -187,7 +202,7 @@ END;
 
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4,
-                                                      _migrate_to_5)
+                                                      _migrate_to_5, _migrate_to_6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -43,6 +43,7 @@ SELECT_SEQ = "SELECT seq, " + ", ".join(TASK_COLUMNS) + " FROM tasks"
 INSERT = (f"INSERT INTO tasks (seq, {', '.join(TASK_COLUMNS)}) "
           f"VALUES (?, {', '.join('?' for _ in TASK_COLUMNS)})")
 NEXT_SEQ = f"SELECT MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE({FTS_WATERMARK}, 0))"
+_QUEUE = "COALESCE(queue, 'default')"
 LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = 0"
 class IdClash(Exception):
     """An inserted id already exists (raised inside ``add``'s transaction)."""
@@ -58,13 +59,21 @@ def marks(count: int) -> str:
 
 
 @lru_cache(maxsize=64)
-def claim_sql(name_count: int) -> str:
+def claim_sql(name_count: int, only: bool = False, gated: bool = False) -> str:
     # One arm per (tier, name): each is an index range that stops at ``run_at <= now``
     # and comes out in (run_at, seq) order; the outer ORDER BY merges at most
     # 3 * name_count * limit rows.
     # The rows come back whole (seq first), so claim needs no second SELECT.
+    # ``only``: one more parameter per arm, the JSON list of the node's queues; ``gated``:
+    # two more, the JSON lists of the blocked queues and of the blocked [queue, key]
+    # pairs (``_gate``). Without either the SQL is the plain claim.
+    extra = f" AND {_QUEUE} IN (SELECT value FROM json_each(?))" if only else ""
+    if gated:
+        extra += (f" AND {_QUEUE} NOT IN (SELECT value FROM json_each(?)) AND NOT EXISTS (SELECT 1 FROM "
+                  f"json_each(?) AS k WHERE json_extract(k.value, '$[0]') = {_QUEUE} "
+                  "AND json_extract(k.value, '$[1]') = concurrency_key)")
     arm = (f"SELECT * FROM (SELECT seq, {', '.join(TASK_COLUMNS)} FROM tasks WHERE status = 'pending' "
-           "AND name = ? AND priority = {rank} AND run_at <= ? ORDER BY run_at, seq LIMIT ?)")
+           "AND name = ? AND priority = {rank} AND run_at <= ?" + extra + " ORDER BY run_at, seq LIMIT ?)")
     arms = [arm.format(rank=rank) for rank in range(len(PRIORITIES)) for _ in range(name_count)]
     return " UNION ALL ".join(arms) + " ORDER BY priority, run_at, seq LIMIT ?"
 

@@ -44,12 +44,13 @@ from . import statements as sq
 from .attempts import SQLiteAttempts
 from .connection import Checkpointer, Guarded, PerThread, open_connection
 from .maintenance import SQLiteMaintenance
+from .queues import SQLiteQueues
 from .search import behind, catch_up, search_tasks
 from .wake import WakeBus
 
 __all__ = ["SQLiteStore"]
 
-class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLCluster):
+class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLiteQueues, SQLCluster):
     """The ``TaskStore`` over an SQLite file.
 
     Args:
