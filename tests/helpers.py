@@ -145,3 +145,20 @@ def postgres_dsn_or_skip() -> str:
             pytest.fail(f"{reason} (ACTORS_REQUIRE_POSTGRES=1)")
         pytest.skip(reason)
     return dsn
+
+
+def stop_processes(procs: list[Any], timeout: float) -> None:
+    """SIGTERM every process still running, wait up to ``timeout`` s for each, then SIGKILL its group."""
+    import os
+    import signal
+    import subprocess
+
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

@@ -28,7 +28,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 import actors
 from actors.storage.postgres import PostgresStore
-from tests.helpers import eventually, postgres_dsn_or_skip
+from tests.helpers import eventually, postgres_dsn_or_skip, stop_processes
 
 pytestmark = pytest.mark.postgres
 
@@ -94,15 +94,7 @@ class Nodes:
         next(p for p in self.procs if p.pid == pid).wait(timeout=10)
 
     def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_processes(self.procs, timeout=30)
 
     def logs(self) -> str:
         return "\n".join((self.tmp / f"node-{i}.log").read_text(errors="replace") for i in range(len(self.procs)))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import actors
-from tests.helpers import eventually, postgres_dsn_or_skip
+from tests.helpers import eventually, postgres_dsn_or_skip, stop_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,15 +54,7 @@ class Nodes:
             env={**os.environ, "PYTHONPATH": str(ROOT), "QUEUE_TEST_NODE": name}))
 
     def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_processes(self.procs, timeout=20)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ routing. Memory store, tasks run inline, a manual clock (no sleeps)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,18 +15,6 @@ from actors.storage.memory import MemoryStore
 from actors.testing import inline_supervisor
 
 START = 1_700_000_000.0
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sup(clock: ManualClock) -> Iterator[actors.Supervisor]:
-    node = inline_supervisor(clock=clock, lease_ttl=30.0)
-    yield node
-    node.stop()
 
 
 def noop(ctx: Any, options: dict[str, Any], task: actors.Task) -> str:
