@@ -61,7 +61,7 @@ class Supervisor(Creating, Inspection, QueueMethods):
     """
 
     def __init__(self, *, ref: pykka.ActorRef[Any], store: TaskStore, clock: Clock, workers: list[pykka.ActorRef[Any]],
-                 scheduler: Waker | None, node_id: str, default_timeout: float | None,
+                 scheduler: Waker | None, node_id: str,
                  gate: Gate | None = None) -> None:
         self.ref = ref
         self.store = store
@@ -71,7 +71,6 @@ class Supervisor(Creating, Inspection, QueueMethods):
         self._scheduler = scheduler
         self._task_workers: dict[str, TaskWorker] = {}
         self._exclusive: set[str] = set()
-        self._default_timeout = default_timeout
         self._stopped = False
         self._gate = gate or Gate()  # closed by the supervisor when it stops the node itself
         atexit.register(self._stop_at_exit)

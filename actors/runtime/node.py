@@ -174,7 +174,7 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
     sup_ref = SupervisorActor.start(task_store, clock, config, workers=crew, scheduler=scheduler, gate=gate)
     # the handle first: the executors' ``ctx.create_task`` goes through its create path
     handle = cls(ref=sup_ref, store=task_store, clock=clock, workers=crew.refs,
-                 scheduler=scheduler, node_id=node, default_timeout=default_timeout, gate=gate)
+                 scheduler=scheduler, node_id=node, gate=gate)
     options = {"kill_grace": kill_grace, "rss_limit_mb": rss_limit_mb,
                "max_tasks_per_child": max_tasks_per_child}
     try:

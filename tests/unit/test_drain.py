@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import actors
 from actors import AffinityDrains, BatchQueue, ManualClock, TaskDrain, TaskStatus
-from actors.testing import inline_supervisor
 
 START = 1_700_000_000.0
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sup(clock: ManualClock) -> Iterator[actors.Supervisor]:
-    node = inline_supervisor(clock=clock)
-    yield node
-    node.stop()
 
 
 def run_for(sup: actors.Supervisor, clock: ManualClock, seconds: float) -> None:

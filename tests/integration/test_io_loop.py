@@ -1,4 +1,8 @@
-"""The process executor's I/O loop: timers, helpers, and channels that never block a sender."""
+"""The process executor's I/O loop: timers, helpers, and channels that never block a sender.
+
+Integration tests: a real loop thread on real time and real sockets. The two short sleeps only
+set up a state (a loop asleep on a far timer, an idle helper); results are waited for on events
+or with a bounded ``eventually``."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 
 from actors.execution.process.loop import Channel, Helpers, IOLoop
 from actors.execution.process.wire import Wire, frame
+from tests.helpers import eventually
 
 
 def test_timers_run_on_the_loop_thread_in_time_order_and_a_cancelled_one_never_runs() -> None:
@@ -51,10 +56,7 @@ def test_helpers_run_off_the_caller_and_an_idle_helper_is_reused_then_ends() -> 
     helpers.submit(lambda: (seen.append(threading.get_ident()), second.set()))
     assert second.wait(5)
     assert seen[0] == seen[1] != threading.get_ident()
-    deadline = time.monotonic() + 5
-    while any(t.name == "test-helper" for t in threading.enumerate()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not any(t.name == "test-helper" for t in threading.enumerate())
+    eventually(lambda: not any(t.name == "test-helper" for t in threading.enumerate()), timeout=5)
 
 
 def test_blocking_helpers_do_not_hold_up_the_next_one() -> None:
