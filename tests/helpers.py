@@ -13,7 +13,8 @@ from actors.messages import ExecutorEvent, Job, JobDone
 from actors.models import Outcome, Task
 from actors.testing import eventually
 
-__all__ = ["Creates", "EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip", "process_gone", "stop_processes"]
+__all__ = ["Creates", "EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip", "process_gone",
+           "stop_processes"]
 
 T = TypeVar("T")
 
