@@ -125,6 +125,12 @@ class QueueInfo:
         """True when the queue restricts claims at all (a limit or a pause)."""
         return self.paused or any(v is not None for v in (self.concurrency, self.key_concurrency, self.rate_limit))
 
+    def as_dict(self) -> dict[str, Any]:
+        """Its fields as JSON (``rate_limit`` as ``[count, seconds]``): one queue of ``stats()["queues"]``."""
+        return {"name": self.name, "concurrency": self.concurrency, "key_concurrency": self.key_concurrency,
+                "rate_limit": None if self.rate_limit is None else list(self.rate_limit),
+                "paused": self.paused, "counts": dict(self.counts), "running": self.running}
+
 
 @dataclass(frozen=True)
 class Schedule:

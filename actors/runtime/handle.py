@@ -260,8 +260,9 @@ class Supervisor(Creating, Inspection, QueueMethods):
         return result
 
     def stats(self) -> dict[str, Any]:
-        """Counts by status (``"tasks"``) and per queue (``"queues"``: queue → status → count, a
-        task without a queue under ``"default"``), workers (``"busy"`` / ``"idle"``: this node's
+        """Counts by status (``"tasks"``) and per queue (``"queues"``: queue name →
+        ``QueueInfo.as_dict()``: its limits, ``paused``, ``running`` and ``counts`` by status; every
+        declared queue and every queue with tasks, a task without a queue under ``"default"``), workers (``"busy"`` / ``"idle"``: this node's
         worker slots with / without a task in hand), orphaned tasks (no worker here), fenced
         writes, health."""
         result: dict[str, Any] = self._ask(msgs.GetStats())

@@ -212,6 +212,7 @@ class TaskOperations:
     # --- reporting -------------------------------------------------------------------------
 
     def _stats(self) -> dict[str, Any]:
+        """The node's ``stats()`` (see ``Supervisor.stats``)."""
         now = from_timestamp(self._clock.now())
         counts = self._read(self._store.counts, {})  # (a failing store: stats still show the health)
         orphaned = {
@@ -225,7 +226,7 @@ class TaskOperations:
         return {
             "node_id": self._cfg.node_id,
             "tasks": counts,
-            "queues": self._store.counts_by_queue(),
+            "queues": {info.name: info.as_dict() for info in self._read(self._store.queues, [])},
             "held": len(self._held),
             "workers": {
                 "registered": sorted(self._workers),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -54,8 +55,9 @@ def test_stats_count_per_queue_and_workers_busy_and_idle(sup: actors.Supervisor)
     assert started.wait(10)
     stats = sup.stats()
     zero = {status.value: 0 for status in TaskStatus}
-    assert stats["queues"] == {"default": {**zero, "pending": 1}, "emails": {**zero, "pending": 1},
-                               "slow": {**zero, "running": 1}}
+    assert {name: queue["counts"] for name, queue in stats["queues"].items()} == {
+        "default": {**zero, "pending": 1}, "emails": {**zero, "pending": 1}, "slow": {**zero, "running": 1}}
+    assert stats["queues"]["slow"]["running"] == 1
     slots = stats["workers"]["slots"]
     assert (stats["workers"]["busy"], stats["workers"]["idle"]) == (1, slots - 1)
     assert stats["workers"]["registered"] == ["ADD", "BLOCK"]  # today's keys stay
@@ -64,7 +66,20 @@ def test_stats_count_per_queue_and_workers_busy_and_idle(sup: actors.Supervisor)
     sup.join(timeout=10)
     stats = sup.stats()
     assert (stats["workers"]["busy"], stats["workers"]["idle"]) == (0, slots)
-    assert stats["queues"]["slow"] == {**zero, "succeeded": 1}
+    assert stats["queues"]["slow"]["counts"] == {**zero, "succeeded": 1}
+    assert stats["queues"]["slow"]["running"] == 0
+
+
+def test_stats_queues_show_each_queues_limits_and_pause(sup: actors.Supervisor) -> None:
+    sup.set_queue("emails", concurrency=5, key_concurrency=1, rate_limit="100/m")
+    sup.pause_queue("reports")
+    sup.create_task("ADD", queue="emails", delay=60)
+    queues = sup.stats()["queues"]
+    assert queues["emails"] == {"name": "emails", "concurrency": 5, "key_concurrency": 1, "rate_limit": [100, 60.0],
+                                "paused": False, "running": 0,
+                                "counts": {**{s.value: 0 for s in TaskStatus}, "pending": 1}}
+    assert queues["reports"]["paused"] is True and queues["reports"]["concurrency"] is None
+    json.dumps(queues)  # JSON as it stands, for the CLI and the HTTP API
 
 
 # --- typed messages asked directly (actors.messages) ------------------------------------------
