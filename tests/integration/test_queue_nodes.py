@@ -122,3 +122,26 @@ def test_a_paused_queue_starts_nothing_until_resumed_on_another_node(nodes: Node
         client.resume_queue("held")
         client.wait(held, timeout=10)
     eventually(lambda: len(spans(log)) == 2)
+
+
+def test_a_rate_limit_holds_across_two_nodes(nodes: Nodes, tmp_path: Path) -> None:
+    """3 starts per second, shared: of nine quick tasks on two nodes of two workers (which alone
+    would start them all within a fraction of a second), any four starts span about a second.
+    The starts are the children's own clocks, a little after each claim: hence the slack."""
+    log = tmp_path / "spans.txt"
+    slack = 0.25
+    with actors.Supervisor.start(nodes.url, workers=0) as client:
+        client.set_queue("metered", rate_limit=(3, 1.0))
+        nodes.start("a", workers=2)
+        nodes.start("b", workers=2)
+        serving = lambda: [n for n in client.store.nodes() if n.info.get("workers")]  # noqa: E731
+        eventually(lambda: len(serving()) == 2, timeout=30)
+        ids = client.create_tasks([{"name": "SPAN", "queue": "metered", "metadata": {"log": str(log)}}
+                                   for _ in range(9)])
+        for task_id in ids:
+            client.wait(task_id, timeout=30)
+    runs = spans(log)
+    starts = sorted(start for _, _, _, start, _ in runs)
+    assert len(starts) == 9
+    assert all(starts[i + 3] - starts[i] >= 1.0 - slack for i in range(len(starts) - 3))
+    assert {node for _, _, node, _, _ in runs} <= {"a", "b"}
