@@ -36,8 +36,10 @@ class Inspection:
                   offset: int = 0, limit: int | None = None) -> list[Task]:
         """Tasks matching every given filter (``tags``: a task must carry all of them; ``parent_id``:
         the tasks that task created with ``ctx.create_task``), ``offset`` of them skipped, at
-        most ``limit``. Oldest first (creation order), or newest finished first when ``status``
-        names finished states only (``succeeded`` / ``failed`` / ``cancelled``).
+        most ``limit``. Oldest first (creation order); newest finished first when ``status``
+        names finished states only (``succeeded`` / ``failed`` / ``cancelled``); in run order
+        (priority, due time, creation) when it names unfinished states only (``pending`` /
+        ``running`` / ``paused``).
 
         Raises:
             ValidationError: an unknown status, a bad filter, ``offset`` or ``limit`` (named).

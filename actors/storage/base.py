@@ -47,8 +47,9 @@ class TaskQuery:
 
     ``tags``: a task must carry all of them. ``status``: any of these. ``parent_id``: the
     children of that task. Results come in creation order — newest finished first
-    (``finished_at``, then creation, descending) when every status given is finished;
-    ``offset`` of them are skipped, ``limit`` caps the rest.
+    (``finished_at``, then creation, descending) when every status given is finished, in
+    run order (priority, then due time, then creation: the order claims take) when every
+    status given is unfinished; ``offset`` of them are skipped, ``limit`` caps the rest.
     """
 
     room_id: str | None = None
@@ -66,6 +67,11 @@ class TaskQuery:
     def newest_first(self) -> bool:
         """Whether the results come newest finished first (every status asked for is finished)."""
         return bool(self.status) and all(TaskStatus(status).finished for status in self.status)
+
+    @property
+    def run_order(self) -> bool:
+        """Whether the results come in run order (every status asked for is unfinished)."""
+        return bool(self.status) and not any(TaskStatus(status).finished for status in self.status)
 
 
 @dataclass(frozen=True)

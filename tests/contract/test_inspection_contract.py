@@ -122,6 +122,22 @@ def test_finished_only_queries_come_newest_finished_first(store: TaskStore, make
     assert ids(mixed) == ids(tasks)
 
 
+
+def test_unfinished_only_queries_come_in_run_order(store: TaskStore, make_task: MakeTask) -> None:
+    """Priority first, then the due time, then creation: the order claims take them."""
+    late_high = make_task(priority="high", delay=50.0)
+    low = make_task(priority="low")
+    normal_later = make_task(delay=20.0)
+    normal_sooner = make_task(delay=10.0)
+    high = make_task(priority="high", delay=50.0)  # created after late_high, due at the same time
+    store.add([late_high, low, normal_later, normal_sooner, high])
+    pending = store.query(TaskQuery(status=(TaskStatus.PENDING,)))
+    assert ids(pending) == [late_high.id, high.id, normal_sooner.id, normal_later.id, low.id]
+    assert ids(store.query(TaskQuery(status=(TaskStatus.PENDING, TaskStatus.RUNNING), offset=1, limit=2))) == [
+        high.id, normal_sooner.id]
+    assert ids(store.query(TaskQuery())) == ids([late_high, low, normal_later, normal_sooner, high])  # no status: creation
+
+
 # --- retry ---------------------------------------------------------------------------------------
 
 

@@ -25,12 +25,13 @@ Semantics shared with every store (the contract suite checks them):
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ...errors import StoreError, TaskNotFound, ValidationError
-from ...models import Task, TaskStatus
+from ...models import PRIORITIES, Task, TaskStatus
 from ...spec import check_search, words
 from .._rules import RETRYABLE, key_times, moved_run_at, not_paused, not_retryable
 from ..base import (
@@ -54,6 +55,10 @@ def _created(row: Row) -> tuple[int]:
 def _newest_finished(row: Row) -> tuple[bool, float, int]:
     finished = row.values["finished_at"]  # (None last, as the SQL stores' ``DESC NULLS LAST``)
     return (finished is None, -(finished or 0.0), -row.seq)
+
+def _run_order(row: Row) -> tuple[int, float, int]:
+    return (PRIORITIES.index(row.values["priority"]), row.values["run_at"] or math.inf, row.seq)
+
 
 _FILTERS = ("name", "room_id", "world_id", "entity_id", "queue", "parent_id")  # TaskQuery's equality filters
 
@@ -155,7 +160,7 @@ class MemoryStore(MemoryQueues, MemoryAttempts, MemoryMaintenance, MemoryCluster
         out: list[Task] = []
         with self._lock:
             self._check_open()
-            order = _newest_finished if query.newest_first else _created
+            order = _newest_finished if query.newest_first else _run_order if query.run_order else _created
             skip = query.offset
             for row in sorted(self._rows.values(), key=order):
                 values = row.values

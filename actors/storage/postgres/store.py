@@ -249,7 +249,8 @@ class PostgresStore(PostgresAttempts, PostgresMaintenance, PostgresTransitions, 
         if query.tags:
             where.append("tag_list @> %s::text[]")
             params.append(list(dict.fromkeys(query.tags)))
-        order = "finished_at DESC NULLS LAST, seq DESC" if query.newest_first else "seq"
+        order = ("finished_at DESC NULLS LAST, seq DESC" if query.newest_first
+                 else "priority, run_at NULLS LAST, seq" if query.run_order else "seq")
         text = pg.SELECT + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
         if query.limit is not None or query.offset:
             text += " LIMIT %s OFFSET %s"

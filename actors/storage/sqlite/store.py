@@ -233,6 +233,8 @@ class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLiteQueues, SQLCluster):
                 params.append(tag)
         if query.newest_first:
             order = "finished_at DESC NULLS LAST, tasks.seq DESC"
+        elif query.run_order:
+            order = "tasks.priority, tasks.run_at NULLS LAST, tasks.seq"
         sql = source + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
         if query.limit is not None or query.offset:
             sql += " LIMIT ? OFFSET ?"
