@@ -262,9 +262,9 @@ class Supervisor(Creating, Inspection, QueueMethods):
     def stats(self) -> dict[str, Any]:
         """Counts by status (``"tasks"``) and per queue (``"queues"``: queue name →
         ``QueueInfo.as_dict()``: its limits, ``paused``, ``running`` and ``counts`` by status; every
-        declared queue and every queue with tasks, a task without a queue under ``"default"``), workers (``"busy"`` / ``"idle"``: this node's
-        worker slots with / without a task in hand), orphaned tasks (no worker here), fenced
-        writes, health."""
+        declared queue and every queue with tasks, a task without a queue under ``"default"``),
+        workers (``"busy"`` / ``"idle"``: this node's worker slots with / without a task in
+        hand), orphaned tasks (no worker here), fenced writes, health."""
         result: dict[str, Any] = self._ask(msgs.GetStats())
         return result
 

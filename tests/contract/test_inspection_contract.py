@@ -135,7 +135,8 @@ def test_unfinished_only_queries_come_in_run_order(store: TaskStore, make_task: 
     assert ids(pending) == [late_high.id, high.id, normal_sooner.id, normal_later.id, low.id]
     assert ids(store.query(TaskQuery(status=(TaskStatus.PENDING, TaskStatus.RUNNING), offset=1, limit=2))) == [
         high.id, normal_sooner.id]
-    assert ids(store.query(TaskQuery())) == ids([late_high, low, normal_later, normal_sooner, high])  # no status: creation
+    everything = store.query(TaskQuery())  # no status: creation order
+    assert ids(everything) == ids([late_high, low, normal_later, normal_sooner, high])
 
 
 # --- retry ---------------------------------------------------------------------------------------
