@@ -32,6 +32,7 @@ from .children import FixedWorkers, Waker, Workers, WorkerSlot
 from .creates import Gate
 from .dispatch import ActorDispatch, DirectDispatch, Dispatcher, Hop
 from .health import Health
+from .hooks import Plans, hook_handlers
 from .intensity import RestartIntensity
 from .maintenance import Maintenance
 from .operations import TaskOperations
@@ -107,6 +108,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._children: Workers = workers or FixedWorkers()
         self._scheduler = scheduler
         self._workers: dict[str, TaskWorker] = {}
+        self._plans = Plans()  # what each worker's attempts run: execute, or its hooks too
         self._held: dict[str, Claim] = {}  # claimed by this node, not yet ended
         self._cancelled: set[str] = set()
         self._dispatch: Dispatcher = DirectDispatch(config.max_batch, self._refused)
@@ -147,6 +149,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             msgs.WhenIdle: self._on_when_idle, msgs.Shutdown: lambda _: self._shutdown(),
             msgs.ReleaseAll: lambda _: self._release_all(), msgs.ChildExited: self._child_exited,
             msgs.Refused: lambda m: self._refused(list(m.jobs)), **queue_handlers(self),
+            **hook_handlers(self),
         }
 
     # --- the one dispatch ---------------------------------------------------------------
@@ -259,7 +262,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             timeout = next((t for t in (claim.task.timeout, worker.timeout, self._cfg.default_timeout)
                             if t is not None), None)  # task > worker > node
             job = msgs.Job(claim.task, claim.token, claim.task.attempts, timeout)
-            items.append(msgs.Work(job, worker.execute, planned.kind))
+            items.append(msgs.Work(job, self._plans.of(worker), planned.kind))
         self._dispatch.put(items)
 
     def _check_idle(self) -> None:
