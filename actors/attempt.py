@@ -30,6 +30,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from .context import outcome_of, raised
@@ -208,6 +209,8 @@ class _Attempt:
             return outcome
         if answer is False:
             return replace(outcome, final=True)
+        if isinstance(answer, timedelta):
+            answer = answer.total_seconds()
         if isinstance(answer, (int, float)) and not isinstance(answer, bool) and math.isfinite(answer) and answer >= 0:
             return replace(outcome, retry_in=float(answer))
         self._report(f"{self.plan.name}.catch_error", f"returned {answer!r}: not None, False or seconds >= 0; "

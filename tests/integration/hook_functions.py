@@ -73,3 +73,8 @@ class Order(pydantic.BaseModel):
 
 def model_type(ctx: Any, options: Any, task: Any) -> dict[str, Any]:
     return {"type": type(options).__name__, "quantity": options.quantity, "pid": os.getpid()}
+
+
+def record_pid(ctx: Any, options: Any, *extra: Any) -> None:
+    """A hook that keeps its process id in the task's metadata (``hook_pid``)."""
+    ctx.set_metadata(hook_pid=os.getpid())

@@ -41,6 +41,13 @@ def test_hooks_run_in_the_child_process(sup: actors.Supervisor, tmp_path: Path) 
     assert lines(path) == [(name, child) for name in ("init", "on_start", "on_success", "on_complete", "cleanup")]
 
 
+def test_a_hook_may_record_into_the_tasks_metadata(sup: actors.Supervisor) -> None:
+    sup.register_task_worker(TaskWorker("PIDS", hooks.pids, on_complete=hooks.record_pid))
+    task_id = sup.create_task("PIDS")
+    child = sup.wait(task_id, timeout=60)["execute"]
+    assert sup.get_task(task_id).metadata == {"hook_pid": child}  # type: ignore[union-attr]
+
+
 def test_hooks_run_in_the_supervisors_process_under_thread_isolation(sup: actors.Supervisor,
                                                                       tmp_path: Path) -> None:
     path = tmp_path / "hooks.txt"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -151,7 +152,8 @@ def test_an_exception_in_a_middleware_fails_the_attempt() -> None:
 
 
 @pytest.mark.parametrize(("answer", "final", "retry_in"), [(None, False, None), (False, True, None),
-                                                           (30, False, 30.0), (0.5, False, 0.5)])
+                                                           (30, False, 30.0), (0.5, False, 0.5),
+                                                           (timedelta(minutes=1), False, 60.0)])
 def test_catch_error_decides_the_retry(answer: Any, final: bool, retry_in: float | None) -> None:
     seen: list[BaseException] = []
     error = RuntimeError("flaky")
