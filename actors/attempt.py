@@ -144,11 +144,16 @@ def run_attempt(runnable: Callable[..., Any] | Lifecycle, ctx: TaskContext, *,
 
 
 def _settled(value: Any) -> Any:
-    """``value``, or what it resolves to when it is a coroutine."""
+    """``value``, or what it resolves to when it is a coroutine (``asyncio.run``). Inside a running
+    event loop (an ``async def`` middleware's ``await call_next()``) the coroutine is returned for
+    the caller to await."""
     if inspect.iscoroutine(value):
         import asyncio  # here, not at the top: a child that runs no coroutine never loads it
 
-        return asyncio.run(value)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(value)
     return value
 
 
@@ -193,11 +198,19 @@ class _Attempt:
         return outcome_of(value)
 
     def _chain(self, index: int) -> Any:
-        """Middleware ``index`` around the rest (``call_next()``), execute at the end."""
+        """Middleware ``index`` around the rest (``call_next()``), execute at the end. An
+        ``async def`` middleware gets an async ``call_next`` (``await call_next()``)."""
         plan, ctx = self.plan, self.ctx
         if index == len(plan.middleware):
             return _settled(plan.execute(ctx, self.options, ctx.task))
-        return _settled(plan.middleware[index](ctx, self.options, lambda: self._chain(index + 1)))
+        middleware = plan.middleware[index]
+        if inspect.iscoroutinefunction(middleware):
+            async def call_next() -> Any:
+                value = self._chain(index + 1)
+                return await value if inspect.isawaitable(value) else value
+
+            return _settled(middleware(ctx, self.options, call_next))
+        return _settled(middleware(ctx, self.options, lambda: self._chain(index + 1)))
 
     def _directive(self, outcome: Outcome) -> Outcome:
         """``catch_error``'s answer carried on the ``Raised`` (an ``AbortTask`` is not asked)."""

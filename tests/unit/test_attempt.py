@@ -84,6 +84,29 @@ def test_a_middleware_may_change_the_result() -> None:
     assert outcome == Succeeded({"wrapped": "done"})
 
 
+def test_async_middleware_awaits_call_next_and_async_execute_and_hooks_run() -> None:
+    calls: Calls = []
+
+    async def execute(ctx: TaskContext, options: Any, task: actors.Task) -> int:
+        calls.append("execute")
+        return 41
+
+    async def mw(ctx: TaskContext, options: Any, call_next: Any) -> int:
+        return int(await call_next()) + 1
+
+    async def on_success(ctx: TaskContext, options: Any, result: Any) -> None:
+        calls.append(f"on_success {result}")
+
+    def sync_mw(ctx: TaskContext, options: Any, call_next: Any) -> Any:
+        calls.append("sync mw")
+        return call_next()
+
+    worker = TaskWorker("ASYNC", execute, middleware=[mw, sync_mw], on_success=on_success)
+    outcome, _ = attempt(worker)
+    assert outcome == Succeeded(42)
+    assert calls == ["sync mw", "execute", "on_success 42"]
+
+
 def test_a_failure_with_a_retry_left_calls_no_failure_or_complete_hook() -> None:
     calls: Calls = []
     worker = recording(calls, error=RuntimeError("down"), retry=Retry(max_attempts=2, jitter=False))
