@@ -65,6 +65,18 @@ def test_on_failure_runs_only_once_the_retries_are_spent(sup: actors.Supervisor,
     assert failures == [2]
 
 
+def test_a_failing_hook_leaves_a_log_line_with_the_attempt(sup: actors.Supervisor) -> None:
+    def broken(ctx: TaskContext, options: Any, result: Any) -> None:
+        raise LookupError("no such channel")
+
+    sup.register_task_worker(TaskWorker("NOTIFY", lambda ctx, options, task: "sent", on_success=broken))
+    task_id = sup.create_task("NOTIFY")
+    assert sup.wait(task_id, timeout=10) == "sent"
+    [record] = sup.logs(task_id)
+    assert record.attempt == 1 and record.level == "ERROR"
+    assert "NOTIFY.on_success raised LookupError: no such channel" in record.message
+
+
 def test_global_hooks_reach_only_the_attempts_that_start_after_the_call(sup: actors.Supervisor) -> None:
     seen: list[tuple[str, str]] = []
     sup.register_task_worker(TaskWorker("ADD", lambda ctx, options, task: options["n"] + 1))
