@@ -9,6 +9,7 @@ from .clock import Clock, ManualClock, SystemClock
 from .creating import ValidateContext
 from .cron import Cron
 from .errors import (
+    AbortTask,
     ActorsError,
     ChildStartError,
     NodeStopped,
@@ -26,6 +27,7 @@ from .spec import TaskSpec
 from .workers import TaskWorker, worker
 
 __all__ = [
+    "AbortTask",
     "ActorsError",
     "AffinityDrains",
     "BatchProcessor",

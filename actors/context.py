@@ -1,4 +1,6 @@
-"""What a running task sees: ``TaskContext``, and ``run_attempt`` that runs one attempt.
+"""What a running task sees: ``TaskContext``, and how an attempt's end becomes an ``Outcome``.
+
+The attempt runner itself (hooks, middleware, ``catch_error``) is ``actors.attempt``.
 
 Stdlib and the actors kernel only, so the same code runs in a child process, in
 an executor thread and inline. A context never talks to the store: each call
@@ -12,7 +14,6 @@ executor's ``Creator``: a request to the parent process, or the node's create pa
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import logging
 import math
@@ -24,7 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .clock import SystemClock
-from .errors import ActorsError, ValidationError
+from .errors import AbortTask, ActorsError, ValidationError
 from .messages import JobLog, JobMetadata, JobProgress
 from .models import Outcome, Raised, Succeeded, Task
 from .spec import SPEC_FIELDS, TaskSpec, build_task, check_json
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from .clock import Clock
     from .messages import ExecutorEvent, Job
 
-__all__ = ["TaskContext", "TaskLogger", "outcome_of", "raised", "run_attempt"]
+__all__ = ["TaskContext", "TaskLogger", "outcome_of", "raised"]
 
 #: ``ctx.is_close_to_timeout()`` without an argument: this many seconds or fewer left.
 CLOSE_TO_TIMEOUT = 5.0
@@ -188,6 +189,8 @@ class TaskContext:
         self._started = self._clock.now() if started is None else started
         self._lock = threading.Lock()
         self._log: TaskLogger | None = None
+        self.init: Any = None
+        """What the worker's ``init(ctx, options)`` returned for this attempt (None without one)."""
 
     @property
     def task(self) -> Task:
@@ -293,30 +296,11 @@ class TaskContext:
         self._emit(JobLog(self._task.id, job.token, job.attempt, self._clock.now(), level, message))
 
 
-# --- running one attempt -------------------------------------------------------------
-
-
-def run_attempt(execute: Callable[..., Any], ctx: TaskContext) -> Outcome:
-    """Call ``execute(ctx, options, task)`` and turn what happens into an ``Outcome``.
-
-    ``options`` is a copy of the task's metadata. A coroutine (``async def``) is
-    run to completion with ``asyncio.run``. Exceptions (``SystemExit`` included)
-    become ``Raised``; the return value goes through ``outcome_of``.
-    ``KeyboardInterrupt`` propagates.
-    """
-    try:
-        value = execute(ctx, ctx.metadata, ctx.task)
-        if inspect.iscoroutine(value):
-            import asyncio  # here, not at the top: a child that runs no coroutine never loads it
-
-            value = asyncio.run(value)
-    except (Exception, SystemExit) as exc:
-        return raised(exc, skip_frames=1)
-    return outcome_of(value)
+# --- an attempt's end as an Outcome ---------------------------------------------------
 
 
 def raised(exc: BaseException, *, skip_frames: int = 0) -> Raised:
-    """``Raised(type name, message, traceback text)`` for ``exc``.
+    """``Raised(type name, message, traceback text)`` for ``exc``; an ``AbortTask`` is final.
 
     ``skip_frames`` drops that many outer frames (the runner's own) from the text.
     """
@@ -329,7 +313,7 @@ def raised(exc: BaseException, *, skip_frames: int = 0) -> Raised:
     except Exception:  # a broken __str__ must not lose the outcome
         message = f"<unprintable {type(exc).__name__}>"
     text = "".join(traceback.format_exception(type(exc), exc, tb))
-    return Raised(type(exc).__name__, message, text)
+    return Raised(type(exc).__name__, message, text, final=isinstance(exc, AbortTask))
 
 
 def outcome_of(value: object) -> Outcome:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ValidationError
-from .spec import TaskSpec, build_task
+from .spec import TaskSpec, build_task, check_json
 
 if TYPE_CHECKING:
     from .models import Task
@@ -50,7 +50,8 @@ class ValidateContext:
 def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWorker | None,
                    supervisor: Any, parent_id: str | None = None) -> Task:
     """The PENDING task ``spec`` describes, checked field by field, with ``worker``'s defaults
-    (priority, queue) and accepted by ``worker.validate`` (when the worker has one).
+    (priority, queue), checked against ``worker.schema`` (the stored metadata is the schema's
+    output) and accepted by ``worker.validate`` (when the worker has one).
 
     Args:
         spec: what the caller asked for (``spec.id``, when given, is used instead of ``task_id``).
@@ -63,7 +64,8 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
             as the task's ``parent_id`` (``get_tasks(parent_id=...)`` lists a task's children).
 
     Raises:
-        ValidationError: a bad field (named, with its value), or ``validate`` returned a
+        ValidationError: a bad field (named, with its value; a schema's field by its name,
+            ``"address.zip"``), or ``validate`` returned a
             false value or raised (field ``metadata``; its own ``ValidationError`` as is).
     """
     task = build_task(spec, task_id=task_id if spec.id is None else spec.id, now=now,
@@ -74,6 +76,8 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
         return task
     if worker.queue and task.queue is None:
         task = dataclasses.replace(task, queue=worker.queue)
+    if worker.input_schema is not None:  # the model's JSON dump (or the callable's dict) is stored
+        task = dataclasses.replace(task, metadata=check_json("metadata", worker.input_schema.check(task.metadata)))
     if worker.validate is not None:
         context = ValidateContext(task, supervisor, parent_id)
         try:

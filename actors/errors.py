@@ -10,7 +10,8 @@ ActorsError
  ├── StoreError          the store cannot be opened or used (names the path or host)
  ├── NodeStopped         a call on a node that was stopped (by ``stop()`` or by itself: the reason)
  ├── Timeout             a bounded wait ran out
- └── ChildStartError     a pool's child process could not be started (also a RuntimeError)
+ ├── ChildStartError     a pool's child process could not be started (also a RuntimeError)
+ └── AbortTask           raised by a task's own code: the task FAILS now, with no retry
 ```
 
 Each class's docstring is its default message.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import reprlib
 
 __all__ = [
+    "AbortTask",
     "ActorsError",
     "ChildStartError",
     "NodeStopped",
@@ -124,6 +126,15 @@ class NodeStopped(ActorsError):
 
 #: Top-level modules whose exceptions mean store trouble (named, never imported here).
 _STORE_MODULES = ("sqlite3", "psycopg", "psycopg2", "psycopg_pool", "_sqlite3")
+
+
+class AbortTask(ActorsError):
+    """The task was aborted by its own code: it fails now, with no retry.
+
+    Raise it from ``execute`` (or ``init``, or a middleware): ``raise actors.AbortTask("reason")``.
+    The attempt ends ``Raised("AbortTask", reason)`` marked final, so the task is FAILED whatever
+    its retry policy, and ``catch_error`` is not asked (Trigger.dev ``AbortTaskRunError``).
+    """
 
 
 def as_actors_error(exc: BaseException) -> ActorsError:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .models import Cancelled, Crashed, Outcome, Succeeded, Task, TaskStatus
+from .models import Cancelled, Crashed, Outcome, Raised, Succeeded, Task, TaskStatus
 from .retry import Retry, recurring_backoff
 from .storage.base import Finish
 
-__all__ = ["DEFAULT_MAX_CRASHES", "Reclaim", "decide", "effective_retry", "reclaim"]
+__all__ = ["DEFAULT_MAX_CRASHES", "Reclaim", "decide", "effective_retry", "is_final", "reclaim"]
 
 #: Crashes (a dead process, an expired lease) after which a task is quarantined.
 DEFAULT_MAX_CRASHES = 3
@@ -71,6 +71,11 @@ def decide(task: Task, token: str, outcome: Outcome, now: float, *, worker_retry
     - Raised / TimedOut: a one-time task retries per its ``Retry`` (none: FAILED); a
       recurring task backs off ``interval × 2^failures`` (capped at 300 s) and is
       PAUSED once ``failure_count`` reaches ``max_failures`` (-1: never).
+    - The attempt's own directive on a ``Raised`` comes first: ``final`` (``AbortTask``,
+      ``catch_error`` → False) is FAILED now, one-time or recurring; ``retry_in``
+      (``catch_error`` → seconds) retries that many seconds later — a one-time task while
+      attempts remain under its policy's ``max_attempts`` (``Retry()``'s 3 without a policy),
+      a recurring task always.
     """
     if isinstance(outcome, Succeeded):
         if task.update_interval is not None:
@@ -94,6 +99,14 @@ def decide(task: Task, token: str, outcome: Outcome, now: float, *, worker_retry
             return Finish(task.id, token, TaskStatus.PENDING, run_at=now, error=error,
                           failure_count=task.failure_count, crash_count=crashes)
     failures = task.failure_count + 1
+    if isinstance(outcome, Raised) and outcome.final:
+        return Finish(task.id, token, TaskStatus.FAILED, error=error, failure_count=failures, crash_count=crashes)
+    if isinstance(outcome, Raised) and outcome.retry_in is not None:
+        limit = (effective_retry(task, worker_retry) or Retry()).max_attempts
+        if task.update_interval is not None or task.attempts < limit:
+            return Finish(task.id, token, TaskStatus.PENDING, run_at=now + outcome.retry_in, error=error,
+                          failure_count=failures, crash_count=crashes)
+        return Finish(task.id, token, TaskStatus.FAILED, error=error, failure_count=failures, crash_count=crashes)
     if task.update_interval is not None:
         if 0 < task.max_failures <= failures:
             return Finish(task.id, token, TaskStatus.PAUSED, error=error, failure_count=failures,
@@ -108,3 +121,11 @@ def decide(task: Task, token: str, outcome: Outcome, now: float, *, worker_retry
                       crash_count=crashes)
     return Finish(task.id, token, TaskStatus.PENDING, run_at=retry_at, error=error,
                   failure_count=failures, crash_count=crashes)
+
+
+def is_final(task: Task, outcome: Outcome, *, worker_retry: Retry | None = None) -> bool:
+    """True when ``outcome`` ends ``task`` for good (SUCCEEDED, FAILED or CANCELLED): what
+    :func:`decide` would write, asked where the attempt ran (the attempt runner calls
+    ``on_failure`` / ``on_complete`` by it). A crash never reaches it (nothing runs after one)."""
+    probe = random.Random(0)  # the jitter does not change the status; leave the global state alone
+    return decide(task, "-", outcome, 0.0, worker_retry=worker_retry, rng=probe).status.finished

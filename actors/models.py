@@ -194,11 +194,19 @@ class Succeeded:
 
 @dataclass(frozen=True)
 class Raised:
-    """The worker raised an exception."""
+    """The worker raised an exception.
+
+    ``final`` and ``retry_in`` carry the attempt's own directive to ``lifecycle.decide``: final
+    (``actors.AbortTask``, or ``catch_error`` returned False) fails the task now with no retry;
+    ``retry_in`` (``catch_error`` returned seconds) retries after that delay instead of the
+    policy's (within the policy's ``max_attempts``).
+    """
 
     type: str
     message: str
     traceback: str = ""
+    final: bool = False
+    retry_in: float | None = None
 
     def describe(self) -> str:
         return f"{self.type}: {self.message}" if self.message else self.type

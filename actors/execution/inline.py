@@ -15,8 +15,9 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..attempt import run_attempt
 from ..clock import SystemClock
-from ..context import TaskContext, run_attempt
+from ..context import TaskContext
 from ..messages import JobDone, JobStarted
 from ..models import Cancelled, Raised, TimedOut
 
@@ -118,11 +119,15 @@ class InlineExecutor:
                 self._on_event(JobStarted(task.id, job.token, started))
             ctx = TaskContext(job, self._on_event, create=self._create, aborted=self._aborted, started=started,
                               clock=self._clock)
-            outcome = run_attempt(execute, ctx)
+
+            def verdict() -> Outcome | None:  # asked when execute returns: the hooks see it
+                if self._reason is not None:
+                    return self._reason
+                if job.timeout is not None and self._clock.now() - started > job.timeout:
+                    return TimedOut(job.timeout)
+                return None
+
+            outcome = run_attempt(execute, ctx, reason=verdict)
         finally:
             self._running = None
-        if self._reason is not None:
-            outcome = self._reason
-        elif job.timeout is not None and self._clock.now() - started > job.timeout:
-            outcome = TimedOut(job.timeout)
         self._on_event(JobDone(task.id, job.token, outcome))

@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..context import TaskContext, run_attempt
+from ..attempt import run_attempt
+from ..context import TaskContext
 from ..errors import ActorsError
 from ..messages import JobDone, JobStarted
 from ..models import Cancelled, Crashed, Raised, TimedOut
@@ -194,7 +195,7 @@ class ThreadExecutor:
         if job.timeout is not None:
             emit(JobStarted(job.task.id, job.token, started))
         ctx = TaskContext(job, emit, create=create, aborted=run.aborted, started=started)
-        return run_attempt(execute, ctx)
+        return run_attempt(execute, ctx, reason=lambda: run.reason)
 
     def _watch(self) -> None:
         with self._lock:

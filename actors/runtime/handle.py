@@ -33,6 +33,7 @@ from ..workers import TaskWorker, as_worker
 from .bulk import Inspection
 from .children import worker_pids
 from .creates import Creating, Gate
+from .hooks import HookMethods
 from .maintenance import build_schedule
 from .queues import QueueMethods
 from .waiters import result_of
@@ -48,7 +49,7 @@ log = logging.getLogger("actors")
 EXIT_STOP_TIMEOUT = 5.0
 
 
-class Supervisor(Creating, Inspection, QueueMethods):
+class Supervisor(Creating, Inspection, QueueMethods, HookMethods):
     """A running node: the handle your application keeps.
 
     Build it with :meth:`start`; use it as a context manager or call :meth:`stop`.
@@ -197,6 +198,8 @@ class Supervisor(Creating, Inspection, QueueMethods):
         Registering a name again replaces the first worker, with a warning — unless
         the first was registered ``exclusive`` (a dispatcher such as
         ``AffinityDrains``): then this raises ``ValidationError`` and nothing changes.
+        A periodic worker (``frequency`` / ``cron``) makes sure its schedule, keyed by its
+        name, exists (inserted once across nodes and restarts; see ``runtime.hooks``).
         """
         task_worker = as_worker(worker)
         if task_worker.name in self._exclusive and self._task_workers.get(task_worker.name) is not task_worker:
@@ -206,6 +209,7 @@ class Supervisor(Creating, Inspection, QueueMethods):
             self._exclusive.add(task_worker.name)
         self._tell(msgs.RegisterWorker(task_worker))
         self._task_workers[task_worker.name] = task_worker
+        self._ensure_periodic(task_worker)
         return task_worker
 
     def get_task_worker(self, name: str) -> TaskWorker | None:

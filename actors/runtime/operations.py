@@ -173,9 +173,12 @@ class TaskOperations:
 
     def _on_put_schedule(self, message: PutSchedule) -> Any:
         schedule = self._store.put_schedule(message.schedule)
+        self._on_schedules_changed()
+        return schedule
+
+    def _on_schedules_changed(self) -> None:
         self._maintenance.schedules_changed()
         self._wake_scheduler(self._clock.now())
-        return schedule
 
     def _cancel(self, task_id: str) -> Task | None:
         before = self._store.cancel(task_id, self._clock.now())

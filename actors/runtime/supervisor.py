@@ -5,8 +5,8 @@ handler (the dispatch table :attr:`SupervisorActor._handlers`); *when* to claim 
 claim planner's (``planner``), what workers report goes to the store through the
 recorder (``recorder``: attempt ends in batches, a ``Flush`` sent to itself runs after
 everything already queued), waits are the waiters' (``waiters``), claimed work waits
-for a worker in the pool (``pool``), periodic duties are maintenance's, and failing
-safe and supervising its children are the ``supervising`` mixin's.
+for a worker in the pool (``pool``), periodic duties are maintenance's, what a worker's
+attempts run is ``hooks.Plans``, failing safe and supervision are the ``supervising`` mixin's.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .children import FixedWorkers, Waker, Workers, WorkerSlot
 from .creates import Gate
 from .dispatch import ActorDispatch, DirectDispatch, Dispatcher, Hop
 from .health import Health
+from .hooks import Plans, hook_handlers
 from .intensity import RestartIntensity
 from .maintenance import Maintenance
 from .operations import TaskOperations
@@ -107,6 +108,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._children: Workers = workers or FixedWorkers()
         self._scheduler = scheduler
         self._workers: dict[str, TaskWorker] = {}
+        self._plans = Plans()
         self._held: dict[str, Claim] = {}  # claimed by this node, not yet ended
         self._cancelled: set[str] = set()
         self._dispatch: Dispatcher = DirectDispatch(config.max_batch, self._refused)
@@ -121,8 +123,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._waiters = Waiters()
         self._maintenance = Maintenance(store, node_id=config.node_id, lease_ttl=config.lease_ttl,
                                         max_crashes=config.max_crashes, retention=config.retention,
-                                        orphan_grace=config.orphan_grace, started=clock.now(),
-                                        info=config.info)
+                                        orphan_grace=config.orphan_grace, started=clock.now(), info=config.info)
         self._data_version: int | None = None
         self.fenced = 0
         self.last_tick: float | None = None
@@ -146,7 +147,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             msgs.Release: lambda m: self._release(m.jobs), msgs.Attach: lambda _: self._attach(),
             msgs.WhenIdle: self._on_when_idle, msgs.Shutdown: lambda _: self._shutdown(),
             msgs.ReleaseAll: lambda _: self._release_all(), msgs.ChildExited: self._child_exited,
-            msgs.Refused: lambda m: self._refused(list(m.jobs)), **queue_handlers(self),
+            msgs.Refused: lambda m: self._refused(list(m.jobs)), **queue_handlers(self), **hook_handlers(self),
         }
 
     # --- the one dispatch ---------------------------------------------------------------
@@ -252,14 +253,14 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
                            getattr(self._store, "claim_held_back", False))
         if not claims:
             return
-        items = []
+        items = []  # Work: the job, and what it runs (the worker's execute, or its hooks too)
         for claim in claims:
             self._held[claim.task.id] = claim
             worker = self._workers[claim.task.name]
             timeout = next((t for t in (claim.task.timeout, worker.timeout, self._cfg.default_timeout)
                             if t is not None), None)  # task > worker > node
             job = msgs.Job(claim.task, claim.token, claim.task.attempts, timeout)
-            items.append(msgs.Work(job, worker.execute, planned.kind))
+            items.append(msgs.Work(job, self._plans.of(worker), planned.kind))
         self._dispatch.put(items)
 
     def _check_idle(self) -> None:

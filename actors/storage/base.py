@@ -369,8 +369,10 @@ class TaskStore(Protocol):
         """Who holds the unexpired lease ``name``, or None."""
         ...
 
-    def put_schedule(self, schedule: Schedule) -> Schedule:
-        """Insert or replace the schedule ``schedule.key`` (``next_fire`` must be set)."""
+    def put_schedule(self, schedule: Schedule, *, if_absent: bool = False) -> Schedule:
+        """Insert or replace the schedule ``schedule.key`` (``next_fire`` must be set); returns
+        the stored one. ``if_absent``: insert only when no schedule has that key, else keep the
+        stored one as it is (atomic: of nodes racing, one inserts; a periodic worker's ensure)."""
         ...
 
     def schedules(self, due_before: float | None = None) -> list[Schedule]:

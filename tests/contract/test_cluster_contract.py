@@ -123,6 +123,15 @@ def test_put_schedule_replaces_by_key_and_keeps_its_creation(store: TaskStore) -
     assert len(store.schedules()) == 1
 
 
+def test_put_schedule_if_absent_inserts_once_and_then_keeps_the_stored_one(store: TaskStore) -> None:
+    first = store.put_schedule(schedule(), if_absent=True)
+    assert store.schedules() == [first]
+    kept = store.put_schedule(schedule(cron=None, every=5.0, next_fire=T0 + 5,
+                                       updated_at=from_timestamp(T0 + 50)), if_absent=True)
+    assert kept == first  # nothing changed: the period, the next fire time and the dates stay
+    assert store.schedules() == [first]
+
+
 def test_schedules_due_before_and_next_fire(store: TaskStore) -> None:
     assert store.next_fire() is None
     store.put_schedule(schedule("b-late", next_fire=T0 + 100))

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from actors import ActorsError, ManualClock, ValidationError
-from actors.context import TaskContext, outcome_of, run_attempt
+from actors.attempt import run_attempt
+from actors.context import TaskContext, outcome_of
 from actors.messages import ExecutorEvent, Job, JobLog, JobMetadata, JobProgress
 from actors.models import Raised, Succeeded, Task
 

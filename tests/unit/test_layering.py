@@ -28,7 +28,8 @@ KERNEL = {
     "actors.clock", "actors.errors", "actors.models", "actors.spec", "actors.spec.task", "actors.spec.stored",
     "actors.spec.unique",
     "actors.retry", "actors.cron",
-    "actors.lifecycle", "actors.messages", "actors.events", "actors.context", "actors.creating", "actors.requests",
+    "actors.lifecycle", "actors.messages", "actors.events", "actors.context", "actors.attempt", "actors.schema",
+    "actors.creating", "actors.requests",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
     "actors.storage.capabilities",
 }

@@ -50,7 +50,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ...context import TaskContext, raised, run_attempt
+from ...attempt import run_attempt
+from ...context import TaskContext, raised
 from ...errors import ActorsError, NodeStopped, StoreError, Timeout, ValidationError
 from ...messages import JobDone, JobStarted
 from ...models import Raised
@@ -199,7 +200,7 @@ class _Child:
                                         f"in the child: {failure.message}", failure.traceback)
         emit = functools.partial(self._outbox.put_live, running.seq)
         ctx = TaskContext(job, emit, create=self._create, aborted=running.aborted, started=started)
-        return run_attempt(execute, ctx)
+        return run_attempt(execute, ctx, reason=lambda: running.reason)
 
     def _function(self, key: _FunctionKey) -> Callable[..., Any]:
         with self._inbox.lock:

@@ -98,8 +98,9 @@ class MemoryCluster:
             current = self._leases.get(name)
         return current[0] if current is not None and current[1] > now else None
 
-    def put_schedule(self, schedule: Schedule) -> Schedule:
-        """Insert or replace the schedule ``schedule.key`` (``next_fire`` must be set)."""
+    def put_schedule(self, schedule: Schedule, *, if_absent: bool = False) -> Schedule:
+        """Insert or replace the schedule ``schedule.key`` (``next_fire`` must be set);
+        ``if_absent``: keep a stored one as it is."""
         created = required_time("created_at", schedule.created_at)
         row = {
             "key": schedule.key, "name": schedule.name, "cron": schedule.cron, "every": schedule.every,
@@ -111,6 +112,8 @@ class MemoryCluster:
         with self._lock:
             self._check_open()
             old = self._schedules.get(schedule.key)
+            if old is not None and if_absent:
+                return self._schedule(old)
             if old is not None:
                 row["created_at"], row["last_fire"] = old["created_at"], old["last_fire"]
             self._schedules[schedule.key] = row

@@ -70,6 +70,10 @@ CREATE INDEX schedule_firings_time ON schedule_firings (fired_at);
 _NODE = "SELECT node_id, started_at, heartbeat_at, expires_at, info FROM nodes"
 _SCHEDULE = ("SELECT key, name, cron, every, fields, next_fire, last_fire, created_at, updated_at "
              "FROM schedules")
+_REPLACE = ("ON CONFLICT (key) DO UPDATE SET name = excluded.name, cron = excluded.cron, "
+            "every = excluded.every, fields = excluded.fields, "
+            "next_fire = excluded.next_fire, updated_at = excluded.updated_at")
+_KEEP = "ON CONFLICT (key) DO NOTHING"  # put_schedule(if_absent=True): the stored one stays
 
 
 def _node(row: Sequence[Any]) -> Node:
@@ -162,8 +166,9 @@ class SQLCluster:
 
     # --- schedules --------------------------------------------------------------------
 
-    def put_schedule(self, schedule: Schedule) -> Schedule:
-        """Insert or replace the schedule ``schedule.key`` (``next_fire`` must be set)."""
+    def put_schedule(self, schedule: Schedule, *, if_absent: bool = False) -> Schedule:
+        """Insert or replace the schedule ``schedule.key`` (``next_fire`` must be set);
+        ``if_absent``: keep a stored one as it is (``ON CONFLICT DO NOTHING``)."""
         next_fire = required_time("next_fire", schedule.next_fire)
         created = required_time("created_at", schedule.created_at)
         updated = to_timestamp(schedule.updated_at) if schedule.updated_at is not None else created
@@ -171,9 +176,7 @@ class SQLCluster:
         with self._cluster_tx() as conn:
             self._run(conn, "INSERT INTO schedules (key, name, cron, every, fields, next_fire, last_fire, "
                             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                            "ON CONFLICT (key) DO UPDATE SET name = excluded.name, cron = excluded.cron, "
-                            "every = excluded.every, fields = excluded.fields, "
-                            "next_fire = excluded.next_fire, updated_at = excluded.updated_at",
+                            + (_KEEP if if_absent else _REPLACE),
                       (schedule.key, schedule.name, schedule.cron, schedule.every,
                        dumps("fields", dict(schedule.fields)), next_fire, last, created, updated))
             self._announce(conn, next_fire)
