@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import ValidationError
 from .retry import Retry
-from .spec import check_name, check_priority, optional_str, seconds
+from .spec import check_max_iterations, check_name, check_priority, optional_str, seconds
 
 __all__ = ["ISOLATIONS", "TaskWorker", "worker"]
 
@@ -42,6 +42,8 @@ class TaskWorker:
         priority: default priority of new tasks (one that names none).
         isolation: ``"process"`` (a pooled child process) or ``"thread"`` (the
             supervisor's process, for workers that need in-process objects).
+        max_iterations: the most iterations (``actors.Continue``) a task of this worker may
+            run, unless the task sets its own (None: 500, as Webiny).
 
     Raises:
         ValidationError: a bad option, named with its value.
@@ -55,6 +57,7 @@ class TaskWorker:
     queue: str | None = None
     priority: str | None = None
     isolation: str = "process"
+    max_iterations: int | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -68,6 +71,7 @@ class TaskWorker:
             raise ValidationError("isolation", self.isolation, "must be 'process' or 'thread'")
         if self.priority is not None:
             check_priority(self.priority)
+        check_max_iterations("max_iterations", self.max_iterations)
         object.__setattr__(self, "queue", optional_str("queue", self.queue))  # a UUID is kept as its text
         timeout: Any = self.timeout
         if isinstance(timeout, timedelta) or timeout is not None:

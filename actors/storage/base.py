@@ -7,8 +7,8 @@ never reads the clock. Rows hold JSON only; nothing read back is unpickled.
 
 Lease model: ``claim`` marks due PENDING rows RUNNING with an owner, a fresh
 fencing ``token`` and ``lease_expires_at``; every write about an attempt
-(``finish``, ``set_progress``, ``merge_metadata``, ``append_logs``) carries the
-token and is ignored when it no longer matches (the row was reclaimed, cancelled
+(``finish``, ``continue_tasks``, ``save_step``, ``set_progress``, ``merge_metadata``,
+``append_logs``) carries the token and is ignored when it no longer matches (the row was reclaimed, cancelled
 or deleted meanwhile).
 """
 
@@ -30,7 +30,8 @@ from .capabilities import (  # (re-exported: their home before they had their ow
 )
 
 __all__ = [
-    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "DataVersioned", "Finish", "Firing",
+    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Continuation", "DataVersioned", "Finish",
+    "Firing",
     "ListenerReporting", "LogRecord", "Subscribable", "TaskQuery", "TaskStore", "check_tags", "check_update",
     "data_versioned", "distinct_ids", "reports_listener", "subscribable",
 ]
@@ -90,6 +91,24 @@ class Finish:
 
 
 @dataclass(frozen=True)
+class Continuation:
+    """An attempt that returned ``actors.Continue``: the task's next iteration, applied only if
+    ``token`` matches (``TaskStore.continue_tasks``).
+
+    The row goes back to PENDING (PAUSED if a pause was requested while it ran) due at
+    ``run_at``, with ``iteration + 1``, ``attempts``, ``failure_count`` and ``crash_count`` at 0,
+    its ``steps`` cleared, ``error`` and ``result`` cleared, and its metadata replaced by
+    ``metadata`` when that is not None: all in the transaction that ends the attempt, so a node
+    that dies between two iterations loses nothing.
+    """
+
+    task_id: str
+    token: str
+    run_at: float
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class ClaimRequest:
     """The claim to make with ``add_and_claim`` / ``finish_and_claim`` (``claim``'s arguments).
 
@@ -115,13 +134,14 @@ class ClaimRequest:
 
 @dataclass(frozen=True)
 class LogRecord:
-    """One log line a task wrote during an attempt."""
+    """One log line a task wrote during an attempt of one of its iterations."""
 
     task_id: str
     attempt: int
     created: float
     level: str
     message: str
+    iteration: int = 1
 
 
 @dataclass(frozen=True)
@@ -244,6 +264,24 @@ class TaskStore(Protocol):
         ``now`` is kept as the row's last run time (private; ``update`` reads it)."""
         ...
 
+    def continue_tasks(self, continuations: Sequence[Continuation], now: float) -> list[str]:
+        """Record attempts that continue (``Continuation``) in one transaction; returns the ids
+        applied (others were stale). ``now`` is kept as the row's last run time.
+
+        Raises:
+            ValidationError: a ``metadata`` that is not JSON; nothing is applied.
+        """
+        ...
+
+    def save_step(self, task_id: str, token: str, key: str, value: Any, now: float) -> bool:
+        """Keep ``value`` (JSON) as the running attempt's step ``key`` (``task.steps[key]``); a key
+        already stored keeps its first value. False (nothing written) if the token is stale.
+
+        Raises:
+            ValidationError: ``value`` is not JSON, or ``key`` is not a non-empty string.
+        """
+        ...
+
     def set_progress(self, task_id: str, token: str, progress: float, now: float) -> bool:
         """Record progress of a running attempt; False if the token is stale."""
         ...
@@ -257,8 +295,8 @@ class TaskStore(Protocol):
         """Keep log lines with their attempt (rows of deleted tasks are dropped)."""
         ...
 
-    def logs(self, task_id: str) -> list[LogRecord]:
-        """The task's log lines, oldest first."""
+    def logs(self, task_id: str, iteration: int | None = None) -> list[LogRecord]:
+        """The task's log lines, oldest first: those of one ``iteration``, or all (None)."""
         ...
 
     def pause(self, task_id: str, now: float) -> Task:

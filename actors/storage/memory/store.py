@@ -40,6 +40,7 @@ from ..base import (
 )
 from .attempts import MemoryAttempts
 from .cluster import MemoryCluster
+from .iterations import MemoryIterations
 from .maintenance import MemoryMaintenance
 from .queues import MemoryQueues
 from .rows import Row, stored_changes
@@ -58,7 +59,7 @@ def _newest_finished(row: Row) -> tuple[bool, float, int]:
 _FILTERS = ("name", "room_id", "world_id", "entity_id", "queue", "parent_id")  # TaskQuery's equality filters
 
 
-class MemoryStore(MemoryQueues, MemoryAttempts, MemoryMaintenance, MemoryCluster):
+class MemoryStore(MemoryQueues, MemoryAttempts, MemoryIterations, MemoryMaintenance, MemoryCluster):
     """The ``TaskStore`` in process memory; nothing survives the process.
 
     Example:
