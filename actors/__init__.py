@@ -20,6 +20,7 @@ from .errors import (
     UnknownWorker,
     ValidationError,
 )
+from .iterations import Continue
 from .models import Node, QueueInfo, Schedule, Task, TaskStatus
 from .retry import Retry
 from .spec import TaskSpec
@@ -32,6 +33,7 @@ __all__ = [
     "BatchQueue",
     "ChildStartError",
     "Clock",
+    "Continue",
     "Cron",
     "ItemOutcome",
     "ManualClock",

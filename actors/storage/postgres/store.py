@@ -46,8 +46,8 @@ from .transitions import PostgresTransitions
 __all__ = ["PostgresStore"]
 
 
-class PostgresStore(PostgresAttempts, PostgresIterations, PostgresMaintenance, PostgresTransitions, PostgresQueues, Wakeups,
-                    SQLCluster):
+class PostgresStore(PostgresAttempts, PostgresIterations, PostgresMaintenance, PostgresTransitions, PostgresQueues,
+                    Wakeups, SQLCluster):
     """The ``TaskStore`` over a PostgreSQL database.
 
     Args:
