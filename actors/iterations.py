@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import ActorsError, ValidationError
 from .models import Continued, Outcome, Raised, Task
-from .spec import check_json, check_max_iterations, seconds
+from .spec import check_json, check_max_iterations, json_text, seconds
 
 __all__ = [
     "DEFAULT_MAX_ITERATIONS",
@@ -119,9 +119,9 @@ def step_value(key: str, value: object) -> Any:
     """``value`` as JSON gives it back (what a replay returns), or ``ValidationError`` naming
     the step ``key``: a step's result must be JSON."""
     try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise ValidationError(key, value, f"the result of step {key!r} is not JSON: {exc}") from None
+        return json.loads(json_text(key, value))
+    except ValidationError as exc:
+        raise ValidationError(key, value, f"the result of step {key!r} is {exc.reason}") from None
 
 
 class Steps:

@@ -28,10 +28,11 @@ from .capabilities import (  # (re-exported: their home before they had their ow
     reports_listener,
     subscribable,
 )
+from .iterating import Continuation, Iterating
 
 __all__ = [
     "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Continuation", "DataVersioned", "Finish",
-    "Firing",
+    "Firing", "Iterating",
     "ListenerReporting", "LogRecord", "Subscribable", "TaskQuery", "TaskStore", "check_tags", "check_update",
     "data_versioned", "distinct_ids", "reports_listener", "subscribable",
 ]
@@ -91,24 +92,6 @@ class Finish:
 
 
 @dataclass(frozen=True)
-class Continuation:
-    """An attempt that returned ``actors.Continue``: the task's next iteration, applied only if
-    ``token`` matches (``TaskStore.continue_tasks``).
-
-    The row goes back to PENDING (PAUSED if a pause was requested while it ran) due at
-    ``run_at``, with ``iteration + 1``, ``attempts``, ``failure_count`` and ``crash_count`` at 0,
-    its ``steps`` cleared, ``error`` and ``result`` cleared, and its metadata replaced by
-    ``metadata`` when that is not None: all in the transaction that ends the attempt, so a node
-    that dies between two iterations loses nothing.
-    """
-
-    task_id: str
-    token: str
-    run_at: float
-    metadata: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
 class ClaimRequest:
     """The claim to make with ``add_and_claim`` / ``finish_and_claim`` (``claim``'s arguments).
 
@@ -160,7 +143,7 @@ class Firing:
     task: Task
 
 
-class TaskStore(Protocol):
+class TaskStore(Iterating, Protocol):
     """Named transitions over the task table. Implementations: memory, SQLite, PostgreSQL.
 
     A store is used from one thread at a time (the supervisor's) but may be built
@@ -262,24 +245,6 @@ class TaskStore(Protocol):
     def finish(self, finishes: Sequence[Finish], now: float) -> list[str]:
         """Record attempt ends in one transaction; returns the ids applied (others were stale);
         ``now`` is kept as the row's last run time (private; ``update`` reads it)."""
-        ...
-
-    def continue_tasks(self, continuations: Sequence[Continuation], now: float) -> list[str]:
-        """Record attempts that continue (``Continuation``) in one transaction; returns the ids
-        applied (others were stale). ``now`` is kept as the row's last run time.
-
-        Raises:
-            ValidationError: a ``metadata`` that is not JSON; nothing is applied.
-        """
-        ...
-
-    def save_step(self, task_id: str, token: str, key: str, value: Any, now: float) -> bool:
-        """Keep ``value`` (JSON) as the running attempt's step ``key`` (``task.steps[key]``); a key
-        already stored keeps its first value. False (nothing written) if the token is stale.
-
-        Raises:
-            ValidationError: ``value`` is not JSON, or ``key`` is not a non-empty string.
-        """
         ...
 
     def set_progress(self, task_id: str, token: str, progress: float, now: float) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...iterations import check_step_key
 from ...models import TaskStatus
-from ..base import Continuation
+from ..iterating import Continuation
 from .rows import Row, dumps_json
 
 __all__ = ["MemoryIterations"]

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from ...iterations import check_step_key
-from ..base import Continuation
+from ..iterating import Continuation
 from ..sql import codec
 from . import schema as pg
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...iterations import check_step_key
-from ..base import Continuation
+from ..iterating import Continuation
 from . import statements as sq
 from .connection import Guarded
 
