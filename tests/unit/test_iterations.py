@@ -218,3 +218,33 @@ def test_a_bad_step_fails_the_attempt_and_stores_nothing(sup: actors.Supervisor,
     with pytest.raises(actors.TaskFailed, match=match):
         sup.wait(task_id, timeout=10)
     assert get(sup, task_id).steps == {}
+
+
+def test_the_node_refuses_a_step_of_a_stale_attempt(sup: actors.Supervisor) -> None:
+    task_id = sup.create_task("IDLE")  # no worker: it stays PENDING, nobody holds it
+    with pytest.raises(actors.ActorsError, match="no longer holds task") as info:
+        sup._save_step(task_id, "stale-token", "k", 1)
+    assert not isinstance(info.value, actors.ValidationError)
+    assert get(sup, task_id).steps == {}
+
+
+def test_a_childs_step_request_is_answered_once_stored_and_errors_come_back() -> None:
+    from actors.execution.process.bookkeeping import answer_step
+    from actors.execution.process.child import replied
+
+    stored: list[tuple[str, str, str, Any]] = []
+    replies: list[tuple[Any, ...]] = []
+
+    def refuse(task_id: str, token: str, key: str, value: Any) -> None:
+        raise actors.ActorsError("ctx.step('k'): this attempt no longer holds task 't1'")
+
+    answer_step(lambda *args: stored.append(args), replies.append, 4, "t1", "tok", "k", [1])
+    answer_step(refuse, replies.append, 5, "t1", "tok", "k", [1])
+    answer_step(None, replies.append, 6, "t1", "tok", "k", [1])
+    assert stored == [("t1", "tok", "k", [1])]
+    assert [(kind, request) for kind, request, _ in replies] == [("stepped", 4), ("stepped", 5), ("stepped", 6)]
+    assert replied(replies[0][2]) is None
+    with pytest.raises(actors.ActorsError, match="no longer holds task 't1'"):
+        replied(replies[1][2])
+    with pytest.raises(actors.ActorsError, match="without a StepWriter"):
+        replied(replies[2][2])
