@@ -9,10 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 import actors
 from actors import Retry, TaskStatus, TaskWorker
@@ -21,18 +18,6 @@ from actors.testing import eventually
 from . import iteration_tasks as tasks
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "tasks.db")
-
-
-@pytest.fixture
-def sup(db: str) -> Iterator[actors.Supervisor]:
-    node = actors.Supervisor.start(db, workers=1, lease_ttl=2.0, kill_grace=0.3)
-    yield node
-    node.stop(timeout=5)
 
 
 def test_a_step_is_not_repeated_after_the_child_dies(sup: actors.Supervisor, tmp_path: Path) -> None:
