@@ -21,6 +21,7 @@ from .errors import (
     UnknownWorker,
     ValidationError,
 )
+from .iterations import Continue
 from .models import Node, QueueInfo, Schedule, Task, TaskStatus
 from .retry import Retry
 from .spec import TaskSpec
@@ -34,6 +35,7 @@ __all__ = [
     "BatchQueue",
     "ChildStartError",
     "Clock",
+    "Continue",
     "Cron",
     "ItemOutcome",
     "ManualClock",

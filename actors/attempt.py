@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from .context import outcome_of, raised
 from .errors import AbortTask, ActorsError, ValidationError
+from .iterations import MAX_ITERATIONS_EXCEEDED, Continue, continued
 from .lifecycle import is_final
 from .models import Cancelled, Raised, Succeeded
 from .workers import HOOKS
@@ -52,8 +53,6 @@ log = logging.getLogger("actors.hooks")
 
 #: The events of ``sup.on(event, fn)``.
 EVENTS = ("start", "success", "failure", "complete", "abort")
-#: The type name of the ``Raised`` a ``Continue`` past ``max_iterations`` ends with.
-MAX_ITERATIONS_EXCEEDED = "MaxIterationsExceeded"
 
 _Reason = Callable[[], "Outcome | None"]
 
@@ -139,8 +138,16 @@ def run_attempt(runnable: Callable[..., Any] | Lifecycle, ctx: TaskContext, *,
             value = _settled(runnable(ctx, ctx.metadata, ctx.task))
         except (Exception, SystemExit) as exc:
             return (reason() if reason is not None else None) or raised(exc, skip_frames=1)
-        return (reason() if reason is not None else None) or outcome_of(value)
+        return (reason() if reason is not None else None) or returned(value, ctx)
     return _Attempt(runnable, ctx).run(reason)
+
+
+def returned(value: Any, ctx: TaskContext) -> Outcome:
+    """What execute's return value means: an ``actors.Continue`` goes through
+    ``iterations.continued`` (the job's ``max_iterations``), anything else through ``outcome_of``."""
+    if isinstance(value, Continue):
+        return continued(value, ctx.task, ctx.max_iterations)
+    return outcome_of(value)
 
 
 def _settled(value: Any) -> Any:
@@ -195,7 +202,7 @@ class _Attempt:
         except (Exception, SystemExit) as exc:
             self.error = exc
             return raised(exc)
-        return outcome_of(value)
+        return returned(value, ctx)
 
     def _chain(self, index: int) -> Any:
         """Middleware ``index`` around the rest (``call_next()``), execute at the end. An

@@ -26,12 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import SystemClock
 from .errors import AbortTask, ActorsError, ValidationError
+from .iterations import Steps, effective_max_iterations
 from .messages import JobLog, JobMetadata, JobProgress
 from .models import Outcome, Raised, Succeeded, Task
 from .spec import SPEC_FIELDS, TaskSpec, build_task, check_json
 
 if TYPE_CHECKING:
     from .clock import Clock
+    from .iterations import StepWriter
     from .messages import ExecutorEvent, Job
 
 __all__ = ["TaskContext", "TaskLogger", "outcome_of", "raised"]
@@ -164,6 +166,8 @@ class TaskContext:
             time; ``is_aborted()`` reads it. A fresh unset event when omitted.
         started: when the attempt started, in ``clock`` time (default: now).
         clock: where times are read (``SystemClock`` when omitted).
+        step: commits a durable step (the executor's ``StepWriter``; thread-safe). Without it
+            ``step`` raises ``ActorsError`` for a step not stored yet.
 
     Example:
         >>> def execute(ctx, options, task):
@@ -179,7 +183,7 @@ class TaskContext:
     def __init__(self, job: Job, emit: Callable[[ExecutorEvent], None], *,
                  create: Callable[[str, dict[str, Any]], str] | None = None,
                  aborted: threading.Event | None = None, started: float | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, step: StepWriter | None = None) -> None:
         self._job = job
         self._task = job.task
         self._emit = emit
@@ -189,6 +193,7 @@ class TaskContext:
         self._started = self._clock.now() if started is None else started
         self._lock = threading.Lock()
         self._log: TaskLogger | None = None
+        self._steps = Steps(job.task.id, job.token, job.task.steps, step)
         self.init: Any = None
         """What the worker's ``init(ctx, options)`` returned for this attempt (None without one)."""
 
@@ -201,6 +206,33 @@ class TaskContext:
     def attempt(self) -> int:
         """1 for the first attempt, 2 for the first retry, and so on."""
         return self._job.attempt
+
+    @property
+    def iteration(self) -> int:
+        """1 for the task's first run; each ``actors.Continue`` adds one (attempts start again)."""
+        return self._task.iteration
+
+    @property
+    def max_iterations(self) -> int:
+        """The most iterations this task may run (its own, else its worker's, else 500)."""
+        return effective_max_iterations(self._task, self._job.max_iterations)
+
+    def step(self, key: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` once for this task and return its result, kept durably.
+
+        The JSON result is stored on the task (``task.steps[key]``) before this returns; when
+        the task runs again (a retry, a crash, a reclaim) the stored value is returned and
+        ``fn`` is not called. Keys are non-empty strings, unique within the task; steps are
+        cleared when the task continues (``actors.Continue``). The value returned is the one
+        JSON gives back (tuples become lists), the same on the first run and on a replay.
+
+        Raises:
+            ValidationError: an empty key, or a result that is not JSON (named by the key);
+                nothing is stored.
+            ActorsError: the step could not be stored (this attempt lost its lease, or the
+                store is down): the attempt fails.
+        """
+        return self._steps.run(key, fn, args, kwargs)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -293,7 +325,8 @@ class TaskContext:
 
     def _record(self, level: str, message: str) -> None:
         job = self._job
-        self._emit(JobLog(self._task.id, job.token, job.attempt, self._clock.now(), level, message))
+        self._emit(JobLog(self._task.id, job.token, job.attempt, self._clock.now(), level, message,
+                          self._task.iteration))
 
 
 # --- an attempt's end as an Outcome ---------------------------------------------------

@@ -23,6 +23,7 @@ class Job(NamedTuple):
     token: str
     attempt: int
     timeout: float | None
+    max_iterations: int | None = None  # the worker's limit (the task's own wins; None: 500)
 
 
 # --- what an executor reports (from its own threads; the owner forwards them) --------
@@ -61,6 +62,7 @@ class JobLog(NamedTuple):
     created: float
     level: str
     message: str
+    iteration: int = 1
 
 
 class JobDone(NamedTuple):

@@ -10,11 +10,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .models import Cancelled, Crashed, Outcome, Raised, Succeeded, Task, TaskStatus
+from .iterations import MAX_ITERATIONS_EXCEEDED
+from .models import Cancelled, Continued, Crashed, Outcome, Raised, Succeeded, Task, TaskStatus
 from .retry import Retry, recurring_backoff
-from .storage.base import Finish
+from .storage.base import Continuation, Finish
 
-__all__ = ["DEFAULT_MAX_CRASHES", "Reclaim", "decide", "effective_retry", "is_final", "reclaim"]
+__all__ = ["DEFAULT_MAX_CRASHES", "Reclaim", "continuation", "decide", "effective_retry", "is_final", "reclaim"]
 
 #: Crashes (a dead process, an expired lease) after which a task is quarantined.
 DEFAULT_MAX_CRASHES = 3
@@ -57,6 +58,13 @@ def effective_retry(task: Task, worker_retry: Retry | None) -> Retry | None:
     return retry
 
 
+def continuation(task: Task, token: str, outcome: Continued, now: float) -> Continuation:
+    """The next iteration of ``task`` after an attempt that returned ``actors.Continue``: due
+    ``outcome.delay`` seconds after ``now``, with its metadata (None: kept). Not a failure: the
+    store resets the attempts (``TaskStore.continue_tasks``)."""
+    return Continuation(task.id, token, now + outcome.delay, outcome.metadata)
+
+
 def decide(task: Task, token: str, outcome: Outcome, now: float, *, worker_retry: Retry | None = None,
            max_crashes: int = DEFAULT_MAX_CRASHES, rng: random.Random | None = None) -> Finish:
     """The row's next state after one attempt of ``task`` ended with ``outcome``.
@@ -72,11 +80,16 @@ def decide(task: Task, token: str, outcome: Outcome, now: float, *, worker_retry
       recurring task backs off ``interval × 2^failures`` (capped at 300 s) and is
       PAUSED once ``failure_count`` reaches ``max_failures`` (-1: never).
     - The attempt's own directive on a ``Raised`` comes first: ``final`` (``AbortTask``,
-      ``catch_error`` → False) is FAILED now, one-time or recurring; ``retry_in``
+      ``catch_error`` → False, and ``MaxIterationsExceeded``: a Continue past
+      ``max_iterations``) is FAILED now, one-time or recurring; ``retry_in``
       (``catch_error`` → seconds) retries that many seconds later — a one-time task while
       attempts remain under its policy's ``max_attempts`` (``Retry()``'s 3 without a policy),
       a recurring task always.
+    - Continued is not an end: the caller writes ``continuation`` instead (here it is
+      refused with ``TypeError``).
     """
+    if isinstance(outcome, Continued):
+        raise TypeError("decide: a Continued outcome is written as a continuation, not a finish")
     if isinstance(outcome, Succeeded):
         if task.update_interval is not None:
             interval = outcome.next_interval or task.update_interval
@@ -99,7 +112,7 @@ def decide(task: Task, token: str, outcome: Outcome, now: float, *, worker_retry
             return Finish(task.id, token, TaskStatus.PENDING, run_at=now, error=error,
                           failure_count=task.failure_count, crash_count=crashes)
     failures = task.failure_count + 1
-    if isinstance(outcome, Raised) and outcome.final:
+    if isinstance(outcome, Raised) and (outcome.final or outcome.type == MAX_ITERATIONS_EXCEEDED):
         return Finish(task.id, token, TaskStatus.FAILED, error=error, failure_count=failures, crash_count=crashes)
     if isinstance(outcome, Raised) and outcome.retry_in is not None:
         limit = (effective_retry(task, worker_retry) or Retry()).max_attempts
@@ -127,5 +140,7 @@ def is_final(task: Task, outcome: Outcome, *, worker_retry: Retry | None = None)
     """True when ``outcome`` ends ``task`` for good (SUCCEEDED, FAILED or CANCELLED): what
     :func:`decide` would write, asked where the attempt ran (the attempt runner calls
     ``on_failure`` / ``on_complete`` by it). A crash never reaches it (nothing runs after one)."""
+    if isinstance(outcome, Continued):
+        return False  # the same task runs again
     probe = random.Random(0)  # the jitter does not change the status; leave the global state alone
     return decide(task, "-", outcome, 0.0, worker_retry=worker_retry, rng=probe).status.finished

@@ -134,9 +134,10 @@ class BulkTasks(NamedTuple):
 
 
 class GetLogs(NamedTuple):
-    """Reply: the task's log records."""
+    """Reply: the task's log records (of one ``iteration``; None: all)."""
 
     task_id: str
+    iteration: int | None = None
 
 
 class PauseTask(NamedTuple):

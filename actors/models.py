@@ -15,6 +15,7 @@ __all__ = [
     "PRIORITIES",
     "Cancelled",
     "Claim",
+    "Continued",
     "Crashed",
     "Node",
     "Outcome",
@@ -95,6 +96,9 @@ class Task:
     idempotency_expires_at: datetime | None = None  # when the key frees (None: never)
     parent_id: str | None = None  # the running task that created it (ctx.create_task)
     concurrency_key: str | None = None
+    iteration: int = 1  # 1 for the first run; each ``actors.Continue`` adds one
+    max_iterations: int | None = None  # its own limit (None: its worker's, else 500)
+    steps: dict[str, Any] = field(default_factory=dict)  # ``ctx.step`` results of this iteration, by key
 
     @property
     def recurring(self) -> bool:
@@ -241,4 +245,16 @@ class Cancelled:
         return "Cancelled"
 
 
-Outcome = Succeeded | Raised | TimedOut | Crashed | Cancelled
+@dataclass(frozen=True)
+class Continued:
+    """The worker returned ``actors.Continue``: the same task runs again as its next iteration,
+    ``delay`` seconds later, with ``metadata`` (None: the metadata it has now)."""
+
+    metadata: dict[str, Any] | None = None
+    delay: float = 0.0
+
+    def describe(self) -> str:
+        return f"Continued (in {self.delay:g}s)"
+
+
+Outcome = Succeeded | Raised | TimedOut | Crashed | Cancelled | Continued

@@ -12,7 +12,7 @@ from .cron import Cron
 from .errors import ValidationError
 from .retry import Retry
 from .schema import Schema
-from .spec import check_name, check_priority, optional_str, seconds
+from .spec import check_max_iterations, check_name, check_priority, optional_str, seconds
 
 __all__ = ["HOOKS", "ISOLATIONS", "TaskWorker", "worker"]
 
@@ -47,6 +47,8 @@ class TaskWorker:
         priority: default priority of new tasks (one that names none).
         isolation: ``"process"`` (a pooled child process) or ``"thread"`` (the
             supervisor's process, for workers that need in-process objects).
+        max_iterations: the most iterations (``actors.Continue``) a task of this worker may
+            run, unless the task sets its own (None: 500, as Webiny).
         init: ``init(ctx, options)`` before every attempt; its value is ``ctx.init``.
         cleanup: ``cleanup(ctx, options)`` after every attempt, whatever happened.
         middleware: a list of ``mw(ctx, options, call_next)``, outermost first, wrapping
@@ -86,6 +88,7 @@ class TaskWorker:
     queue: str | None = None
     priority: str | None = None
     isolation: str = "process"
+    max_iterations: int | None = None
     init: Callable[..., Any] | None = None
     cleanup: Callable[..., Any] | None = None
     middleware: tuple[Callable[..., Any], ...] = ()
@@ -116,6 +119,7 @@ class TaskWorker:
             raise ValidationError("isolation", self.isolation, "must be 'process' or 'thread'")
         if self.priority is not None:
             check_priority(self.priority)
+        check_max_iterations("max_iterations", self.max_iterations)
         object.__setattr__(self, "queue", optional_str("queue", self.queue))  # a UUID is kept as its text
         timeout: Any = self.timeout
         if isinstance(timeout, timedelta) or timeout is not None:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from ..messages import ExecutorEvent, Job
 
-__all__ = ["Creator", "EventSink", "Executor", "ExecutorFactory"]
+__all__ = ["Creator", "EventSink", "Executor", "ExecutorFactory", "StepWriter"]
 
 #: Called once per event. A sink may also offer ``many(events)``: an executor that
 #: receives events in batches (the process executor) then hands a batch over at once.
@@ -31,6 +31,12 @@ EventSink = Callable[[ExecutorEvent], None]
 #: ``actors.ActorsError`` (``ValidationError``: refused, nothing stored). ``system.py`` builds it
 #: and hands it to each executor it builds; never called on the supervisor actor's thread.
 Creator = Callable[[str, dict[str, Any]], str]
+
+#: ``ctx.step`` of the tasks an executor runs: ``save(task_id, token, key, value)`` commits the
+#: step's JSON value through the store's ``save_step`` (fenced by the attempt's token) and returns
+#: once it is durable; raises ``actors.ActorsError`` otherwise (a stale attempt: its lease was lost).
+#: Like the ``Creator``: built by the node, run in the calling thread, never the supervisor actor's.
+StepWriter = Callable[[str, str, str, Any], None]
 
 
 class Executor(Protocol):

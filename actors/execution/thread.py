@@ -32,7 +32,7 @@ from ..models import Cancelled, Crashed, Raised, TimedOut
 if TYPE_CHECKING:
     from ..messages import ExecutorEvent, Job
     from ..models import Outcome
-    from .base import Creator, EventSink
+    from .base import Creator, EventSink, StepWriter
 
 __all__ = ["ThreadExecutor"]
 
@@ -55,6 +55,7 @@ class ThreadExecutor:
     Args:
         on_event: receives every event (from the executor's threads).
         create: the jobs' ``ctx.create_task`` (a ``Creator``, called in the job's thread).
+        step: the jobs' ``ctx.step`` writer (a ``StepWriter``, called in the job's thread).
         name: prefix of the threads' names.
 
     Example:
@@ -65,9 +66,10 @@ class ThreadExecutor:
     queues_only = True  # see ``Executor``
 
     def __init__(self, on_event: EventSink, *, create: Creator | None = None,
-                 name: str = "actors-thread-executor") -> None:
+                 name: str = "actors-thread-executor", step: StepWriter | None = None) -> None:
         self._on_event = on_event
         self._create = create
+        self._step = step
         self._name = name
         self._lock = threading.RLock()  # RLock: on_event may call back into the executor
         self._changed = threading.Condition(self._lock)  # queue, running job, stop
@@ -194,7 +196,13 @@ class ThreadExecutor:
         started = time.time()
         if job.timeout is not None:
             emit(JobStarted(job.task.id, job.token, started))
-        ctx = TaskContext(job, emit, create=create, aborted=run.aborted, started=started)
+        def step(task_id: str, token: str, key: str, value: Any) -> None:
+            if run.abandoned or self._step is None:
+                why = "its attempt was abandoned" if run.abandoned else "this executor has no StepWriter"
+                raise ActorsError(f"ctx.step: {why}")
+            self._step(task_id, token, key, value)
+
+        ctx = TaskContext(job, emit, create=create, aborted=run.aborted, started=started, step=step)
         return run_attempt(execute, ctx, reason=lambda: run.reason)
 
     def _watch(self) -> None:

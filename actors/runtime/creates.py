@@ -1,5 +1,6 @@
 """Creating tasks from the caller's thread: the handle's ``create_task`` / ``create_tasks``
 (``Creating``, a mixin of ``Supervisor``) and the ``Gate`` a create checks before it inserts.
+The executors' ``StepWriter`` (``ctx.step``) writes the same way, from the calling thread.
 
 A create validates its tasks (``validated_task``) and inserts them through the store's named
 transition ``add`` in the calling thread, on a connection of its own (SQLite: one per thread;
@@ -101,6 +102,21 @@ class Creating:
         with contextlib.suppress(NodeStopped):  # stopped meanwhile: the rows are stored, claimed later
             self._tell(msgs.Created(ids, min(due) if due else None, frozenset(task.name for task in tasks)))
         return ids
+
+    def _save_step(self, task_id: str, token: str, key: str, value: Any) -> None:
+        """The executors' ``StepWriter`` (``ctx.step`` of the attempt holding ``token``): the store's
+        named transition ``save_step``, fenced by the token, run in the calling thread (an
+        executor's, never the supervisor actor's). Returns once the step is committed; only
+        ``ActorsError`` leaves it (a stale attempt: the step is not stored)."""
+        try:
+            saved = self.store.save_step(task_id, token, key, value, self.clock.now())
+        except ActorsError:
+            raise
+        except Exception as exc:
+            raise as_actors_error(exc) from exc
+        if not saved:
+            raise ActorsError(f"ctx.step({key!r}): this attempt no longer holds task {task_id!r} (its lease "
+                              "was lost, or the task was cancelled); the step was not stored")
 
     def _create_chained(self, parent_id: str, spec: dict[str, Any]) -> str:
         """The executors' ``Creator`` (``ctx.create_task`` of task ``parent_id``): the same create

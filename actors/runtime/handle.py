@@ -258,9 +258,17 @@ class Supervisor(Creating, Inspection, QueueMethods, HookMethods):
         """Every task named ``name``."""
         return self.get_tasks(name=name)
 
-    def logs(self, task_id: str) -> list[LogRecord]:
-        """What the task wrote to ``ctx.log``, attempt by attempt."""
-        result: list[LogRecord] = self._ask(msgs.GetLogs(check_task_id(task_id)))
+    def logs(self, task_id: str, iteration: int | None = None) -> list[LogRecord]:
+        """What the task wrote to ``ctx.log``, oldest first: of one ``iteration`` (1 for its first
+        run; each record carries its ``attempt`` and ``iteration``), or all of them (None).
+
+        Raises:
+            ValidationError: a bad ``task_id``, or an ``iteration`` that is not an int >= 1.
+        """
+        if iteration is not None and (isinstance(iteration, bool) or not isinstance(iteration, int)
+                                      or iteration < 1):
+            raise ValidationError("iteration", iteration, "must be an int >= 1 or None")
+        result: list[LogRecord] = self._ask(msgs.GetLogs(check_task_id(task_id), iteration))
         return result
 
     def stats(self) -> dict[str, Any]:

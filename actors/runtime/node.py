@@ -27,7 +27,7 @@ import pykka
 
 from ..clock import Clock, ManualClock, SystemClock
 from ..errors import NodeStopped, StoreError, ValidationError
-from ..execution.base import Creator, EventSink, Executor, ExecutorFactory
+from ..execution.base import Creator, EventSink, Executor, ExecutorFactory, StepWriter
 from ..messages import Attach, Release, ReleaseAll, Shutdown, StopWorker
 from ..spec import seconds
 from ..spec.queues import check_queues
@@ -92,20 +92,22 @@ def _split_schema(url: str) -> tuple[str, str]:
     return urllib.parse.urlunsplit(parts._replace(query=rest)), schemas[0] if schemas else "actors"
 
 
-def _executor_factory(kind: str, executor: str, options: Mapping[str, Any], create: Creator) -> ExecutorFactory:
-    """What builds the executor of one worker actor; ``create`` is its tasks' ``ctx.create_task``."""
+def _executor_factory(kind: str, executor: str, options: Mapping[str, Any], create: Creator,
+                      step: StepWriter) -> ExecutorFactory:
+    """What builds the executor of one worker actor; ``create`` is its tasks' ``ctx.create_task``,
+    ``step`` their ``ctx.step`` writer."""
     if executor == "inline":
         from ..execution.inline import InlineExecutor
 
-        return functools.partial(InlineExecutor, create=create)
+        return functools.partial(InlineExecutor, create=create, step=step)
     if kind == "thread" or executor == "thread":
         from ..execution.thread import ThreadExecutor
 
-        return functools.partial(ThreadExecutor, create=create)
+        return functools.partial(ThreadExecutor, create=create, step=step)
     from ..execution.process import ProcessExecutor
 
     def make(on_event: EventSink) -> Executor:
-        return ProcessExecutor(on_event, create=create, **options)
+        return ProcessExecutor(on_event, create=create, step=step, **options)
 
     return make
 
@@ -180,7 +182,8 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
     try:
         if serving:
             for kind, n in (("process", count), ("thread", thread_workers)):
-                crew.add(kind, _executor_factory(kind, executor, options, handle._create_chained), n)
+                crew.add(kind, _executor_factory(kind, executor, options, handle._create_chained,
+                                                 handle._save_step), n)
         if scheduler is not None:
             scheduler.start(sup_ref)
             subscribe = task_store.subscribe if subscribable(task_store) else None  # PostgreSQL: LISTEN/NOTIFY

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from ..clock import Clock
 from ..messages import JobDone, JobLog, JobMetadata, JobProgress
-from ..storage.base import LogRecord, TaskStore
+from ..storage.base import Continuation, LogRecord, TaskStore
 from .health import Health
 
 __all__ = ["MAX_KEPT", "Batch", "Recorder"]
@@ -96,10 +96,18 @@ class Recorder:
         if batch.progress and not self.write("write", now, self._progress_all, batch.progress, now):
             retry += [JobProgress(task_id, token, value) for (task_id, token), value in batch.progress.items()]
         if batch.logs:
-            records = [LogRecord(e.task_id, e.attempt, e.created, e.level, e.message) for e in batch.logs]
+            records = [LogRecord(e.task_id, e.attempt, e.created, e.level, e.message, e.iteration)
+                       for e in batch.logs]
             if not self.write("write", now, self._store.append_logs, records):
                 retry += batch.logs
         return retry
+
+    def continued(self, continuations: list[Continuation], now: float) -> list[str]:
+        """Write attempts that returned ``actors.Continue`` (``TaskStore.continue_tasks``): each
+        task's next iteration, committed with the end of its attempt. Returns the ids applied
+        (the others were stale). The "continued" change of each of them (its ``continued``
+        event) is known here. Raises what the store raises (the caller keeps the events)."""
+        return self._store.continue_tasks(continuations, now)
 
     def write(self, op: str, now: float, write: Callable[..., Any], *args: Any) -> bool:
         """One write; False (counted in the health) if it failed."""

@@ -24,9 +24,9 @@ import pykka
 from .. import messages as msgs
 from ..clock import Clock
 from ..errors import NodeStopped
-from ..lifecycle import decide
-from ..models import Claim, TaskStatus
-from ..storage.base import Finish, TaskStore, data_versioned
+from ..lifecycle import continuation, decide
+from ..models import Claim, Continued, TaskStatus
+from ..storage.base import Continuation, Finish, TaskStore, data_versioned
 from ..workers import TaskWorker
 from .children import FixedWorkers, Waker, Workers, WorkerSlot
 from .creates import Gate
@@ -136,7 +136,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             msgs.Tick: self._on_tick, msgs.Watch: lambda m: self._waiters.watch(m.task_id, m.future, self._store),
             msgs.Unwatch: lambda m: self._waiters.unwatch(m.task_id, m.future),
             msgs.GetTask: lambda m: self._store.get(m.task_id), msgs.GetTasks: self._on_get_tasks,
-            msgs.GetLogs: lambda m: self._store.logs(m.task_id), msgs.UpdateTask: self._on_update,
+            msgs.GetLogs: lambda m: self._store.logs(m.task_id, m.iteration), msgs.UpdateTask: self._on_update,
             msgs.DeleteTask: lambda m: self._delete(m.task_id),
             msgs.PauseTask: lambda m: self._store.pause(m.task_id, self._clock.now()),
             msgs.ResumeTask: self._on_resume, msgs.CancelTask: self._on_cancel,
@@ -259,7 +259,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             worker = self._workers[claim.task.name]
             timeout = next((t for t in (claim.task.timeout, worker.timeout, self._cfg.default_timeout)
                             if t is not None), None)  # task > worker > node
-            job = msgs.Job(claim.task, claim.token, claim.task.attempts, timeout)
+            job = msgs.Job(claim.task, claim.token, claim.task.attempts, timeout, worker.max_iterations)
             items.append(msgs.Work(job, self._plans.of(worker), planned.kind))
         self._dispatch.put(items)
 
@@ -362,6 +362,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         transaction (``finish_and_claim``).
         """
         finishes: list[Finish] = []
+        continues: list[Continuation] = []
         ended: list[str] = []
         freed: Counter[str] = Counter()
         for event in done:
@@ -373,10 +374,16 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             freed[self._kind_of(claim)] += 1
             if event.task_id in self._cancelled:
                 continue  # the row is CANCELLED already and its lease dropped
+            if isinstance(event.outcome, Continued):
+                continues.append(continuation(claim.task, claim.token, event.outcome, now))
+                continue
             worker = self._workers.get(claim.task.name)
             finishes.append(decide(claim.task, claim.token, event.outcome, now,
                                    worker_retry=worker.retry if worker else None,
                                    max_crashes=self._cfg.max_crashes, rng=self._rng))
+        if continues:  # the next iterations, committed before the claims are dropped
+            self._recorder.continued(continues, now)
+            self._note_due(min(item.run_at for item in continues))
         planned = next(iter(self._planner.plan(now, freed)), None) if finishes else None
         claims: list[Claim] = []
         if planned is not None:

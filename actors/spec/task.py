@@ -20,10 +20,31 @@ from ..errors import ValidationError
 from ..models import PRIORITIES, Task, TaskStatus
 from ..retry import Retry
 
-__all__ = ["DEFAULT_MAX_FAILURES", "MAX_INT", "MAX_NAME_LENGTH", "MAX_SECONDS", "SPEC_FIELDS", "TaskSpec",
-           "build_task", "check_json", "check_name", "check_priority", "check_priority_name", "check_retry",
-           "check_run_at", "check_task_id", "check_text", "coerce_spec", "instant", "interval_from_metadata",
-           "json_text", "new_ids", "optional_str", "seconds"]
+__all__ = [
+    "DEFAULT_MAX_FAILURES",
+    "MAX_INT",
+    "MAX_NAME_LENGTH",
+    "MAX_SECONDS",
+    "SPEC_FIELDS",
+    "TaskSpec",
+    "build_task",
+    "check_json",
+    "check_max_iterations",
+    "check_name",
+    "check_priority",
+    "check_priority_name",
+    "check_retry",
+    "check_run_at",
+    "check_task_id",
+    "check_text",
+    "coerce_spec",
+    "instant",
+    "interval_from_metadata",
+    "json_text",
+    "new_ids",
+    "optional_str",
+    "seconds",
+]
 
 DEFAULT_MAX_FAILURES = 5
 MAX_NAME_LENGTH = 200
@@ -57,6 +78,7 @@ class TaskSpec:
     idempotency_key: str | None = None
     idempotency_ttl: float | timedelta | None = None
     concurrency_key: str | None = None
+    max_iterations: int | None = None
     id: str | None = field(default=None, repr=False)
 
 
@@ -261,6 +283,14 @@ def _int(field_name: str, value: object) -> int | None:
     return value
 
 
+def check_max_iterations(field_name: str, value: object) -> int | None:
+    """``max_iterations`` (``TaskWorker`` / ``create_task``): None or an int from 1 to ``MAX_INT``."""
+    number = _int(field_name, value)
+    if number is not None and number < 1:
+        raise ValidationError(field_name, value, "must be >= 1")
+    return number
+
+
 def check_priority_name(value: object) -> str:
     """``value`` if it is a priority name ('high', 'normal', 'low'); ``ValidationError`` otherwise."""
     if value not in PRIORITIES:
@@ -377,6 +407,7 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         idempotency_key=key,
         idempotency_expires_at=key_expires,
         concurrency_key=optional_str("concurrency_key", spec.concurrency_key),
+        max_iterations=check_max_iterations("max_iterations", spec.max_iterations),
         created_at=created,
         updated_at=created,
     )

@@ -7,8 +7,8 @@ never reads the clock. Rows hold JSON only; nothing read back is unpickled.
 
 Lease model: ``claim`` marks due PENDING rows RUNNING with an owner, a fresh
 fencing ``token`` and ``lease_expires_at``; every write about an attempt
-(``finish``, ``set_progress``, ``merge_metadata``, ``append_logs``) carries the
-token and is ignored when it no longer matches (the row was reclaimed, cancelled
+(``finish``, ``continue_tasks``, ``save_step``, ``set_progress``, ``merge_metadata``,
+``append_logs``) carries the token and is ignored when it no longer matches (the row was reclaimed, cancelled
 or deleted meanwhile).
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..models import Claim, Node, QueueInfo, Schedule, Task, TaskStatus
+from ..models import Claim, QueueInfo, Task, TaskStatus
 from ..spec import UPDATABLE_FIELDS, check_tags, check_update, distinct_ids
 from .capabilities import (  # (re-exported: their home before they had their own module)
     DataVersioned,
@@ -28,11 +28,13 @@ from .capabilities import (  # (re-exported: their home before they had their ow
     reports_listener,
     subscribable,
 )
+from .clustering import Clustering, Firing
+from .iterating import Continuation, Iterating
 
 __all__ = [
-    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "DataVersioned", "Finish", "Firing",
-    "ListenerReporting", "LogRecord", "Subscribable", "TaskQuery", "TaskStore", "check_tags", "check_update",
-    "data_versioned", "distinct_ids", "reports_listener", "subscribable",
+    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "Clustering", "Continuation", "DataVersioned",
+    "Finish", "Firing", "Iterating", "ListenerReporting", "LogRecord", "Subscribable", "TaskQuery", "TaskStore",
+    "check_tags", "check_update", "data_versioned", "distinct_ids", "reports_listener", "subscribable",
 ]
 
 #: The queue a task without one runs in (``counts_by_queue`` counts it there).
@@ -121,32 +123,17 @@ class ClaimRequest:
 
 @dataclass(frozen=True)
 class LogRecord:
-    """One log line a task wrote during an attempt."""
+    """One log line a task wrote during an attempt of one of its iterations."""
 
     task_id: str
     attempt: int
     created: float
     level: str
     message: str
+    iteration: int = 1
 
 
-@dataclass(frozen=True)
-class Firing:
-    """One fire time of a schedule, as the leader decided it (``TaskStore.fire``).
-
-    ``task`` is created only if (``key``, ``fire_time``) was never recorded; the
-    schedule's ``next_fire`` moves to ``next_fire`` only if it still equals
-    ``expected`` (so two leaders for a moment cannot both advance it).
-    """
-
-    key: str
-    fire_time: float
-    expected: float
-    next_fire: float
-    task: Task
-
-
-class TaskStore(Protocol):
+class TaskStore(Iterating, Clustering, Protocol):
     """Named transitions over the task table. Implementations: memory, SQLite, PostgreSQL.
 
     A store is used from one thread at a time (the supervisor's) but may be built
@@ -263,8 +250,8 @@ class TaskStore(Protocol):
         """Keep log lines with their attempt (rows of deleted tasks are dropped)."""
         ...
 
-    def logs(self, task_id: str) -> list[LogRecord]:
-        """The task's log lines, oldest first."""
+    def logs(self, task_id: str, iteration: int | None = None) -> list[LogRecord]:
+        """The task's log lines, oldest first: those of one ``iteration``, or all (None)."""
         ...
 
     def pause(self, task_id: str, now: float) -> Task:
@@ -333,66 +320,6 @@ class TaskStore(Protocol):
 
     def pending_names(self) -> dict[str, int]:
         """PENDING task counts by name (to find tasks no registered worker can run)."""
-        ...
-
-    # --- nodes, leases and schedules (several nodes sharing one store) -------------------
-
-    def heartbeat(self, node_id: str, now: float, ttl: float, info: Mapping[str, Any]) -> None:
-        """Record that ``node_id`` is alive until ``now + ttl`` (first call: registers it)."""
-        ...
-
-    def leave(self, node_id: str) -> None:
-        """Remove the node's row (a graceful stop). Unknown ids are ignored."""
-        ...
-
-    def nodes(self) -> list[Node]:
-        """Every registered node, alive or not, oldest first."""
-        ...
-
-    def forget_nodes(self, expired_before: float) -> int:
-        """Delete node rows whose heartbeat expired before ``expired_before``; returns how many."""
-        ...
-
-    def acquire_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
-        """Take or renew the lease ``name`` until ``now + ttl``.
-
-        Succeeds when nobody holds it, its holder is ``holder``, or it expired; at most
-        one holder at any time.
-        """
-        ...
-
-    def release_lease(self, name: str, holder: str) -> bool:
-        """Give the lease up if ``holder`` has it; True if it did."""
-        ...
-
-    def lease_holder(self, name: str, now: float) -> str | None:
-        """Who holds the unexpired lease ``name``, or None."""
-        ...
-
-    def put_schedule(self, schedule: Schedule, *, if_absent: bool = False) -> Schedule:
-        """Insert or replace the schedule ``schedule.key`` (``next_fire`` must be set); returns
-        the stored one. ``if_absent``: insert only when no schedule has that key, else keep the
-        stored one as it is (atomic: of nodes racing, one inserts; a periodic worker's ensure)."""
-        ...
-
-    def schedules(self, due_before: float | None = None) -> list[Schedule]:
-        """Schedules by key; only those with ``next_fire <= due_before`` when it is given."""
-        ...
-
-    def delete_schedule(self, key: str) -> bool:
-        """Remove the schedule (its recorded firings stay until pruned); False if none."""
-        ...
-
-    def next_fire(self) -> float | None:
-        """The earliest ``next_fire`` of any schedule, or None."""
-        ...
-
-    def fire(self, firings: Sequence[Firing], now: float) -> list[str]:
-        """Record firings in one transaction; returns the ids of the tasks created.
-
-        A (key, fire_time) already recorded creates nothing. Firings are pruned with
-        finished tasks (``prune``).
-        """
         ...
 
     def close(self) -> None:

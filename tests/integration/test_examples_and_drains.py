@@ -32,6 +32,13 @@ def test_affinity_drains_example_drains_every_key_and_cleans_up() -> None:
     assert "after removing every key: 0 drain rows left" in out
 
 
+def test_webiny_long_task_example_continues_and_stops_at_max_iterations() -> None:
+    out = run_example("webiny_long_task.py")
+    assert "exported 40 records in 4 iterations" in out
+    assert "logs of iteration 2: ['iteration 2 exported up to 20']" in out
+    assert "MaxIterationsExceeded: max_iterations=2 reached" in out
+
+
 def test_drain_actors_under_load_lose_no_run_and_never_overlap_a_key(tmp_path: Path) -> None:
     keys = [f"key-{i}" for i in range(5)]
     active: set[str] = set()

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,18 +19,6 @@ from tests.helpers import process_gone
 from . import runtime_tasks as tasks
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "tasks.db")
-
-
-@pytest.fixture
-def sup(db: str) -> Iterator[actors.Supervisor]:
-    node = actors.Supervisor.start(db, workers=1, lease_ttl=2.0, kill_grace=0.3, abort_grace=0.5)
-    yield node
-    node.stop(timeout=5)
 
 
 def test_tasks_run_in_child_processes_sync_and_async(sup: actors.Supervisor) -> None:

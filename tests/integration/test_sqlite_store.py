@@ -159,13 +159,38 @@ def _old_file(db_path: str, version: int) -> None:
     raw.close()
 
 
+#: What migration 7 added (iterations and durable steps), dropped again to make an older file.
+_UNDO_7 = ("ALTER TABLE tasks DROP COLUMN iteration", "ALTER TABLE tasks DROP COLUMN max_iterations",
+           "ALTER TABLE tasks DROP COLUMN steps", "ALTER TABLE task_logs DROP COLUMN iteration")
+
+
+def test_a_version_6_file_gains_iterations_and_steps_keeping_its_tasks_and_logs(db_path: str) -> None:
+    """Migration 7: ``iteration``, ``max_iterations`` and ``steps`` on tasks, ``iteration`` on logs."""
+    store = SQLiteStore(db_path)
+    store.add([task(1)])
+    store.append_logs([LogRecord("t000001", 1, T0, "INFO", "before")])
+    store.close()
+    raw = sqlite3.connect(db_path, isolation_level=None)
+    for statement in (*_UNDO_7, "UPDATE actors_meta SET value = '6' WHERE key = 'schema_version'"):
+        raw.execute(statement)  # the file as version 6 left it
+    raw.close()
+    store = SQLiteStore(db_path)
+    assert [(t.id, t.iteration, t.max_iterations, t.steps) for t in store.query(TaskQuery())] == [
+        ("t000001", 1, None, {})]
+    assert [(r.message, r.iteration) for r in store.logs("t000001", iteration=1)] == [("before", 1)]
+    claim = store.claim(["EMAIL"], 5, T0, "node", LEASE)[0]
+    assert store.save_step(claim.task.id, claim.token, "k", 1, T0) is True
+    store.close()
+
+
 def test_a_version_5_file_gains_queues_keeping_its_tasks(db_path: str) -> None:
     """Migration 6: ``concurrency_key`` on tasks, the ``queues`` and ``queue_starts`` tables."""
     store = SQLiteStore(db_path)
     store.add([task(1)])
     store.close()
     raw = sqlite3.connect(db_path, isolation_level=None)
-    for statement in ("DROP TABLE queues", "DROP TABLE queue_starts", "ALTER TABLE tasks DROP COLUMN concurrency_key",
+    for statement in (*_UNDO_7, "DROP TABLE queues", "DROP TABLE queue_starts",
+                      "ALTER TABLE tasks DROP COLUMN concurrency_key",
                       "UPDATE actors_meta SET value = '5' WHERE key = 'schema_version'"):
         raw.execute(statement)  # the file as version 5 left it
     raw.close()

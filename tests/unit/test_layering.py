@@ -31,7 +31,7 @@ KERNEL = {
     "actors.lifecycle", "actors.messages", "actors.events", "actors.context", "actors.attempt", "actors.schema",
     "actors.creating", "actors.requests",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
-    "actors.storage.capabilities",
+    "actors.storage.capabilities", "actors.storage.iterating", "actors.storage.clustering", "actors.iterations",
 }
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").

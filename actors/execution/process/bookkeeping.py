@@ -1,7 +1,8 @@
 """The parent side's bookkeeping, pure or nearly (stdlib and kernel only): what the parent
 knows about the jobs it sent (``Entry``), a kill-after-grace (``Kill``), the decision of what
 becomes of each job when a child dies (``settle``), exit texts (``describe_exit``), option
-checks (``number``), and the answer to a child's ``ctx.create_task`` (``answer_create``).
+checks (``number``), and the answers to a child's ``ctx.create_task`` (``answer_create``) and
+``ctx.step`` (``answer_step``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ...errors import ActorsError, ValidationError
 from ...messages import Job, JobDone
 from ...models import Cancelled, Outcome
 
-__all__ = ["Entry", "Kill", "OutcomeFor", "answer_create", "describe_exit", "number", "settle"]
+__all__ = ["Entry", "Kill", "OutcomeFor", "answer_create", "answer_step", "describe_exit", "number", "settle"]
 
 
 def number(name: str, value: object, *, minimum: float, open_min: bool = False) -> float | None:
@@ -122,16 +123,31 @@ def answer_create(create: Callable[[str, dict[str, Any]], str] | None, reply: Ca
     ``("ValidationError", field, value, reason)`` or ``(error type name, message)``; the child
     raises it again (``child.created``).
     """
+    _answer(reply, "created", request, "ctx.create_task: this executor was built without a Creator", create,
+            parent_id, spec)
+
+
+def answer_step(save: Callable[[str, str, str, Any], None] | None, reply: Callable[[tuple[Any, ...]], None],
+                request: int, task_id: str, token: str, key: str, value: Any) -> None:
+    """Store the step a child's ``ctx.step`` asked for and send it ``("stepped", request, answer)``
+    once it is durable (``answer`` as in ``answer_create``; ``("ok", None)`` when stored). Run on a
+    helper thread: the write waits for the store."""
+    _answer(reply, "stepped", request, "ctx.step: this executor was built without a StepWriter", save,
+            task_id, token, key, value)
+
+
+def _answer(reply: Callable[[tuple[Any, ...]], None], kind: str, request: int, missing: str,
+            call: Callable[..., Any] | None, *args: Any) -> None:
     answer: tuple[Any, ...]
     try:
-        if create is None:
-            raise ActorsError("ctx.create_task: this executor was built without a Creator")
-        answer = ("ok", create(parent_id, spec))
+        if call is None:
+            raise ActorsError(missing)
+        answer = ("ok", call(*args))
     except ValidationError as exc:
         answer = ("ValidationError", exc.field, _picklable(exc.value), exc.reason)
     except Exception as exc:
         answer = (type(exc).__name__, str(exc))
-    reply(("created", request, answer))
+    reply((kind, request, answer))
 
 
 def _picklable(value: object) -> object:

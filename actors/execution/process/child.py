@@ -24,13 +24,15 @@ lost with the unsent outbox; the parent's deadlines count from that start time.
 ``ctx.create_task`` waits for the parent: it sends ``("create", request, parent id, spec)``
 (after the events already in the outbox) and reads the socket until the parent's
 ``("created", request, reply)`` comes (or waits for the thread that reads it); see
-``bookkeeping.answer_create``.
+``bookkeeping.answer_create``. ``ctx.step`` does the same with ``("step", request, task id, token,
+key, value)`` and the parent's ``("stepped", request, reply)``, sent once the step is durable
+(``bookkeeping.answer_step``).
 
 Wire format (pickled tuples). Parent → child: ``("run", [(seq, job, version)],
 {(name, version): cloudpickled function}, sys.path or None)``, ``("abort", seq,
-outcome)``, ``("created", request, reply)``, ``("stop",)``. Child → parent: ``("ready",
+outcome)``, ``("created", request, reply)``, ``("stepped", request, reply)``, ``("stop",)``. Child → parent: ``("ready",
 pid)``, ``("failed", text)``, ``("events", [(seq, event)])``, ``("create", request,
-parent id, spec)``, ``("bye", reason)``.
+parent id, spec)``, ``("step", request, task id, token, key, value)``, ``("bye", reason)``.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ if TYPE_CHECKING:
     from ...models import Outcome
     from .wire import Wire
 
-__all__ = ["boot", "child_main", "created"]
+__all__ = ["boot", "child_main", "created", "replied"]
 
 _FunctionKey = tuple[str, int]
 _PUMP_EVERY = 0.001  # ctx.is_aborted() reads the socket at most this often (seconds)
@@ -199,7 +201,8 @@ class _Child:
             return Raised(failure.type, f"cannot load the function of task worker {job.task.name!r} "
                                         f"in the child: {failure.message}", failure.traceback)
         emit = functools.partial(self._outbox.put_live, running.seq)
-        ctx = TaskContext(job, emit, create=self._create, aborted=running.aborted, started=started)
+        ctx = TaskContext(job, emit, create=self._create, aborted=running.aborted, started=started,
+                          step=self._save_step)
         return run_attempt(execute, ctx, reason=lambda: running.reason)
 
     def _function(self, key: _FunctionKey) -> Callable[..., Any]:
@@ -242,7 +245,7 @@ class _Child:
             self._receive(message[1], message[2], message[3])
         elif kind == "abort":
             self._abort(message[1], message[2])
-        elif kind == "created":
+        elif kind in ("created", "stepped"):
             with self._replied:
                 inbox.replies[message[1]] = message[2]
                 self._replied.notify_all()
@@ -294,11 +297,23 @@ class _Child:
             self._outbox.send_now(("create", request, parent_id, spec))
         except Exception as exc:  # a value that does not pickle (the fields were checked already)
             raise ValidationError("spec", spec, f"cannot be sent to the supervisor: {exc}") from None
+        return created(self._reply(request))
+
+    def _save_step(self, task_id: str, token: str, key: str, value: Any) -> None:
+        """The ``StepWriter`` of this child's tasks: ask the parent to store the step, wait for its
+        reply (sent once the step is durable). ``value`` is JSON already (``iterations.step_value``)."""
+        request = next(self._requests)
+        self._outbox.send_now(("step", request, task_id, token, key, value))
+        replied(self._reply(request))
+
+    def _reply(self, request: int) -> tuple[Any, ...]:
+        """Wait for the parent's reply to ``request`` (reading the socket, or waiting for the thread
+        that reads it)."""
         replies = self._inbox.replies
         while True:
             with self._replied:
                 if request in replies:
-                    return created(replies.pop(request))
+                    return replies.pop(request)
             if self._reading.acquire(blocking=False):
                 self._reading.release()
                 self._pump(0.05)
@@ -324,9 +339,15 @@ def _exit_with_parent(fd: int) -> None:
 def created(reply: tuple[Any, ...]) -> str:
     """The id in the parent's reply to a create, or the error it stands for (see
     ``bookkeeping.answer_create``)."""
+    return str(replied(reply))
+
+
+def replied(reply: tuple[Any, ...]) -> Any:
+    """The value in the parent's reply to a request (``create``, ``step``), or the error it stands
+    for, raised again (``bookkeeping.answer_create`` / ``answer_step``)."""
     kind = reply[0]
     if kind == "ok":
-        return str(reply[1])
+        return reply[1]
     if kind == "ValidationError":
         raise ValidationError(reply[1], reply[2], reply[3])
     if kind == "NodeStopped":

@@ -178,8 +178,12 @@ class MemoryAttempts:
                 if record.task_id in self._rows:
                     self._logs.setdefault(record.task_id, []).append(record)
 
-    def logs(self, task_id: str) -> list[LogRecord]:
-        """The task's log lines, oldest first (by ``created``, then by arrival)."""
+    def logs(self, task_id: str, iteration: int | None = None) -> list[LogRecord]:
+        """The task's log lines, oldest first (by ``created``, then by arrival): those of
+        ``iteration``, or all of them (None)."""
         with self._lock:
             self._check_open()
-            return sorted(self._logs.get(task_id, ()), key=lambda record: record.created)
+            records = self._logs.get(task_id, ())
+            if iteration is not None:
+                records = [record for record in records if record.iteration == iteration]
+            return sorted(records, key=lambda record: record.created)

@@ -41,6 +41,7 @@ from ..base import (
 )
 from .attempts import MemoryAttempts
 from .cluster import MemoryCluster
+from .iterations import MemoryIterations
 from .maintenance import MemoryMaintenance
 from .queues import MemoryQueues
 from .rows import Row, stored_changes
@@ -63,7 +64,7 @@ def _run_order(row: Row) -> tuple[int, float, int]:
 _FILTERS = ("name", "room_id", "world_id", "entity_id", "queue", "parent_id")  # TaskQuery's equality filters
 
 
-class MemoryStore(MemoryQueues, MemoryAttempts, MemoryMaintenance, MemoryCluster):
+class MemoryStore(MemoryQueues, MemoryAttempts, MemoryIterations, MemoryMaintenance, MemoryCluster):
     """The ``TaskStore`` in process memory; nothing survives the process.
 
     Example:

@@ -196,18 +196,20 @@ class PostgresAttempts:
             return
         with self._tx() as conn:
             conn.execute(
-                "INSERT INTO task_logs (task_id, attempt, created, level, message) "
-                "SELECT v.task_id, v.attempt, v.created, v.level, v.message FROM unnest("
-                "%s::text[], %s::int[], %s::float8[], %s::text[], %s::text[]) WITH ORDINALITY "
-                "AS v(task_id, attempt, created, level, message, n) "
+                "INSERT INTO task_logs (task_id, attempt, created, level, message, iteration) "
+                "SELECT v.task_id, v.attempt, v.created, v.level, v.message, v.iteration FROM unnest("
+                "%s::text[], %s::int[], %s::float8[], %s::text[], %s::text[], %s::int[]) WITH ORDINALITY "
+                "AS v(task_id, attempt, created, level, message, iteration, n) "
                 "WHERE EXISTS (SELECT 1 FROM tasks WHERE tasks.id = v.task_id) ORDER BY v.n",
                 ([r.task_id for r in records], [r.attempt for r in records],
                  [r.created for r in records], [r.level for r in records],
-                 [r.message for r in records]))
+                 [r.message for r in records], [r.iteration for r in records]))
 
-    def logs(self, task_id: str) -> list[LogRecord]:
-        """The task's log lines, oldest first (by ``created``, then by arrival)."""
+    def logs(self, task_id: str, iteration: int | None = None) -> list[LogRecord]:
+        """The task's log lines, oldest first (by ``created``, then by arrival): those of
+        ``iteration``, or all of them (None)."""
+        where, params = ("", (task_id,)) if iteration is None else (" AND iteration = %s", (task_id, iteration))
         with self._tx() as conn:
             return [LogRecord(*row) for row in conn.execute(
-                "SELECT task_id, attempt, created, level, message FROM task_logs "
-                "WHERE task_id = %s ORDER BY created, seq", (task_id,))]
+                ("SELECT task_id, attempt, created, level, message, iteration FROM task_logs "
+                 f"WHERE task_id = %s{where} ORDER BY created, seq").encode(), params)]

@@ -115,6 +115,12 @@ MIGRATIONS: tuple[str, ...] = (
     "rate_count INTEGER, rate_period DOUBLE PRECISION, paused BOOLEAN NOT NULL DEFAULT FALSE); "
     "CREATE TABLE queue_starts (queue TEXT NOT NULL, started DOUBLE PRECISION NOT NULL); "
     "CREATE INDEX queue_starts_queue ON queue_starts (queue, started)",
+    # iterations and durable steps (issue 14): a task's iteration, its own max_iterations (NULL:
+    # its worker's), the ctx.step results of this iteration (a JSON object) and each log line's iteration
+    "ALTER TABLE tasks ADD COLUMN iteration INTEGER NOT NULL DEFAULT 1; "
+    "ALTER TABLE tasks ADD COLUMN max_iterations INTEGER; "
+    "ALTER TABLE tasks ADD COLUMN steps TEXT NOT NULL DEFAULT '{}'; "
+    "ALTER TABLE task_logs ADD COLUMN iteration INTEGER NOT NULL DEFAULT 1",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -37,6 +37,7 @@ from ..sql import codec
 from ..sql.cluster import SQLCluster
 from . import schema as pg
 from .attempts import PostgresAttempts
+from .iterations import PostgresIterations
 from .listen import Listener, Wakeups
 from .maintenance import PostgresMaintenance
 from .queues import PostgresQueues
@@ -45,8 +46,8 @@ from .transitions import PostgresTransitions
 __all__ = ["PostgresStore"]
 
 
-class PostgresStore(PostgresAttempts, PostgresMaintenance, PostgresTransitions, PostgresQueues, Wakeups,
-                    SQLCluster):
+class PostgresStore(PostgresAttempts, PostgresIterations, PostgresMaintenance, PostgresTransitions, PostgresQueues,
+                    Wakeups, SQLCluster):
     """The ``TaskStore`` over a PostgreSQL database.
 
     Args:

@@ -27,6 +27,7 @@ TASK_COLUMNS: tuple[str, ...] = (
     "failure_count", "crash_count", "progress", "result", "error", "created_at",
     "updated_at", "finished_at", "max_attempts", "max_failures", "timeout", "retry",
     "idempotency_key", "idempotency_expires_at", "parent_id", "concurrency_key",
+    "iteration", "max_iterations", "steps",
 )
 
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -75,6 +76,7 @@ def task_row(task: Task) -> tuple[Any, ...]:
         task.max_attempts, task.max_failures, task.timeout,
         None if task.retry is None else dumps("retry", dict(task.retry)), task.idempotency_key,
         _ts(task.idempotency_expires_at), task.parent_id, task.concurrency_key,
+        task.iteration, task.max_iterations, dumps("steps", dict(task.steps)),
     )
 
 
@@ -83,7 +85,7 @@ def to_task(row: Sequence[Any]) -> Task:
     (task_id, name, description, status, priority, queue, tags, metadata, room_id, world_id,
      entity_id, run_at, update_interval, attempts, failure_count, crash_count, progress, result,
      error, created_at, updated_at, finished_at, max_attempts, max_failures, timeout, retry,
-     key, key_expires, parent_id, concurrency_key) = row
+     key, key_expires, parent_id, concurrency_key, iteration, max_iterations, steps) = row
     return Task(
         id=task_id, name=name, description=description, status=_STATUS[status],
         priority=PRIORITIES[priority], queue=queue, tags=tuple(load(tags)),
@@ -95,7 +97,8 @@ def to_task(row: Sequence[Any]) -> Task:
         max_attempts=max_attempts, max_failures=max_failures, timeout=timeout,
         retry=None if retry is None else load(retry), idempotency_key=key,
         idempotency_expires_at=from_timestamp(key_expires), parent_id=parent_id,
-        concurrency_key=concurrency_key,
+        concurrency_key=concurrency_key, iteration=iteration, max_iterations=max_iterations,
+        steps=load(steps),
     )
 
 

@@ -207,13 +207,15 @@ class SQLiteAttempts:
             return
         with self._db.tx() as conn:
             conn.executemany(
-                "INSERT INTO task_logs (task_id, attempt, created, level, message) "
-                "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tasks WHERE id = ?)",
-                [(r.task_id, r.attempt, r.created, r.level, r.message, r.task_id) for r in records])
+                "INSERT INTO task_logs (task_id, attempt, created, level, message, iteration) "
+                "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tasks WHERE id = ?)",
+                [(r.task_id, r.attempt, r.created, r.level, r.message, r.iteration, r.task_id) for r in records])
 
-    def logs(self, task_id: str) -> list[LogRecord]:
-        """The task's log lines, oldest first (by ``created``, then by arrival)."""
+    def logs(self, task_id: str, iteration: int | None = None) -> list[LogRecord]:
+        """The task's log lines, oldest first (by ``created``, then by arrival): those of
+        ``iteration``, or all of them (None)."""
+        where, params = ("", (task_id,)) if iteration is None else (" AND iteration = ?", (task_id, iteration))
         with self._db.read() as conn:
             return [LogRecord(*row) for row in conn.execute(
-                "SELECT task_id, attempt, created, level, message FROM task_logs "
-                "WHERE task_id = ? ORDER BY created, seq", (task_id,))]
+                "SELECT task_id, attempt, created, level, message, iteration FROM task_logs "
+                f"WHERE task_id = ?{where} ORDER BY created, seq", params)]

@@ -168,6 +168,16 @@ def _migrate_to_6(db: Database) -> None:
     db.execute("CREATE INDEX queue_starts_queue ON queue_starts (queue, started)")
 
 
+def _migrate_to_7(db: Database) -> None:
+    """Iterations and durable steps (issue 14): a task's ``iteration`` (1 for its first run; each
+    ``actors.Continue`` adds one), its own ``max_iterations`` (NULL: its worker's), its ``steps``
+    (``ctx.step`` results of this iteration, a JSON object) and the iteration of each log line."""
+    db.execute("ALTER TABLE tasks ADD COLUMN iteration INTEGER NOT NULL DEFAULT 1")
+    db.table("tasks").add_column("max_iterations", int)
+    db.execute("ALTER TABLE tasks ADD COLUMN steps TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE task_logs ADD COLUMN iteration INTEGER NOT NULL DEFAULT 1")
+
+
 #: The queue settings table (both SQL stores).
 QUEUES_DDL = ("CREATE TABLE queues (name TEXT PRIMARY KEY, concurrency INTEGER, key_concurrency INTEGER, "
               "rate_count INTEGER, rate_period REAL, paused INTEGER NOT NULL DEFAULT 0)")
@@ -202,7 +212,7 @@ END;
 
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4,
-                                                      _migrate_to_5, _migrate_to_6)
+                                                      _migrate_to_5, _migrate_to_6, _migrate_to_7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -43,6 +43,7 @@ from ..sql.cluster import SQLCluster
 from . import statements as sq
 from .attempts import SQLiteAttempts
 from .connection import Checkpointer, Guarded, PerThread, open_connection
+from .iterations import SQLiteIterations
 from .maintenance import SQLiteMaintenance
 from .queues import SQLiteQueues
 from .search import behind, catch_up, search_tasks
@@ -50,7 +51,7 @@ from .wake import WakeBus
 
 __all__ = ["SQLiteStore"]
 
-class SQLiteStore(SQLiteAttempts, SQLiteMaintenance, SQLiteQueues, SQLCluster):
+class SQLiteStore(SQLiteAttempts, SQLiteIterations, SQLiteMaintenance, SQLiteQueues, SQLCluster):
     """The ``TaskStore`` over an SQLite file.
 
     Args:
