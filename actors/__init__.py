@@ -23,6 +23,7 @@ from .errors import (
 from .models import Node, QueueInfo, Schedule, Task, TaskStatus
 from .retry import Retry
 from .spec import TaskSpec
+from .triggers import RunResult
 from .workers import TaskWorker, worker
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "PriorityQueue",
     "QueueInfo",
     "Retry",
+    "RunResult",
     "Schedule",
     "Semaphore",
     "StoreError",

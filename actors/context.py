@@ -28,6 +28,7 @@ from .errors import ActorsError, ValidationError
 from .messages import JobLog, JobMetadata, JobProgress
 from .models import Outcome, Raised, Succeeded, Task
 from .spec import SPEC_FIELDS, TaskSpec, build_task, check_json
+from .triggers import Suspend, TaskCalls, Triggering
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -146,7 +147,7 @@ def _exc_info(value: object) -> _ExcInfo | None:
     return (current[0], current[1], current[2])
 
 
-class TaskContext:
+class TaskContext(Triggering):
     """The ``ctx`` a task worker's ``execute(ctx, options, task)`` receives.
 
     Identical in process, thread and inline isolation. Calls are reported through
@@ -159,6 +160,8 @@ class TaskContext:
         emit: receives each event (must be thread-safe).
         create: stores a chained task, ``create(parent_id, spec) -> id`` (the executor's
             ``Creator``; thread-safe). Without it ``create_task`` raises ``ActorsError``.
+        calls: the node's ``TaskCalls`` for ``trigger`` / ``wait`` and kin (``actors.triggers``);
+            without it they raise ``ActorsError``.
         aborted: set by the executor when the attempt is cancelled or ran out of
             time; ``is_aborted()`` reads it. A fresh unset event when omitted.
         started: when the attempt started, in ``clock`` time (default: now).
@@ -178,7 +181,7 @@ class TaskContext:
     def __init__(self, job: Job, emit: Callable[[ExecutorEvent], None], *,
                  create: Callable[[str, dict[str, Any]], str] | None = None,
                  aborted: threading.Event | None = None, started: float | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, calls: TaskCalls | None = None) -> None:
         self._job = job
         self._task = job.task
         self._emit = emit
@@ -188,6 +191,8 @@ class TaskContext:
         self._started = self._clock.now() if started is None else started
         self._lock = threading.Lock()
         self._log: TaskLogger | None = None
+        self._calls = calls
+        self._trigger_count = 0
 
     @property
     def task(self) -> Task:
@@ -249,21 +254,27 @@ class TaskContext:
                 worker's ``validate`` refused the task; nothing is stored.
             ActorsError: the task could not be stored (``StoreError``: the store is down).
         """
-        for key, value in kwargs.items():
+        spec = self._spec(name, kwargs)
+        if self._create is None:
+            raise ActorsError("ctx.create_task: this context was built without a way to create tasks")
+        return self._create(self._task.id, spec)
+
+    def _spec(self, name: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``fields`` checked (as ``create_task`` would, without a round trip) as the dict a
+        ``Creator`` / ``TaskCalls.trigger`` takes: ``create_task``'s keywords plus ``name``."""
+        for key, value in fields.items():
             if key not in SPEC_FIELDS or key == "name":
                 raise ValidationError(key, value, "unknown field")
-        task_id = kwargs.get("id")
+        task_id = fields.get("id")
         if task_id is not None and (not isinstance(task_id, str) or not task_id):
             raise ValidationError("id", task_id, "must be a non-empty string")
-        task = build_task(TaskSpec(name=name, **kwargs), task_id=task_id or "-", now=self._clock.now())
-        spec: dict[str, Any] = {**kwargs, "name": name}
+        task = build_task(TaskSpec(name=name, **fields), task_id=task_id or "-", now=self._clock.now())
+        spec: dict[str, Any] = {**fields, "name": name}
         if "tags" in spec:
             spec["tags"] = list(task.tags)  # an iterator would arrive empty
         if spec.get("metadata") is not None:
             spec["metadata"] = dict(task.metadata)
-        if self._create is None:
-            raise ActorsError("ctx.create_task: this context was built without a way to create tasks")
-        return self._create(self._task.id, spec)
+        return spec
 
     def is_aborted(self) -> bool:
         """True once the attempt is cancelled or out of time: return as soon as you can."""
@@ -302,7 +313,7 @@ def run_attempt(execute: Callable[..., Any], ctx: TaskContext) -> Outcome:
     ``options`` is a copy of the task's metadata. A coroutine (``async def``) is
     run to completion with ``asyncio.run``. Exceptions (``SystemExit`` included)
     become ``Raised``; the return value goes through ``outcome_of``.
-    ``KeyboardInterrupt`` propagates.
+    ``KeyboardInterrupt`` propagates. A ``ctx.wait`` on unfinished tasks ends it ``Waiting``.
     """
     try:
         value = execute(ctx, ctx.metadata, ctx.task)
@@ -310,6 +321,8 @@ def run_attempt(execute: Callable[..., Any], ctx: TaskContext) -> Outcome:
             import asyncio  # here, not at the top: a child that runs no coroutine never loads it
 
             value = asyncio.run(value)
+    except Suspend as suspended:  # a wait on unfinished tasks: the attempt stops (actors.triggers)
+        return suspended.outcome
     except (Exception, SystemExit) as exc:
         return raised(exc, skip_frames=1)
     return outcome_of(value)

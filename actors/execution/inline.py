@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..clock import Clock
     from ..messages import Job
     from ..models import Outcome
+    from ..triggers import TaskCalls
     from .base import Creator, EventSink
 
 __all__ = ["InlineExecutor"]
@@ -35,6 +36,7 @@ class InlineExecutor:
     Args:
         on_event: receives every event, in the submitting thread.
         create: the jobs' ``ctx.create_task`` (a ``Creator``, called in the submitting thread).
+        calls: the jobs' ``ctx.trigger`` / ``ctx.wait`` (``actors.triggers.TaskCalls``).
         clock: where times are read (``SystemClock`` when omitted).
 
     Example:
@@ -45,9 +47,11 @@ class InlineExecutor:
 
     queues_only = False  # see ``Executor``
 
-    def __init__(self, on_event: EventSink, *, create: Creator | None = None, clock: Clock | None = None) -> None:
+    def __init__(self, on_event: EventSink, *, create: Creator | None = None, clock: Clock | None = None,
+                 calls: TaskCalls | None = None) -> None:
         self._on_event = on_event
         self._create = create
+        self._calls = calls
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._queue: deque[tuple[Job, Callable[..., Any] | None]] = deque()
         self._running: Job | None = None
@@ -117,7 +121,7 @@ class InlineExecutor:
             if job.timeout is not None:
                 self._on_event(JobStarted(task.id, job.token, started))
             ctx = TaskContext(job, self._on_event, create=self._create, aborted=self._aborted, started=started,
-                              clock=self._clock)
+                              clock=self._clock, calls=self._calls)
             outcome = run_attempt(execute, ctx)
         finally:
             self._running = None

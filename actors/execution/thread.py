@@ -31,6 +31,7 @@ from ..models import Cancelled, Crashed, Raised, TimedOut
 if TYPE_CHECKING:
     from ..messages import ExecutorEvent, Job
     from ..models import Outcome
+    from ..triggers import TaskCalls
     from .base import Creator, EventSink
 
 __all__ = ["ThreadExecutor"]
@@ -54,6 +55,7 @@ class ThreadExecutor:
     Args:
         on_event: receives every event (from the executor's threads).
         create: the jobs' ``ctx.create_task`` (a ``Creator``, called in the job's thread).
+        calls: the jobs' ``ctx.trigger`` / ``ctx.wait`` (``actors.triggers.TaskCalls``).
         name: prefix of the threads' names.
 
     Example:
@@ -64,9 +66,10 @@ class ThreadExecutor:
     queues_only = True  # see ``Executor``
 
     def __init__(self, on_event: EventSink, *, create: Creator | None = None,
-                 name: str = "actors-thread-executor") -> None:
+                 name: str = "actors-thread-executor", calls: TaskCalls | None = None) -> None:
         self._on_event = on_event
         self._create = create
+        self._calls = calls
         self._name = name
         self._lock = threading.RLock()  # RLock: on_event may call back into the executor
         self._changed = threading.Condition(self._lock)  # queue, running job, stop
@@ -193,7 +196,7 @@ class ThreadExecutor:
         started = time.time()
         if job.timeout is not None:
             emit(JobStarted(job.task.id, job.token, started))
-        ctx = TaskContext(job, emit, create=create, aborted=run.aborted, started=started)
+        ctx = TaskContext(job, emit, create=create, aborted=run.aborted, started=started, calls=self._calls)
         return run_attempt(execute, ctx)
 
     def _watch(self) -> None:

@@ -24,13 +24,16 @@ lost with the unsent outbox; the parent's deadlines count from that start time.
 ``ctx.create_task`` waits for the parent: it sends ``("create", request, parent id, spec)``
 (after the events already in the outbox) and reads the socket until the parent's
 ``("created", request, reply)`` comes (or waits for the thread that reads it); see
-``bookkeeping.answer_create``.
+``bookkeeping.answer_create``. ``ctx.trigger`` and ``ctx.wait`` ask the same way
+(``("trigger", request, parent id, specs)``, ``("look", request, task ids)``; the child is
+their ``TaskCalls``), answered with ``("created", request, reply)`` too.
 
 Wire format (pickled tuples). Parent → child: ``("run", [(seq, job, version)],
 {(name, version): cloudpickled function}, sys.path or None)``, ``("abort", seq,
 outcome)``, ``("created", request, reply)``, ``("stop",)``. Child → parent: ``("ready",
 pid)``, ``("failed", text)``, ``("events", [(seq, event)])``, ``("create", request,
-parent id, spec)``, ``("bye", reason)``.
+parent id, spec)``, ``("trigger", request, parent id, specs)``, ``("look", request, task ids)``,
+``("bye", reason)``.
 """
 
 from __future__ import annotations
@@ -61,9 +64,10 @@ if TYPE_CHECKING:
 
     from ...messages import Job
     from ...models import Outcome
+    from ...triggers import Looked
     from .wire import Wire
 
-__all__ = ["boot", "child_main", "created"]
+__all__ = ["answered", "boot", "child_main", "created"]
 
 _FunctionKey = tuple[str, int]
 _PUMP_EVERY = 0.001  # ctx.is_aborted() reads the socket at most this often (seconds)
@@ -198,7 +202,7 @@ class _Child:
             return Raised(failure.type, f"cannot load the function of task worker {job.task.name!r} "
                                         f"in the child: {failure.message}", failure.traceback)
         emit = functools.partial(self._outbox.put_live, running.seq)
-        ctx = TaskContext(job, emit, create=self._create, aborted=running.aborted, started=started)
+        ctx = TaskContext(job, emit, create=self._create, aborted=running.aborted, started=started, calls=self)
         return run_attempt(execute, ctx)
 
     def _function(self, key: _FunctionKey) -> Callable[..., Any]:
@@ -288,16 +292,28 @@ class _Child:
 
     def _create(self, parent_id: str, spec: dict[str, Any]) -> str:
         """The ``Creator`` of this child's tasks: ask the parent, wait for its reply."""
+        return created(self._ask("create", parent_id, spec, what="spec", value=spec))
+
+    def trigger(self, parent_id: str, specs: list[dict[str, Any]]) -> list[str]:
+        """``TaskCalls.trigger`` of this child's tasks (``ctx.trigger``): a request to the parent."""
+        return list(answered(self._ask("trigger", parent_id, specs, what="specs", value=specs)))
+
+    def look(self, task_ids: list[str]) -> list[Looked | None]:
+        """``TaskCalls.look`` of this child's tasks (``ctx.wait``): a request to the parent."""
+        return list(answered(self._ask("look", task_ids, what="task_ids", value=task_ids)))
+
+    def _ask(self, kind: str, *args: Any, what: str, value: object) -> tuple[Any, ...]:
+        """Send ``(kind, request, *args)`` and wait for the parent's ``("created", request, reply)``."""
         request = next(self._requests)
         try:
-            self._outbox.send_now(("create", request, parent_id, spec))
+            self._outbox.send_now((kind, request, *args))
         except Exception as exc:  # a value that does not pickle (the fields were checked already)
-            raise ValidationError("spec", spec, f"cannot be sent to the supervisor: {exc}") from None
+            raise ValidationError(what, value, f"cannot be sent to the supervisor: {exc}") from None
         replies = self._inbox.replies
         while True:
             with self._replied:
                 if request in replies:
-                    return created(replies.pop(request))
+                    return replies.pop(request)
             if self._reading.acquire(blocking=False):
                 self._reading.release()
                 self._pump(0.05)
@@ -323,9 +339,15 @@ def _exit_with_parent(fd: int) -> None:
 def created(reply: tuple[Any, ...]) -> str:
     """The id in the parent's reply to a create, or the error it stands for (see
     ``bookkeeping.answer_create``)."""
+    return str(answered(reply))
+
+
+def answered(reply: tuple[Any, ...]) -> Any:
+    """The value in the parent's reply to a request (``create``, ``trigger``, ``look``), or the
+    error it stands for (see ``bookkeeping.answer_create``)."""
     kind = reply[0]
     if kind == "ok":
-        return str(reply[1])
+        return reply[1]
     if kind == "ValidationError":
         raise ValidationError(reply[1], reply[2], reply[3])
     if kind == "NodeStopped":
