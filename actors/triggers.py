@@ -157,7 +157,7 @@ class Triggering:
 
         Raises:
             TaskFailed: the child failed for good. TaskCancelled: it was cancelled or deleted.
-            Timeout: it did not finish within ``timeout`` seconds of its creation.
+            Timeout: it did not finish within ``timeout`` seconds of its creation (see :meth:`wait`).
         """
         return self.wait(self.trigger(name, **fields), timeout=timeout)
 
@@ -177,8 +177,9 @@ class Triggering:
         queue slot meanwhile (this attempt ends and the task runs again once it is finished;
         see the module docstring).
 
-        ``timeout`` (seconds) counts from the child's creation for a child of this task (a
-        re-run does not restart it), else from the start of this attempt.
+        ``timeout`` (seconds) counts from the later of the two creations (this task's and
+        ``task_id``'s: a child's own creation, for a child of this task), so a run of this task
+        after a wake-up, a retry or a crash does not restart it.
 
         Raises:
             TaskNotFound: no such task. TaskFailed / TaskCancelled: as ``sup.wait``.
@@ -219,9 +220,10 @@ class Triggering:
         raise Suspend(Waiting(tuple(item.id for item in pending), deadline))
 
     def _since(self, item: Looked) -> float:
-        if item.parent_id == self.task.id and item.created_at is not None:
-            return item.created_at
-        return self._started
+        """When a wait on ``item`` counts its timeout from: the later of the two creations (this
+        task's and ``item``'s; a child's own, for a child), the same in every run of this task."""
+        mine = self.task.created_at.timestamp() if self.task.created_at is not None else self._started
+        return max(mine, item.created_at if item.created_at is not None else mine)
 
 
 def _as_dict(spec: Mapping[str, Any] | TaskSpec, index: int) -> dict[str, Any]:
