@@ -1,5 +1,5 @@
 """Tasks that trigger and wait on other tasks, on a real node: pool children (process isolation)
-and thread isolation, one worker, an SQLite file."""
+and thread isolation, one worker, an SQLite file and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,14 +14,28 @@ import actors
 from actors import TaskWorker
 from actors.testing import eventually
 
+from tests.helpers import postgres_dsn_or_skip
+
 from . import trigger_tasks as tasks
+from .test_postgres_nodes import Database
 
 pytestmark = pytest.mark.timeout(120)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The node's store: an SQLite file, or a schema of its own in the test PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "tasks.db")
+        return
+    database = Database(postgres_dsn_or_skip())
+    yield database.url
+    database.drop()
+
+
 @pytest.fixture
-def sup(tmp_path: Path) -> Iterator[actors.Supervisor]:
-    node = actors.Supervisor.start(str(tmp_path / "tasks.db"), workers=1, thread_workers=1, lease_ttl=5.0)
+def sup(store: str) -> Iterator[actors.Supervisor]:
+    node = actors.Supervisor.start(store, workers=1, thread_workers=1, lease_ttl=5.0)
     node.register_task_worker(TaskWorker("DOUBLE", tasks.double))
     node.register_task_worker(TaskWorker("BROKEN", tasks.broken))
     yield node
@@ -74,8 +88,8 @@ def test_a_waiting_parent_holds_no_slot_of_a_concurrency_one_queue(sup: actors.S
     assert sup.get_tasks(parent_id=parent_id, queue="solo")[0].metadata == {"n": 20}
 
 
-def test_stop_while_a_parent_waits_is_prompt_and_gives_the_task_back(tmp_path: Path) -> None:
-    db = str(tmp_path / "tasks.db")
+def test_stop_while_a_parent_waits_is_prompt_and_gives_the_task_back(store: str) -> None:
+    db = store
     node = actors.Supervisor.start(db, workers=1, lease_ttl=5.0)
     node.register_task_worker(TaskWorker("PARENT", tasks.wait_on))
     other = node.create_task("NOBODY")  # no worker runs it: the parent waits on
