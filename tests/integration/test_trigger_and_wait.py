@@ -13,7 +13,6 @@ import pytest
 import actors
 from actors import TaskWorker
 from actors.testing import eventually
-
 from tests.helpers import postgres_dsn_or_skip
 
 from . import trigger_tasks as tasks
