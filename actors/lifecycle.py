@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .models import Cancelled, Crashed, Outcome, Succeeded, Task, TaskStatus
+from .models import Cancelled, Crashed, Outcome, Succeeded, Task, TaskStatus, Waiting
 from .retry import Retry, recurring_backoff
 from .storage.base import Finish
 
@@ -71,7 +71,12 @@ def decide(task: Task, token: str, outcome: Outcome, now: float, *, worker_retry
     - Raised / TimedOut: a one-time task retries per its ``Retry`` (none: FAILED); a
       recurring task backs off ``interval × 2^failures`` (capped at 300 s) and is
       PAUSED once ``failure_count`` reaches ``max_failures`` (-1: never).
+    - Waiting: not an end (the supervisor suspends such an attempt: ``runtime/awaiting.py``);
+      given here anyway, the task runs again at the wait's deadline, or now, counters kept.
     """
+    if isinstance(outcome, Waiting):
+        return Finish(task.id, token, TaskStatus.PENDING, run_at=now if outcome.wake_at is None else outcome.wake_at,
+                      failure_count=task.failure_count, crash_count=task.crash_count)
     if isinstance(outcome, Succeeded):
         if task.update_interval is not None:
             interval = outcome.next_interval or task.update_interval

@@ -197,6 +197,8 @@ class Triggering:
         for task_id in task_ids:
             if not isinstance(task_id, str) or not task_id:
                 raise ValidationError("task_id", task_id, "must be a non-empty string")
+            if task_id == self.task.id:
+                raise ValidationError("task_id", task_id, "is this task: it cannot wait on itself")
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                     or not timeout >= 0):
             raise ValidationError("timeout", timeout, "must be a number of seconds >= 0 or None")

@@ -177,6 +177,7 @@ def test_an_async_task_waits_too(sup: actors.Supervisor) -> None:
     (lambda ctx: ctx.batch_trigger([{"metadata": {}}]), "specs[0].name"),
     (lambda ctx: ctx.wait("", timeout=1), "task_id"),
     (lambda ctx: ctx.trigger_and_wait("DOUBLE", timeout=-1), "timeout"),
+    (lambda ctx: ctx.wait(ctx.task.id), "task_id"),
 ])
 def test_bad_input_is_named_and_nothing_is_stored(sup: actors.Supervisor, call: Any, field: str) -> None:
     def parent(ctx: Any, options: dict[str, Any], task: actors.Task) -> str:
@@ -191,3 +192,22 @@ def test_bad_input_is_named_and_nothing_is_stored(sup: actors.Supervisor, call: 
     assert sup.wait(parent_id, timeout=10) == field
     if field != "timeout":
         assert sup.get_tasks(parent_id=parent_id) == []
+
+
+def test_a_cancelled_waiting_parent_stays_cancelled_when_its_child_ends(sup: actors.Supervisor,
+                                                                        clock: ManualClock) -> None:
+    def parent(ctx: Any, options: dict[str, Any], task: actors.Task) -> Any:
+        return ctx.trigger_and_wait("LATER", metadata={"n": 1}, delay=10)
+
+    sup.register_task_worker(TaskWorker("LATER", double))
+    sup.register_task_worker(TaskWorker("PARENT", parent))
+    parent_id = sup.create_task("PARENT")
+    sup.join(timeout=10)
+    assert sup.stats()["workers"]["busy"] == 0  # waiting: no worker held
+    sup.cancel_task(parent_id)
+    clock.advance(10)
+    sup.tick()
+    child = sup.get_tasks(parent_id=parent_id)[0]
+    assert sup.wait(child.id, timeout=10) == 2
+    sup.join(timeout=10)
+    assert sup.get_task(parent_id).status is actors.TaskStatus.CANCELLED  # type: ignore[union-attr]
