@@ -1,12 +1,12 @@
 """The supervisor actor: owns the task store, the only writer of it on this node.
 
-A thin shell over the node's parts, each in its own module: every message type has one
-handler (the dispatch table :attr:`SupervisorActor._handlers`); *when* to claim is the
-claim planner's (``planner``), what workers report goes to the store through the
-recorder (``recorder``: attempt ends in batches, a ``Flush`` sent to itself runs after
-everything already queued), waits are the waiters' (``waiters``), claimed work waits
-for a worker in the pool (``pool``), periodic duties are maintenance's, and failing
-safe and supervising its children are the ``supervising`` mixin's.
+A thin shell over the node's parts, each in its own module: every message type has one handler
+(the dispatch table :attr:`SupervisorActor._handlers`); *when* to claim is the claim planner's
+(``planner``), what workers report goes to the store through the recorder (``recorder``: attempt
+ends in batches, a ``Flush`` sent to itself runs after everything already queued), waits are the
+waiters' (``waiters``; tasks waiting in ``ctx.wait``: ``awaiting``), claimed work waits for a worker
+in the pool (``pool``), periodic duties are maintenance's, and failing safe and supervising its
+children are the ``supervising`` mixin's.
 """
 
 from __future__ import annotations
@@ -372,9 +372,8 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             if isinstance(event.outcome, Waiting):  # not an end: back to PENDING (runtime/awaiting.py)
                 waits.append((claim.task.id, claim.token, event.outcome))
                 continue
-            worker = self._workers.get(claim.task.name)
-            finishes.append(decide(claim.task, claim.token, event.outcome, now,
-                                   worker_retry=worker.retry if worker else None,
+            retry = worker.retry if (worker := self._workers.get(claim.task.name)) else None
+            finishes.append(decide(claim.task, claim.token, event.outcome, now, worker_retry=retry,
                                    max_crashes=self._cfg.max_crashes, rng=self._rng))
         if waits and (due := self._awaiting.suspend(waits, now)):  # first: a child ending here wakes it
             self._note_due(min(due))
@@ -394,7 +393,8 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         again = [f.run_at for f in finishes if f.status is TaskStatus.PENDING and f.run_at is not None]
         if again:
             self._note_due(min(again))
-        for finish in (f for f in finishes if f.status is TaskStatus.FAILED):
-            log.warning("task %s failed for good: %s", finish.task_id, finish.error)
-        ended_for_good = {f.task_id for f in finishes if f.status.finished} | set(self._waiters.task_ids())
-        self._settle([task_id for task_id in applied if task_id in ended_for_good])
+        for failed in (f for f in finishes if f.status is TaskStatus.FAILED):
+            log.warning("task %s failed for good: %s", failed.task_id, failed.error)
+        if self._waiters or self._awaiting:
+            final = {f.task_id for f in finishes if f.status.finished} if self._awaiting else set()
+            self._settle([task_id for task_id in applied if task_id in final or task_id in self._waiters])
