@@ -31,7 +31,7 @@ from ..models import Cancelled, Crashed, Raised, TimedOut
 if TYPE_CHECKING:
     from ..messages import ExecutorEvent, Job
     from ..models import Outcome
-    from ..triggers import TaskCalls
+    from ..triggers import Looked, TaskCalls
     from .base import Creator, EventSink
 
 __all__ = ["ThreadExecutor"]
@@ -47,6 +47,26 @@ class _Run:
     kill_at: float | None = None  # monotonic; an aborted job is abandoned there
     reason: Outcome | None = None  # overrides the job's own outcome once aborted
     abandoned: bool = False
+
+
+class _RunCalls:
+    """The ``TaskCalls`` of one run: refused once the run is abandoned, like its ``create``."""
+
+    def __init__(self, calls: TaskCalls | None, run: _Run) -> None:
+        self._calls = calls
+        self._run = run
+
+    def trigger(self, parent_id: str, specs: list[dict[str, Any]]) -> list[str]:
+        return self._open("trigger").trigger(parent_id, specs)
+
+    def look(self, task_ids: list[str]) -> list[Looked | None]:
+        return self._open("wait").look(task_ids)
+
+    def _open(self, call: str) -> TaskCalls:
+        if self._run.abandoned or self._calls is None:
+            why = "its attempt was abandoned" if self._run.abandoned else "this executor has no TaskCalls"
+            raise ActorsError(f"ctx.{call}: {why}")
+        return self._calls
 
 
 class ThreadExecutor:
@@ -196,7 +216,8 @@ class ThreadExecutor:
         started = time.time()
         if job.timeout is not None:
             emit(JobStarted(job.task.id, job.token, started))
-        ctx = TaskContext(job, emit, create=create, aborted=run.aborted, started=started, calls=self._calls)
+        ctx = TaskContext(job, emit, create=create, aborted=run.aborted, started=started,
+                          calls=_RunCalls(self._calls, run))
         return run_attempt(execute, ctx)
 
     def _watch(self) -> None:
