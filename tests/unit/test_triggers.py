@@ -211,3 +211,15 @@ def test_a_cancelled_waiting_parent_stays_cancelled_when_its_child_ends(sup: act
     assert sup.wait(child.id, timeout=10) == 2
     sup.join(timeout=10)
     assert sup.get_task(parent_id).status is actors.TaskStatus.CANCELLED  # type: ignore[union-attr]
+
+
+def test_a_parent_in_a_concurrency_one_queue_waits_on_a_child_of_the_same_queue(sup: actors.Supervisor) -> None:
+    def parent(ctx: Any, options: dict[str, Any], task: actors.Task) -> Any:
+        return ctx.trigger_and_wait("DOUBLE", metadata={"n": 8}, queue="solo")
+
+    sup.set_queue("solo", concurrency=1)
+    sup.register_task_worker(TaskWorker("DOUBLE", double))
+    sup.register_task_worker(TaskWorker("PARENT", parent, queue="solo"))
+    parent_id = sup.create_task("PARENT")
+    assert sup.wait(parent_id, timeout=10) == 16
+    assert [t.queue for t in sup.get_tasks(parent_id=parent_id)] == ["solo"]
