@@ -25,6 +25,7 @@ from .iterations import Continue
 from .models import Node, QueueInfo, Schedule, Task, TaskStatus
 from .retry import Retry
 from .spec import TaskSpec
+from .triggers import RunResult
 from .workers import TaskWorker, worker
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "PriorityQueue",
     "QueueInfo",
     "Retry",
+    "RunResult",
     "Schedule",
     "Semaphore",
     "StoreError",

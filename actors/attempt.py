@@ -38,6 +38,7 @@ from .errors import AbortTask, ActorsError, ValidationError
 from .iterations import MAX_ITERATIONS_EXCEEDED, Continue, continued
 from .lifecycle import is_final
 from .models import Cancelled, Raised, Succeeded
+from .triggers import Suspend
 from .workers import HOOKS
 
 if TYPE_CHECKING:
@@ -127,7 +128,8 @@ def run_attempt(runnable: Callable[..., Any] | Lifecycle, ctx: TaskContext, *,
     docstring for the order). ``options`` is a copy of the task's metadata (a schema's model
     instance with a model). A coroutine (``async def``) is run to completion with
     ``asyncio.run``. Exceptions (``SystemExit`` included) become ``Raised`` (``AbortTask``:
-    final); the return value goes through ``outcome_of``. ``KeyboardInterrupt`` propagates.
+    final); the return value goes through ``returned``. ``KeyboardInterrupt`` propagates. A
+    ``ctx.wait`` on unfinished tasks ends it ``Waiting`` (``triggers.Suspend``).
 
     Args:
         reason: the executor's verdict that replaces the attempt's own (``Cancelled`` once
@@ -136,6 +138,8 @@ def run_attempt(runnable: Callable[..., Any] | Lifecycle, ctx: TaskContext, *,
     if not isinstance(runnable, Lifecycle):
         try:
             value = _settled(runnable(ctx, ctx.metadata, ctx.task))
+        except Suspend as suspended:  # a wait on unfinished tasks: the attempt stops (actors.triggers)
+            return suspended.outcome
         except (Exception, SystemExit) as exc:
             return (reason() if reason is not None else None) or raised(exc, skip_frames=1)
         return (reason() if reason is not None else None) or returned(value, ctx)
@@ -199,6 +203,8 @@ class _Attempt:
             for name, fn in self.plan.handlers_of("start"):
                 self._hook(name, fn)
             value = self._chain(0)
+        except Suspend as suspended:  # not an end: no catch_error, no end hooks (see run)
+            return suspended.outcome
         except (Exception, SystemExit) as exc:
             self.error = exc
             return raised(exc)

@@ -30,6 +30,7 @@ from .iterations import Steps, effective_max_iterations
 from .messages import JobLog, JobMetadata, JobProgress
 from .models import Outcome, Raised, Succeeded, Task
 from .spec import SPEC_FIELDS, TaskSpec, build_task, check_json
+from .triggers import TaskCalls, Triggering
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -149,7 +150,7 @@ def _exc_info(value: object) -> _ExcInfo | None:
     return (current[0], current[1], current[2])
 
 
-class TaskContext:
+class TaskContext(Triggering):
     """The ``ctx`` a task worker's ``execute(ctx, options, task)`` receives.
 
     Identical in process, thread and inline isolation. Calls are reported through
@@ -162,6 +163,8 @@ class TaskContext:
         emit: receives each event (must be thread-safe).
         create: stores a chained task, ``create(parent_id, spec) -> id`` (the executor's
             ``Creator``; thread-safe). Without it ``create_task`` raises ``ActorsError``.
+        calls: the node's ``TaskCalls`` for ``trigger`` / ``wait`` and kin (``actors.triggers``);
+            without it they raise ``ActorsError``.
         aborted: set by the executor when the attempt is cancelled or ran out of
             time; ``is_aborted()`` reads it. A fresh unset event when omitted.
         started: when the attempt started, in ``clock`` time (default: now).
@@ -183,7 +186,8 @@ class TaskContext:
     def __init__(self, job: Job, emit: Callable[[ExecutorEvent], None], *,
                  create: Callable[[str, dict[str, Any]], str] | None = None,
                  aborted: threading.Event | None = None, started: float | None = None,
-                 clock: Clock | None = None, step: StepWriter | None = None) -> None:
+                 clock: Clock | None = None, step: StepWriter | None = None,
+                 calls: TaskCalls | None = None) -> None:
         self._job = job
         self._task = job.task
         self._emit = emit
@@ -196,6 +200,8 @@ class TaskContext:
         self._steps = Steps(job.task.id, job.token, job.task.steps, step)
         self.init: Any = None
         """What the worker's ``init(ctx, options)`` returned for this attempt (None without one)."""
+        self._calls = calls
+        self._trigger_count = 0
 
     @property
     def task(self) -> Task:
@@ -284,21 +290,27 @@ class TaskContext:
                 worker's ``validate`` refused the task; nothing is stored.
             ActorsError: the task could not be stored (``StoreError``: the store is down).
         """
-        for key, value in kwargs.items():
+        spec = self._spec(name, kwargs)
+        if self._create is None:
+            raise ActorsError("ctx.create_task: this context was built without a way to create tasks")
+        return self._create(self._task.id, spec)
+
+    def _spec(self, name: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``fields`` checked (as ``create_task`` would, without a round trip) as the dict a
+        ``Creator`` / ``TaskCalls.trigger`` takes: ``create_task``'s keywords plus ``name``."""
+        for key, value in fields.items():
             if key not in SPEC_FIELDS or key == "name":
                 raise ValidationError(key, value, "unknown field")
-        task_id = kwargs.get("id")
+        task_id = fields.get("id")
         if task_id is not None and (not isinstance(task_id, str) or not task_id):
             raise ValidationError("id", task_id, "must be a non-empty string")
-        task = build_task(TaskSpec(name=name, **kwargs), task_id=task_id or "-", now=self._clock.now())
-        spec: dict[str, Any] = {**kwargs, "name": name}
+        task = build_task(TaskSpec(name=name, **fields), task_id=task_id or "-", now=self._clock.now())
+        spec: dict[str, Any] = {**fields, "name": name}
         if "tags" in spec:
             spec["tags"] = list(task.tags)  # an iterator would arrive empty
         if spec.get("metadata") is not None:
             spec["metadata"] = dict(task.metadata)
-        if self._create is None:
-            raise ActorsError("ctx.create_task: this context was built without a way to create tasks")
-        return self._create(self._task.id, spec)
+        return spec
 
     def is_aborted(self) -> bool:
         """True once the attempt is cancelled or out of time: return as soon as you can."""

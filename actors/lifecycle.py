@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 
 from .iterations import MAX_ITERATIONS_EXCEEDED
-from .models import Cancelled, Continued, Crashed, Outcome, Raised, Succeeded, Task, TaskStatus
+from .models import Cancelled, Continued, Crashed, Outcome, Raised, Succeeded, Task, TaskStatus, Waiting
 from .retry import Retry, recurring_backoff
 from .storage.base import Continuation, Finish
 
@@ -87,9 +87,14 @@ def decide(task: Task, token: str, outcome: Outcome, now: float, *, worker_retry
       a recurring task always.
     - Continued is not an end: the caller writes ``continuation`` instead (here it is
       refused with ``TypeError``).
+    - Waiting: not an end (the supervisor suspends such an attempt: ``runtime/awaiting.py``);
+      given here anyway, the task runs again at the wait's deadline, or now, counters kept.
     """
     if isinstance(outcome, Continued):
         raise TypeError("decide: a Continued outcome is written as a continuation, not a finish")
+    if isinstance(outcome, Waiting):
+        return Finish(task.id, token, TaskStatus.PENDING, run_at=now if outcome.wake_at is None else outcome.wake_at,
+                      failure_count=task.failure_count, crash_count=task.crash_count)
     if isinstance(outcome, Succeeded):
         if task.update_interval is not None:
             interval = outcome.next_interval or task.update_interval

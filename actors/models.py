@@ -26,6 +26,7 @@ __all__ = [
     "Task",
     "TaskStatus",
     "TimedOut",
+    "Waiting",
     "priority_rank",
 ]
 
@@ -257,4 +258,20 @@ class Continued:
         return f"Continued (in {self.delay:g}s)"
 
 
-Outcome = Succeeded | Raised | TimedOut | Crashed | Cancelled | Continued
+@dataclass(frozen=True)
+class Waiting:
+    """The attempt stopped to wait on other tasks (``ctx.wait`` / ``ctx.trigger_and_wait``).
+
+    Not an end: the task goes back to PENDING without spending an attempt, and runs again
+    once every task of ``task_ids`` is finished, or at ``wake_at`` (the wait's deadline,
+    epoch seconds; None: no deadline). Its triggers then return the same children.
+    """
+
+    task_ids: tuple[str, ...]
+    wake_at: float | None = None
+
+    def describe(self) -> str:
+        return f"Waiting on {len(self.task_ids)} task(s)"
+
+
+Outcome = Succeeded | Raised | TimedOut | Crashed | Cancelled | Continued | Waiting

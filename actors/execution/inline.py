@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..clock import Clock
     from ..messages import Job
     from ..models import Outcome
+    from ..triggers import TaskCalls
     from .base import Creator, EventSink, StepWriter
 
 __all__ = ["InlineExecutor"]
@@ -37,6 +38,7 @@ class InlineExecutor:
         on_event: receives every event, in the submitting thread.
         create: the jobs' ``ctx.create_task`` (a ``Creator``, called in the submitting thread).
         step: the jobs' ``ctx.step`` writer (a ``StepWriter``, called in the submitting thread).
+        calls: the jobs' ``ctx.trigger`` / ``ctx.wait`` (``actors.triggers.TaskCalls``).
         clock: where times are read (``SystemClock`` when omitted).
 
     Example:
@@ -48,10 +50,12 @@ class InlineExecutor:
     queues_only = False  # see ``Executor``
 
     def __init__(self, on_event: EventSink, *, create: Creator | None = None, clock: Clock | None = None,
-                 step: StepWriter | None = None) -> None:
+                 step: StepWriter | None = None,
+                 calls: TaskCalls | None = None) -> None:
         self._on_event = on_event
         self._create = create
         self._step = step
+        self._calls = calls
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._queue: deque[tuple[Job, Callable[..., Any] | None]] = deque()
         self._running: Job | None = None
@@ -121,7 +125,7 @@ class InlineExecutor:
             if job.timeout is not None:
                 self._on_event(JobStarted(task.id, job.token, started))
             ctx = TaskContext(job, self._on_event, create=self._create, aborted=self._aborted, started=started,
-                              clock=self._clock, step=self._step)
+                              clock=self._clock, step=self._step, calls=self._calls)
 
             def verdict() -> Outcome | None:  # asked when execute returns: the hooks see it
                 if self._reason is not None:

@@ -32,6 +32,7 @@ from ..models import Cancelled, Crashed, Raised, TimedOut
 if TYPE_CHECKING:
     from ..messages import ExecutorEvent, Job
     from ..models import Outcome
+    from ..triggers import Looked, TaskCalls
     from .base import Creator, EventSink, StepWriter
 
 __all__ = ["ThreadExecutor"]
@@ -49,6 +50,26 @@ class _Run:
     abandoned: bool = False
 
 
+class _RunCalls:
+    """The ``TaskCalls`` of one run: refused once the run is abandoned, like its ``create``."""
+
+    def __init__(self, calls: TaskCalls | None, run: _Run) -> None:
+        self._calls = calls
+        self._run = run
+
+    def trigger(self, parent_id: str, specs: list[dict[str, Any]]) -> list[str]:
+        return self._open("trigger").trigger(parent_id, specs)
+
+    def look(self, task_ids: list[str]) -> list[Looked | None]:
+        return self._open("wait").look(task_ids)
+
+    def _open(self, call: str) -> TaskCalls:
+        if self._run.abandoned or self._calls is None:
+            why = "its attempt was abandoned" if self._run.abandoned else "this executor has no TaskCalls"
+            raise ActorsError(f"ctx.{call}: {why}")
+        return self._calls
+
+
 class ThreadExecutor:
     """An ``Executor`` running jobs one after another on a dedicated thread.
 
@@ -56,6 +77,7 @@ class ThreadExecutor:
         on_event: receives every event (from the executor's threads).
         create: the jobs' ``ctx.create_task`` (a ``Creator``, called in the job's thread).
         step: the jobs' ``ctx.step`` writer (a ``StepWriter``, called in the job's thread).
+        calls: the jobs' ``ctx.trigger`` / ``ctx.wait`` (``actors.triggers.TaskCalls``).
         name: prefix of the threads' names.
 
     Example:
@@ -66,10 +88,12 @@ class ThreadExecutor:
     queues_only = True  # see ``Executor``
 
     def __init__(self, on_event: EventSink, *, create: Creator | None = None,
-                 name: str = "actors-thread-executor", step: StepWriter | None = None) -> None:
+                 name: str = "actors-thread-executor", step: StepWriter | None = None,
+                 calls: TaskCalls | None = None) -> None:
         self._on_event = on_event
         self._create = create
         self._step = step
+        self._calls = calls
         self._name = name
         self._lock = threading.RLock()  # RLock: on_event may call back into the executor
         self._changed = threading.Condition(self._lock)  # queue, running job, stop
@@ -202,7 +226,8 @@ class ThreadExecutor:
                 raise ActorsError(f"ctx.step: {why}")
             self._step(task_id, token, key, value)
 
-        ctx = TaskContext(job, emit, create=create, aborted=run.aborted, started=started, step=step)
+        ctx = TaskContext(job, emit, create=create, aborted=run.aborted, started=started, step=step,
+                          calls=_RunCalls(self._calls, run))
         return run_attempt(execute, ctx, reason=lambda: run.reason)
 
     def _watch(self) -> None:

@@ -22,13 +22,14 @@ from ..errors import ActorsError, NodeStopped, as_actors_error
 from ..models import Task
 from ..requests import check_create_fields, check_specs
 from ..spec import TaskSpec, coerce_spec, new_ids
+from ..triggers import Looked, looked
 
 if TYPE_CHECKING:
     from ..clock import Clock
     from ..storage.base import TaskStore
     from ..workers import TaskWorker
 
-__all__ = ["Creating", "Gate"]
+__all__ = ["Creating", "Gate", "NodeCalls"]
 
 
 class Gate:
@@ -122,10 +123,32 @@ class Creating:
         """The executors' ``Creator`` (``ctx.create_task`` of task ``parent_id``): the same create
         path as ``create_task``, run in the calling thread (an executor's, never the supervisor
         actor's); only ``ActorsError`` leaves it."""
+        return self._create_children(parent_id, [spec], "create_task")[0]
+
+    def _create_children(self, parent_id: str, specs: list[dict[str, Any]], call: str) -> list[str]:
         try:
-            return self._create([spec], parent_id)[0]
+            return self._create(list(specs), parent_id)
         except ActorsError:
             raise
         except Exception as exc:
-            raise ActorsError(f"ctx.create_task: the task could not be created: {type(exc).__name__}: "
+            raise ActorsError(f"ctx.{call}: the task could not be created: {type(exc).__name__}: "
                               f"{exc}") from exc
+
+
+class NodeCalls:
+    """The executors' ``TaskCalls`` (``ctx.trigger`` / ``ctx.wait``, ``actors.triggers``) on one
+    node: creates through the handle's create path, reads from the store, in the calling thread
+    (an executor's, never the supervisor actor's); only ``ActorsError`` leaves."""
+
+    def __init__(self, creating: Creating) -> None:
+        self._creating = creating
+
+    def trigger(self, parent_id: str, specs: list[dict[str, Any]]) -> list[str]:
+        return self._creating._create_children(parent_id, specs, "trigger")
+
+    def look(self, task_ids: list[str]) -> list[Looked | None]:
+        try:
+            found = self._creating.store.get_many(list(task_ids))
+        except Exception as exc:
+            raise as_actors_error(exc) from exc
+        return [None if (task := found.get(task_id)) is None else looked(task) for task_id in task_ids]

@@ -33,12 +33,13 @@ from ..spec import seconds
 from ..spec.queues import check_queues
 from ..storage.base import TaskStore, subscribable
 from .children import Crew
-from .creates import Gate
+from .creates import Gate, NodeCalls
 from .dispatch import DISPATCH_MODES
 from .scheduler import Scheduler
 from .supervisor import SupervisorActor, SupervisorConfig
 
 if TYPE_CHECKING:
+    from ..triggers import TaskCalls
     from .handle import Supervisor
 
 __all__ = ["open_store", "start_node", "stop_at_exit", "stop_node"]
@@ -93,21 +94,22 @@ def _split_schema(url: str) -> tuple[str, str]:
 
 
 def _executor_factory(kind: str, executor: str, options: Mapping[str, Any], create: Creator,
-                      step: StepWriter) -> ExecutorFactory:
+                      step: StepWriter, calls: TaskCalls, clock: Clock) -> ExecutorFactory:
     """What builds the executor of one worker actor; ``create`` is its tasks' ``ctx.create_task``,
-    ``step`` their ``ctx.step`` writer."""
+    ``step`` their ``ctx.step`` writer, ``calls`` their ``ctx.trigger`` / ``ctx.wait``; an inline
+    executor reads the node's ``clock``."""
     if executor == "inline":
         from ..execution.inline import InlineExecutor
 
-        return functools.partial(InlineExecutor, create=create, step=step)
+        return functools.partial(InlineExecutor, create=create, step=step, calls=calls, clock=clock)
     if kind == "thread" or executor == "thread":
         from ..execution.thread import ThreadExecutor
 
-        return functools.partial(ThreadExecutor, create=create, step=step)
+        return functools.partial(ThreadExecutor, create=create, step=step, calls=calls)
     from ..execution.process import ProcessExecutor
 
     def make(on_event: EventSink) -> Executor:
-        return ProcessExecutor(on_event, create=create, step=step, **options)
+        return ProcessExecutor(on_event, create=create, step=step, calls=calls, **options)
 
     return make
 
@@ -179,11 +181,12 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
                  scheduler=scheduler, node_id=node, gate=gate)
     options = {"kill_grace": kill_grace, "rss_limit_mb": rss_limit_mb,
                "max_tasks_per_child": max_tasks_per_child}
+    calls = NodeCalls(handle)
     try:
         if serving:
             for kind, n in (("process", count), ("thread", thread_workers)):
                 crew.add(kind, _executor_factory(kind, executor, options, handle._create_chained,
-                                                 handle._save_step), n)
+                                                 handle._save_step, calls, clock), n)
         if scheduler is not None:
             scheduler.start(sup_ref)
             subscribe = task_store.subscribe if subscribable(task_store) else None  # PostgreSQL: LISTEN/NOTIFY

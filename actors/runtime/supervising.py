@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..models import Claim
     from ..storage.base import TaskStore
     from ..workers import TaskWorker
+    from .awaiting import Awaiting
     from .children import Waker, Workers, WorkerSlot
     from .creates import Gate
     from .dispatch import Dispatcher
@@ -59,6 +60,7 @@ class Supervising:
         _planner: ClaimPlanner
         _recorder: Recorder
         _waiters: Waiters
+        _awaiting: Awaiting
         _dispatch: Dispatcher
         _slots: list[WorkerSlot]
         _children: Workers
@@ -217,10 +219,14 @@ class Supervising:
         self._recorder.release(pairs, force=force)
 
     def _settle(self, task_ids: list[str]) -> None:
+        """Tasks ended (or may have): resolve their waiters, wake the tasks suspended on them."""
         try:
-            self._waiters.settle(task_ids, self._store)
-        except Exception as exc:  # the waiters stay; settled by a later tick
-            self._failed("settle", exc)
+            if self._waiters:
+                self._waiters.settle(task_ids, self._store)
+            if self._awaiting and self._awaiting.finished(task_ids, self._clock.now()):
+                self._invalidate()
+        except Exception as exc:  # the waiters stay (settled by a later tick); the suspended
+            self._failed("settle", exc)  # tasks wake at their recheck time
 
     # --- stopping ----------------------------------------------------------------------------
 

@@ -1,12 +1,12 @@
 """The supervisor actor: owns the task store, the only writer of it on this node.
 
-A thin shell over the node's parts, each in its own module: every message type has one
-handler (the dispatch table :attr:`SupervisorActor._handlers`); *when* to claim is the
-claim planner's (``planner``), what workers report goes to the store through the
-recorder (``recorder``: attempt ends in batches, a ``Flush`` sent to itself runs after
-everything already queued), waits are the waiters' (``waiters``), claimed work waits
-for a worker in the pool (``pool``), periodic duties are maintenance's, what a worker's
-attempts run is ``hooks.Plans``, failing safe and supervision are the ``supervising`` mixin's.
+A thin shell over the node's parts, each in its own module: every message type has one handler
+(the dispatch table :attr:`SupervisorActor._handlers`); *when* to claim is the claim planner's
+(``planner``), what workers report goes to the store through the recorder (``recorder``: attempt
+ends in batches, a ``Flush`` sent to itself runs after everything already queued), waits are the
+waiters' (``waiters``; tasks waiting in ``ctx.wait``: ``awaiting``), claimed work waits for a worker
+in the pool (``pool``), periodic duties are maintenance's, what a worker's attempts run is
+``hooks.Plans``, and failing safe and supervising its children are the ``supervising`` mixin's.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from .. import messages as msgs
 from ..clock import Clock
 from ..errors import NodeStopped
 from ..lifecycle import continuation, decide
-from ..models import Claim, Continued, TaskStatus
+from ..models import Claim, Continued, TaskStatus, Waiting
 from ..storage.base import Continuation, Finish, TaskStore, data_versioned
 from ..workers import TaskWorker
+from .awaiting import Awaiting
 from .children import FixedWorkers, Waker, Workers, WorkerSlot
 from .creates import Gate
 from .dispatch import ActorDispatch, DirectDispatch, Dispatcher, Hop
@@ -43,7 +44,6 @@ from .supervising import Supervising
 from .waiters import DELETED, Waiters
 
 __all__ = ["DELETED", "SupervisorActor", "SupervisorConfig"]
-
 log = logging.getLogger("actors")
 
 #: Told messages (no caller waits for a reply): an error while handling one is caught,
@@ -121,6 +121,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._health = Health()
         self._recorder = Recorder(store, clock, self._health, self._failed)
         self._waiters = Waiters()
+        self._awaiting = Awaiting(store, recheck=config.lease_ttl)  # tasks suspended in ctx.wait
         self._maintenance = Maintenance(store, node_id=config.node_id, lease_ttl=config.lease_ttl,
                                         max_crashes=config.max_crashes, retention=config.retention,
                                         orphan_grace=config.orphan_grace, started=clock.now(), info=config.info)
@@ -282,10 +283,8 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._planner.known(due)
         wake = min(wake, self._planner.next_wake(now))
         if due is not None and due <= now:
-            # due already: claim it now, not on a tick asked for at once; while nothing
-            # can be claimed (every slot full, every worker busy) that tick would claim
-            # nothing and ask for the next, a busy loop. The rest is claimed when a slot
-            # or a worker frees: the pump after each attempt end.
+            # due already: claim it now, not on a tick asked for at once (with every slot or
+            # worker busy that tick would claim nothing and ask for the next: a busy loop)
             self._pump()
         self._scheduler.wake_at(max(wake, now))
 
@@ -356,13 +355,11 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             self._wake_scheduler(now)  # what ticks skipped while every worker was busy
 
     def _record(self, done: list[msgs.JobDone], now: float) -> None:
-        """Decide and store attempt ends; the claims are dropped only once the store has them.
-
-        When the slots they free may take more work, the next claim goes in the same
-        transaction (``finish_and_claim``).
-        """
+        """Decide and store attempt ends (claims dropped only once the store has them); the next
+        claim shares their transaction (``finish_and_claim``); a ``Waiting`` one is suspended."""
         finishes: list[Finish] = []
         continues: list[Continuation] = []
+        waits: list[tuple[str, str, Waiting]] = []
         ended: list[str] = []
         freed: Counter[str] = Counter()
         for event in done:
@@ -377,13 +374,17 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             if isinstance(event.outcome, Continued):
                 continues.append(continuation(claim.task, claim.token, event.outcome, now))
                 continue
-            worker = self._workers.get(claim.task.name)
-            finishes.append(decide(claim.task, claim.token, event.outcome, now,
-                                   worker_retry=worker.retry if worker else None,
+            if isinstance(event.outcome, Waiting):  # not an end: back to PENDING (runtime/awaiting.py)
+                waits.append((claim.task.id, claim.token, event.outcome))
+                continue
+            retry = worker.retry if (worker := self._workers.get(claim.task.name)) else None
+            finishes.append(decide(claim.task, claim.token, event.outcome, now, worker_retry=retry,
                                    max_crashes=self._cfg.max_crashes, rng=self._rng))
         if continues:  # the next iterations, committed before the claims are dropped
             self._recorder.continued(continues, now)
             self._note_due(min(item.run_at for item in continues))
+        if waits and (due := self._awaiting.suspend(waits, now)):  # first: a child ending here wakes it
+            self._note_due(min(due))
         planned = next(iter(self._planner.plan(now, freed)), None) if finishes else None
         claims: list[Claim] = []
         if planned is not None:
@@ -400,8 +401,8 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         again = [f.run_at for f in finishes if f.status is TaskStatus.PENDING and f.run_at is not None]
         if again:
             self._note_due(min(again))
-        for finish in finishes:
-            if finish.status is TaskStatus.FAILED:
-                log.warning("task %s failed for good: %s", finish.task_id, finish.error)
-        if self._waiters:
-            self._settle([task_id for task_id in applied if task_id in self._waiters])
+        for failed in (f for f in finishes if f.status is TaskStatus.FAILED):
+            log.warning("task %s failed for good: %s", failed.task_id, failed.error)
+        if self._waiters or self._awaiting:
+            final = {f.task_id for f in finishes if f.status.finished} if self._awaiting else set()
+            self._settle([task_id for task_id in applied if task_id in final or task_id in self._waiters])

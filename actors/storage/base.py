@@ -232,6 +232,13 @@ class TaskStore(Iterating, Clustering, Protocol):
         """
         ...
 
+    def suspend(self, items: Sequence[tuple[str, str, float]], now: float) -> list[str]:
+        """Attempts that stopped to wait on other tasks (``ctx.wait``): each ``(task_id, token,
+        run_at)`` RUNNING under ``token`` goes back to PENDING (PAUSED if a pause was requested)
+        due at ``run_at``, ``attempts - 1`` (a wait spends no attempt), its lease dropped; the
+        result, error and counters are kept. Returns the ids applied (stale tokens are ignored)."""
+        ...
+
     def finish(self, finishes: Sequence[Finish], now: float) -> list[str]:
         """Record attempt ends in one transaction; returns the ids applied (others were stale);
         ``now`` is kept as the row's last run time (private; ``update`` reads it)."""

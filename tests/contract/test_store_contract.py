@@ -798,3 +798,48 @@ def test_close_is_idempotent_and_a_closed_store_refuses_work(store: TaskStore) -
     store.close()
     with pytest.raises(StoreError):
         store.get("x")
+
+
+# --- suspend (an attempt that stopped to wait on other tasks: ctx.wait) ---------------------
+
+
+def test_suspend_puts_the_task_back_due_later_without_spending_an_attempt(store: TaskStore, ops: Ops) -> None:
+    claim = ops.claim_one()
+    assert store.suspend([(claim.task.id, "stale-token", T0 + 50)], T0 + 2) == []
+    assert store.suspend([(claim.task.id, claim.token, T0 + 50)], T0 + 2) == [claim.task.id]
+    back = ops.get(claim.task.id)
+    assert (back.status, back.attempts, back.run_at, back.updated_at) == (
+        TaskStatus.PENDING, 0, from_timestamp(T0 + 50), from_timestamp(T0 + 2))
+    assert store.next_lease_expiry() is None
+    assert store.suspend([(claim.task.id, claim.token, T0 + 60)], T0 + 3) == []  # not running any more
+    assert ops.claim_all(now=T0 + 49) == []  # not due before its run_at
+    again = ops.claim_all(now=T0 + 50)
+    assert [c.task.id for c in again] == [claim.task.id] and again[0].task.attempts == 1
+    assert again[0].token != claim.token
+
+
+def test_suspend_keeps_the_result_error_and_counters(store: TaskStore, ops: Ops) -> None:
+    claim = ops.claim_one()
+    assert store.finish([Finish(claim.task.id, claim.token, TaskStatus.PENDING, run_at=T0 + 2, error="E: x",
+                                failure_count=1, crash_count=1)], T0 + 2) == [claim.task.id]
+    second = ops.claim_all(now=T0 + 3)[0]
+    assert store.suspend([(second.task.id, second.token, T0 + 9)], T0 + 4) == [second.task.id]
+    back = ops.get(second.task.id)
+    assert (back.attempts, back.error, back.failure_count, back.crash_count) == (1, "E: x", 1, 1)
+
+
+def test_suspend_honours_a_pause_requested_while_running(store: TaskStore, ops: Ops) -> None:
+    claim = ops.claim_one()
+    store.pause(claim.task.id, T0 + 2)
+    assert store.suspend([(claim.task.id, claim.token, T0 + 9)], T0 + 3) == [claim.task.id]
+    assert ops.get(claim.task.id).status is TaskStatus.PAUSED
+
+
+def test_suspend_applies_many_in_order_and_skips_stale_ones(store: TaskStore, ops: Ops) -> None:
+    first, second = ops.claim_one(), ops.claim_one()
+    items = [(second.task.id, second.token, T0 + 7), (first.task.id, "stale", T0 + 8),
+             (first.task.id, first.token, T0 + 9)]
+    assert store.suspend(items, T0 + 2) == [second.task.id, first.task.id]
+    assert ops.get(first.task.id).run_at == from_timestamp(T0 + 9)
+    assert ops.get(second.task.id).run_at == from_timestamp(T0 + 7)
+    assert store.suspend([], T0 + 3) == []

@@ -39,6 +39,15 @@ def test_webiny_long_task_example_continues_and_stops_at_max_iterations() -> Non
     assert "MaxIterationsExceeded: max_iterations=2 reached" in out
 
 
+def test_trigger_tasks_example_fans_out_on_one_worker() -> None:
+    out = run_example("trigger_tasks.py")
+    assert "idempotency key: second trigger returned the first run: True" in out
+    assert "onboarded: 3 welcome emails sent (user-1, user-2, user-3)" in out
+    assert "attempts per email: [1, 2, 1]" in out  # user-2's first attempt failed and was retried
+    assert "children of the parent: 4 (SEND_WELCOME_EMAIL, SUMMARISE)" in out  # none duplicated
+    assert "heartbeats run by the schedule: at least 2" in out
+
+
 def test_drain_actors_under_load_lose_no_run_and_never_overlap_a_key(tmp_path: Path) -> None:
     keys = [f"key-{i}" for i in range(5)]
     active: set[str] = set()

@@ -230,7 +230,7 @@ def test_the_node_refuses_a_step_of_a_stale_attempt(sup: actors.Supervisor) -> N
 
 def test_a_childs_step_request_is_answered_once_stored_and_errors_come_back() -> None:
     from actors.execution.process.bookkeeping import answer_step
-    from actors.execution.process.child import replied
+    from actors.execution.process.child import answered
 
     stored: list[tuple[str, str, str, Any]] = []
     replies: list[tuple[Any, ...]] = []
@@ -242,9 +242,9 @@ def test_a_childs_step_request_is_answered_once_stored_and_errors_come_back() ->
     answer_step(refuse, replies.append, 5, "t1", "tok", "k", [1])
     answer_step(None, replies.append, 6, "t1", "tok", "k", [1])
     assert stored == [("t1", "tok", "k", [1])]
-    assert [(kind, request) for kind, request, _ in replies] == [("stepped", 4), ("stepped", 5), ("stepped", 6)]
-    assert replied(replies[0][2]) is None
+    assert [(kind, request) for kind, request, _ in replies] == [("created", 4), ("created", 5), ("created", 6)]
+    assert answered(replies[0][2]) is None
     with pytest.raises(actors.ActorsError, match="no longer holds task 't1'"):
-        replied(replies[1][2])
+        answered(replies[1][2])
     with pytest.raises(actors.ActorsError, match="without a StepWriter"):
-        replied(replies[2][2])
+        answered(replies[2][2])

@@ -32,6 +32,7 @@ KERNEL = {
     "actors.creating", "actors.requests",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
     "actors.storage.capabilities", "actors.storage.iterating", "actors.storage.clustering", "actors.iterations",
+    "actors.triggers",
 }
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").

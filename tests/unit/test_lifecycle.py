@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from actors import Retry, TaskSpec, TaskStatus
 from actors.lifecycle import decide
-from actors.models import Cancelled, Crashed, Raised, Succeeded, Task, TimedOut
+from actors.models import Cancelled, Crashed, Raised, Succeeded, Task, TimedOut, Waiting
 from actors.spec import build_task
 
 NOW = 1_000.0
@@ -112,3 +112,10 @@ def test_reclaim_quarantines_at_max_crashes_and_never_below_one() -> None:
     assert (state.status, state.crash_count) == (TaskStatus.FAILED, 3)
     assert "Quarantined" in state.error and "max_crashes=3" in state.error
     assert reclaim(99, "n", pause_requested=False, max_crashes=0).status is TaskStatus.PENDING
+
+
+def test_a_waiting_end_given_to_decide_runs_again_at_the_deadline_counting_no_failure() -> None:
+    waiting = replace(task(), failure_count=1, crash_count=1)
+    later = decide(waiting, "tok", Waiting(("child",), NOW + 60), NOW)
+    assert (later.status, later.run_at, later.failure_count, later.crash_count) == (TaskStatus.PENDING, NOW + 60, 1, 1)
+    assert decide(waiting, "tok", Waiting(("child",)), NOW).run_at == NOW

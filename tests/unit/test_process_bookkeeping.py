@@ -6,10 +6,13 @@ from typing import Any
 
 import pytest
 
-from actors import ValidationError
-from actors.execution.process.bookkeeping import Entry, describe_exit, number, settle
+import actors
+from actors import StoreError, ValidationError
+from actors.execution.process.bookkeeping import Entry, answer_call, describe_exit, number, settle
+from actors.execution.process.child import answered
 from actors.messages import JobDone
 from actors.models import Cancelled, Crashed, TimedOut
+from actors.triggers import Looked
 from tests.helpers import make_job
 
 CRASH = Crashed("the child process (pid 7) exited with code 3", 3)
@@ -61,3 +64,37 @@ def test_number_options(value: Any, open_min: bool, ok: bool) -> None:
     else:
         with pytest.raises(ValidationError, match="opt"):
             number("opt", value, minimum=0, open_min=open_min)
+
+
+class _Calls:
+    """A ``TaskCalls`` stand-in: triggers return made-up ids, a look of "down" fails like a store."""
+
+    def trigger(self, parent_id: str, specs: list[dict[str, Any]]) -> list[str]:
+        if any(spec.get("metadata") == {"bad": True} for spec in specs):
+            raise ValidationError("metadata", {"bad": True}, "refused")
+        return [f"{parent_id}-{index}" for index, _ in enumerate(specs)]
+
+    def look(self, task_ids: list[str]) -> list[Looked | None]:
+        if "down" in task_ids:
+            raise StoreError("the store is down")
+        return [Looked(task_id, "succeeded", 1, None, 1, 0.0, None) if task_id != "gone" else None
+                for task_id in task_ids]
+
+
+def test_a_childs_trigger_and_look_requests_are_answered_and_raised_again_in_the_child() -> None:
+    replies: list[tuple[Any, ...]] = []
+    answer_call(_Calls(), replies.append, "trigger", 7, "p", [{"name": "A"}, {"name": "B"}])
+    answer_call(_Calls(), replies.append, "look", 8, ["x", "gone"])
+    answer_call(_Calls(), replies.append, "trigger", 9, "p", [{"name": "A", "metadata": {"bad": True}}])
+    answer_call(_Calls(), replies.append, "look", 10, ["down"])
+    answer_call(None, replies.append, "look", 11, ["x"])
+    assert [reply[:2] for reply in replies] == [("created", n) for n in (7, 8, 9, 10, 11)]
+    assert answered(replies[0][2]) == ["p-0", "p-1"]
+    assert answered(replies[1][2]) == [Looked("x", "succeeded", 1, None, 1, 0.0, None), None]
+    with pytest.raises(ValidationError) as refused:
+        answered(replies[2][2])
+    assert (refused.value.field, refused.value.value) == ("metadata", {"bad": True})
+    with pytest.raises(StoreError, match="the store is down"):
+        answered(replies[3][2])
+    with pytest.raises(actors.ActorsError, match="without TaskCalls"):
+        answered(replies[4][2])

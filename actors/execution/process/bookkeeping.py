@@ -1,8 +1,8 @@
 """The parent side's bookkeeping, pure or nearly (stdlib and kernel only): what the parent
 knows about the jobs it sent (``Entry``), a kill-after-grace (``Kill``), the decision of what
 becomes of each job when a child dies (``settle``), exit texts (``describe_exit``), option
-checks (``number``), and the answers to a child's ``ctx.create_task`` (``answer_create``) and
-``ctx.step`` (``answer_step``).
+checks (``number``), and the answers to a child's ``ctx.create_task`` (``answer_create``),
+``ctx.step`` (``answer_step``) and ``ctx.trigger`` / ``ctx.wait`` (``answer_call``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from typing import Any
 from ...errors import ActorsError, ValidationError
 from ...messages import Job, JobDone
 from ...models import Cancelled, Outcome
+from ...triggers import TaskCalls
 
-__all__ = ["Entry", "Kill", "OutcomeFor", "answer_create", "answer_step", "describe_exit", "number", "settle"]
+__all__ = ["Entry", "Kill", "OutcomeFor", "answer_call", "answer_create", "answer_step", "describe_exit", "number",
+           "settle"]
 
 
 def number(name: str, value: object, *, minimum: float, open_min: bool = False) -> float | None:
@@ -123,31 +125,51 @@ def answer_create(create: Callable[[str, dict[str, Any]], str] | None, reply: Ca
     ``("ValidationError", field, value, reason)`` or ``(error type name, message)``; the child
     raises it again (``child.created``).
     """
-    _answer(reply, "created", request, "ctx.create_task: this executor was built without a Creator", create,
-            parent_id, spec)
+    def call() -> Any:
+        if create is None:
+            raise ActorsError("ctx.create_task: this executor was built without a Creator")
+        return create(parent_id, spec)
+
+    _answer(call, reply, request)
 
 
 def answer_step(save: Callable[[str, str, str, Any], None] | None, reply: Callable[[tuple[Any, ...]], None],
                 request: int, task_id: str, token: str, key: str, value: Any) -> None:
-    """Store the step a child's ``ctx.step`` asked for and send it ``("stepped", request, answer)``
+    """Store the step a child's ``ctx.step`` asked for and send it ``("created", request, answer)``
     once it is durable (``answer`` as in ``answer_create``; ``("ok", None)`` when stored). Run on a
     helper thread: the write waits for the store."""
-    _answer(reply, "stepped", request, "ctx.step: this executor was built without a StepWriter", save,
-            task_id, token, key, value)
+    def call() -> None:
+        if save is None:
+            raise ActorsError("ctx.step: this executor was built without a StepWriter")
+        save(task_id, token, key, value)
+
+    _answer(call, reply, request)
 
 
-def _answer(reply: Callable[[tuple[Any, ...]], None], kind: str, request: int, missing: str,
-            call: Callable[..., Any] | None, *args: Any) -> None:
+def answer_call(calls: TaskCalls | None, reply: Callable[[tuple[Any, ...]], None], kind: str, request: int,
+                *args: Any) -> None:
+    """A child's ``ctx.trigger`` (``("trigger", request, parent id, specs)``) or ``ctx.wait``
+    (``("look", request, task ids)``): call ``calls.trigger`` / ``calls.look`` and send
+    ``("created", request, answer)`` as :func:`answer_create` does (a helper thread too)."""
+    def call() -> Any:
+        if calls is None:
+            raise ActorsError(f"ctx.{kind}: this executor was built without TaskCalls")
+        if kind == "trigger":
+            return calls.trigger(*args)
+        return calls.look(*args)
+
+    _answer(call, reply, request)
+
+
+def _answer(call: Callable[[], Any], reply: Callable[[tuple[Any, ...]], None], request: int) -> None:
     answer: tuple[Any, ...]
     try:
-        if call is None:
-            raise ActorsError(missing)
-        answer = ("ok", call(*args))
+        answer = ("ok", call())
     except ValidationError as exc:
         answer = ("ValidationError", exc.field, _picklable(exc.value), exc.reason)
     except Exception as exc:
         answer = (type(exc).__name__, str(exc))
-    reply((kind, request, answer))
+    reply(("created", request, answer))
 
 
 def _picklable(value: object) -> object:

@@ -24,15 +24,17 @@ lost with the unsent outbox; the parent's deadlines count from that start time.
 ``ctx.create_task`` waits for the parent: it sends ``("create", request, parent id, spec)``
 (after the events already in the outbox) and reads the socket until the parent's
 ``("created", request, reply)`` comes (or waits for the thread that reads it); see
-``bookkeeping.answer_create``. ``ctx.step`` does the same with ``("step", request, task id, token,
-key, value)`` and the parent's ``("stepped", request, reply)``, sent once the step is durable
-(``bookkeeping.answer_step``).
+``bookkeeping.answer_create``. ``ctx.step`` (``("step", request, task id, token, key, value)``,
+answered once the step is durable), ``ctx.trigger`` and ``ctx.wait`` ask the same way
+(``("trigger", request, parent id, specs)``, ``("look", request, task ids)``; the child is
+their ``TaskCalls``), answered with ``("created", request, reply)`` too.
 
 Wire format (pickled tuples). Parent → child: ``("run", [(seq, job, version)],
 {(name, version): cloudpickled function}, sys.path or None)``, ``("abort", seq,
-outcome)``, ``("created", request, reply)``, ``("stepped", request, reply)``, ``("stop",)``. Child → parent: ``("ready",
+outcome)``, ``("created", request, reply)``, ``("stop",)``. Child → parent: ``("ready",
 pid)``, ``("failed", text)``, ``("events", [(seq, event)])``, ``("create", request,
-parent id, spec)``, ``("step", request, task id, token, key, value)``, ``("bye", reason)``.
+parent id, spec)``, ``("step", request, task id, token, key, value)``, ``("trigger", request,
+parent id, specs)``, ``("look", request, task ids)``, ``("bye", reason)``.
 """
 
 from __future__ import annotations
@@ -64,9 +66,10 @@ if TYPE_CHECKING:
 
     from ...messages import Job
     from ...models import Outcome
+    from ...triggers import Looked
     from .wire import Wire
 
-__all__ = ["boot", "child_main", "created", "replied"]
+__all__ = ["answered", "boot", "child_main", "created"]
 
 _FunctionKey = tuple[str, int]
 _PUMP_EVERY = 0.001  # ctx.is_aborted() reads the socket at most this often (seconds)
@@ -202,7 +205,7 @@ class _Child:
                                         f"in the child: {failure.message}", failure.traceback)
         emit = functools.partial(self._outbox.put_live, running.seq)
         ctx = TaskContext(job, emit, create=self._create, aborted=running.aborted, started=started,
-                          step=self._save_step)
+                          step=self._save_step, calls=self)
         return run_attempt(execute, ctx, reason=lambda: running.reason)
 
     def _function(self, key: _FunctionKey) -> Callable[..., Any]:
@@ -245,7 +248,7 @@ class _Child:
             self._receive(message[1], message[2], message[3])
         elif kind == "abort":
             self._abort(message[1], message[2])
-        elif kind in ("created", "stepped"):
+        elif kind == "created":
             with self._replied:
                 inbox.replies[message[1]] = message[2]
                 self._replied.notify_all()
@@ -288,27 +291,32 @@ class _Child:
             self._outbox.put(seq, JobDone(cancelled.task.id, cancelled.token, outcome))
             self._outbox.flush()
 
-    # --- ctx.create_task: a request to the parent, and its reply ---------------------
+    # --- ctx.create_task, ctx.step, ctx.trigger, ctx.wait: requests to the parent -----
 
     def _create(self, parent_id: str, spec: dict[str, Any]) -> str:
         """The ``Creator`` of this child's tasks: ask the parent, wait for its reply."""
-        request = next(self._requests)
-        try:
-            self._outbox.send_now(("create", request, parent_id, spec))
-        except Exception as exc:  # a value that does not pickle (the fields were checked already)
-            raise ValidationError("spec", spec, f"cannot be sent to the supervisor: {exc}") from None
-        return created(self._reply(request))
+        return created(self._ask("create", parent_id, spec, what="spec", value=spec))
 
     def _save_step(self, task_id: str, token: str, key: str, value: Any) -> None:
         """The ``StepWriter`` of this child's tasks: ask the parent to store the step, wait for its
         reply (sent once the step is durable). ``value`` is JSON already (``iterations.step_value``)."""
-        request = next(self._requests)
-        self._outbox.send_now(("step", request, task_id, token, key, value))
-        replied(self._reply(request))
+        answered(self._ask("step", task_id, token, key, value, what="step", value=key))
 
-    def _reply(self, request: int) -> tuple[Any, ...]:
-        """Wait for the parent's reply to ``request`` (reading the socket, or waiting for the thread
-        that reads it)."""
+    def trigger(self, parent_id: str, specs: list[dict[str, Any]]) -> list[str]:
+        """``TaskCalls.trigger`` of this child's tasks (``ctx.trigger``): a request to the parent."""
+        return list(answered(self._ask("trigger", parent_id, specs, what="specs", value=specs)))
+
+    def look(self, task_ids: list[str]) -> list[Looked | None]:
+        """``TaskCalls.look`` of this child's tasks (``ctx.wait``): a request to the parent."""
+        return list(answered(self._ask("look", task_ids, what="task_ids", value=task_ids)))
+
+    def _ask(self, kind: str, *args: Any, what: str, value: object) -> tuple[Any, ...]:
+        """Send ``(kind, request, *args)`` and wait for the parent's ``("created", request, reply)``."""
+        request = next(self._requests)
+        try:
+            self._outbox.send_now((kind, request, *args))
+        except Exception as exc:  # a value that does not pickle (the fields were checked already)
+            raise ValidationError(what, value, f"cannot be sent to the supervisor: {exc}") from None
         replies = self._inbox.replies
         while True:
             with self._replied:
@@ -339,12 +347,12 @@ def _exit_with_parent(fd: int) -> None:
 def created(reply: tuple[Any, ...]) -> str:
     """The id in the parent's reply to a create, or the error it stands for (see
     ``bookkeeping.answer_create``)."""
-    return str(replied(reply))
+    return str(answered(reply))
 
 
-def replied(reply: tuple[Any, ...]) -> Any:
-    """The value in the parent's reply to a request (``create``, ``step``), or the error it stands
-    for, raised again (``bookkeeping.answer_create`` / ``answer_step``)."""
+def answered(reply: tuple[Any, ...]) -> Any:
+    """The value in the parent's reply to a request (``create``, ``trigger``, ``look``), or the
+    error it stands for (see ``bookkeeping.answer_create``)."""
     kind = reply[0]
     if kind == "ok":
         return reply[1]

@@ -49,7 +49,7 @@ import cloudpickle
 from ...errors import ValidationError
 from ...messages import JobDone
 from ...models import Crashed, Raised
-from .bookkeeping import Entry, answer_create, answer_step, number
+from .bookkeeping import Entry, answer_call, answer_create, answer_step, number
 from .guard import Guard, Slot
 from .loop import Channel, IOLoop
 from .procs import Proc, ProcGone
@@ -58,6 +58,7 @@ from .wire import frame
 
 if TYPE_CHECKING:
     from ...messages import ExecutorEvent, Job
+    from ...triggers import TaskCalls
     from ..base import Creator, EventSink, StepWriter
 
 __all__ = ["ChildStartError", "ProcessExecutor"]
@@ -80,6 +81,8 @@ class ProcessExecutor(Guard):
             answered on a helper thread (see ``bookkeeping.answer_create``).
         step: the jobs' ``ctx.step`` writer (a ``StepWriter``): a child's request is answered
             on a helper thread (``bookkeeping.answer_step``); the child waits for the reply.
+        calls: the jobs' ``ctx.trigger`` / ``ctx.wait`` (``actors.triggers.TaskCalls``), answered
+            the same way (``bookkeeping.answer_call``).
         rss_limit_mb: the most resident memory, in MiB, of the child with its
             descendants. Sampled while a job runs: past it the child is killed and
             the job ends ``Crashed`` ("... RSS 412 MiB over rss_limit_mb=150"); checked
@@ -99,7 +102,8 @@ class ProcessExecutor(Guard):
 
     def __init__(self, on_event: EventSink, *, create: Creator | None = None, rss_limit_mb: float | None = None,
                  max_tasks_per_child: int | None = None, kill_grace: float | None = None,
-                 start_timeout: float = 60.0, flush_interval: float = 0.005, step: StepWriter | None = None) -> None:
+                 start_timeout: float = 60.0, flush_interval: float = 0.005, step: StepWriter | None = None,
+                 calls: TaskCalls | None = None) -> None:
         rss = number("rss_limit_mb", rss_limit_mb, minimum=0, open_min=True)
         if max_tasks_per_child is not None and (
                 isinstance(max_tasks_per_child, bool) or not isinstance(max_tasks_per_child, int)
@@ -112,6 +116,7 @@ class ProcessExecutor(Guard):
         self._on_event = on_event
         self._create = create
         self._step = step
+        self._calls = calls
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # taken before _lock; orders the messages to the child
         self._state_cond = threading.Condition(self._lock)
@@ -297,6 +302,8 @@ class ProcessExecutor(Guard):
                 self._answer_create(slot, message[1:])
             elif message[0] == "step":
                 self._answer_step(slot, message[1:])
+            elif message[0] in ("trigger", "look"):
+                self._answer_call(slot, message)
 
     def _answer_create(self, slot: Slot, request: tuple[Any, ...]) -> None:
         """A child's ``ctx.create_task``: answered on a helper thread, so the loop keeps
@@ -312,6 +319,13 @@ class ProcessExecutor(Guard):
             self._send(slot, message)
 
         self._loop.helpers.submit(functools.partial(answer_step, self._step, reply, *request))
+
+    def _answer_call(self, slot: Slot, message: tuple[Any, ...]) -> None:
+        """A child's ``ctx.trigger`` / ``ctx.wait`` request: answered on a helper thread too."""
+        def reply(answer: tuple[Any, ...]) -> None:
+            self._send(slot, answer)
+
+        self._loop.helpers.submit(functools.partial(answer_call, self._calls, reply, *message))
 
     def _check_alive(self, slot: Slot) -> None:
         """Every ``_QUIET_CHECK`` s: a child dead without closing its stream (a grandchild holds

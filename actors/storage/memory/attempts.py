@@ -120,6 +120,20 @@ class MemoryAttempts:
                     count += 1
             return count
 
+    def suspend(self, items: Sequence[tuple[str, str, float]], now: float) -> list[str]:
+        """RUNNING → PENDING due at ``run_at``, ``attempts - 1`` (see ``TaskStore.suspend``)."""
+        with self._lock:
+            self._check_open()
+            applied: list[str] = []
+            for task_id, token, run_at in items:
+                row = self._live(task_id, token)
+                if row is not None:
+                    row.values["attempts"] = max(row.values["attempts"] - 1, 0)
+                    row.values["run_at"] = run_at
+                    row.leave_running(TaskStatus.PENDING, now)
+                    applied.append(task_id)
+            return applied
+
     def finish(self, finishes: Sequence[Finish], now: float) -> list[str]:
         """Apply attempt ends all-or-nothing; returns the ids applied (see ``SQLiteStore.finish``)."""
         results: list[str] = []

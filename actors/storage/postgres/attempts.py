@@ -106,6 +106,23 @@ class PostgresAttempts:
                 "WHERE tasks.id = v.id AND tasks.token = v.token AND status = 'running'",
                 (now, [p[0] for p in pairs], [p[1] for p in pairs])).rowcount
 
+    def suspend(self, items: Sequence[tuple[str, str, float]], now: float) -> list[str]:
+        """RUNNING → PENDING due at ``run_at``, ``attempts - 1`` (see ``TaskStore.suspend``)."""
+        if not items:
+            return []
+        unique = list({(task_id, token): run_at for task_id, token, run_at in items}.items())
+        with self._tx() as conn:
+            self._announce(conn, min(run_at for _, run_at in unique))
+            rows = conn.execute(
+                "UPDATE tasks SET status = CASE WHEN pause_requested THEN 'paused' ELSE 'pending' END, "
+                f"attempts = GREATEST(attempts - 1, 0), run_at = v.run_at, updated_at = %s, {pg.LEAVE_RUNNING} "
+                "FROM unnest(%s::text[], %s::text[], %s::float8[]) AS v(id, token, run_at) "
+                "WHERE tasks.id = v.id AND tasks.token = v.token AND status = 'running' RETURNING tasks.id, v.token",
+                (now, [key[0] for key, _ in unique], [key[1] for key, _ in unique],
+                 [run_at for _, run_at in unique])).fetchall()
+        done = {(row[0], row[1]) for row in rows}
+        return list(dict.fromkeys(task_id for task_id, token, _ in items if (task_id, token) in done))
+
     def finish(self, finishes: Sequence[Finish], now: float) -> list[str]:
         """Apply attempt ends in one transaction (one UPDATE); returns the ids applied, in order.
 

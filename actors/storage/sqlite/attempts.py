@@ -108,6 +108,22 @@ class SQLiteAttempts:
                 "WHERE id = ? AND token = ? AND status = 'running'",
                 [(now, task_id, token) for task_id, token in claims]).rowcount
 
+    def suspend(self, items: Sequence[tuple[str, str, float]], now: float) -> list[str]:
+        """RUNNING → PENDING due at ``run_at``, ``attempts - 1`` (see ``TaskStore.suspend``)."""
+        applied: list[str] = []
+        if not items:
+            return applied
+        with self._db.tx() as conn:
+            self._announce(conn, min(run_at for _, _, run_at in items))
+            for task_id, token, run_at in items:
+                if conn.execute(
+                        "UPDATE tasks SET status = CASE WHEN pause_requested THEN 'paused' ELSE 'pending' END, "
+                        f"attempts = MAX(attempts - 1, 0), run_at = ?, updated_at = ?, {sq.LEAVE_RUNNING} "
+                        "WHERE id = ? AND token = ? AND status = 'running'",
+                        (run_at, now, task_id, token)).rowcount:
+                    applied.append(task_id)
+        return applied
+
     def finish(self, finishes: Sequence[Finish], now: float) -> list[str]:
         """Apply attempt ends in one transaction; returns the ids applied, in order.
 
