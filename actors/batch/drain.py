@@ -215,7 +215,7 @@ class _Group:
 class AffinityDrains:
     """Drains keyed by affinity that share one registered worker name.
 
-    Example:
+    Examples:
         >>> from actors.testing import inline_supervisor
         >>> with inline_supervisor() as sup:
         ...     drains = AffinityDrains("BATCHER_DRAIN")

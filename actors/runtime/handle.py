@@ -115,10 +115,11 @@ class Supervisor(Creating, Inspection, QueueMethods):
                 while a task runs is killed; the attempt ends as a crash naming the limit.
             max_tasks_per_child: recycle a child after this many tasks.
             node_id: this node's id in leases (default: host, pid and a random suffix).
-            max_restarts / restart_window: restart intensity. A child (worker actor,
-                scheduler) that dies is restarted; more than ``max_restarts`` restarts
-                within ``restart_window`` seconds and the node stops itself (claims given
-                back; every later call raises ``NodeStopped`` naming the reason).
+            max_restarts: restart intensity. A child (worker actor, scheduler) that dies is
+                restarted; more than ``max_restarts`` restarts within ``restart_window``
+                seconds and the node stops itself (claims given back; every later call
+                raises ``NodeStopped`` naming the reason).
+            restart_window: the seconds ``max_restarts`` counts over.
             queues: claim only tasks of these queues (default: every queue; ``"default"`` holds
                 the tasks without one). Queue settings: :meth:`set_queue`.
 
