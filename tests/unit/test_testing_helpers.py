@@ -50,6 +50,30 @@ def test_drain_fail_fast_raises_the_task_error_text(sup: actors.Supervisor) -> N
     assert (info.value.task_id, info.value.error, info.value.attempts) == (task_id, "RuntimeError: boom 1", 1)
 
 
+def test_a_failure_before_the_drain_is_still_raised_and_only_once(sup: actors.Supervisor) -> None:
+    sup.register_task_worker(TaskWorker("BOOM", boom, retry=Retry(max_attempts=1)))
+    task_id = sup.create_task("BOOM")  # an inline node starts it at once, before any drain
+    sup.join(timeout=10)
+    assert sup.get_task(task_id).status is TaskStatus.FAILED  # type: ignore[union-attr]
+    with pytest.raises(actors.TaskFailed) as info:
+        drain(sup)
+    assert info.value.task_id == task_id
+    assert drain(sup) == Drained(rounds=1)  # reported: the next drain is quiet
+
+
+def test_failures_of_one_round_are_raised_one_drain_each(sup: actors.Supervisor) -> None:
+    sup.register_task_worker(TaskWorker("BOOM", boom, retry=Retry(max_attempts=1)))
+    first, second = sup.create_task("BOOM"), sup.create_task("BOOM")
+    sup.join(timeout=10)
+    raised = []
+    for _ in range(2):
+        with pytest.raises(actors.TaskFailed) as info:
+            drain(sup)
+        raised.append(info.value.task_id)
+    assert raised == [first, second]
+    assert drain(sup).failed == ()
+
+
 def test_drain_without_fail_fast_reports_failures(sup: actors.Supervisor) -> None:
     sup.register_task_worker(TaskWorker("BOOM", boom, retry=Retry(max_attempts=1)))
     sup.register_task_worker(TaskWorker("ADD", add))
