@@ -135,7 +135,7 @@ def main() -> None:
               f"progress {runtime.get_task(sync_id).progress}")  # type: ignore[union-attr]
 
         # a recurring task: every 200 ms, the seed's metadata.updateInterval
-        check_id = runtime.create_task("HEALTH_CHECK", description="Ping external service",
+        check_id = runtime.create_task("HEALTH_CHECK", description="Ping external service", room_id=ROOM,
                                        tags=["scheduled", "monitoring"],
                                        metadata={"updateInterval": 200, "serviceUrl": "https://api.example.com"})
         eventually(lambda: runtime.get_task(check_id).attempts >= 3, timeout=30)  # type: ignore[union-attr]
