@@ -76,6 +76,7 @@ def main() -> None:
         mail.schedule("sayHello", every=0.2)
         eventually(lambda: len(mail.get_tasks(name="sayHello", status="succeeded")) >= 3, timeout=30)
         mail.delete_schedule("sayHello")  # stopRecurrentJob
+        eventually(lambda: not mail.get_tasks(name="sayHello", status=["pending", "running"]), timeout=30)
         print(f"periodic: sayHello ran at least 3 times, then its schedule was deleted "
               f"({len(mail.get_schedules())} schedules left)")
 
