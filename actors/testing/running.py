@@ -75,7 +75,8 @@ def _failures(before: dict[str, Task], after: dict[str, Task]) -> list[Task]:
     failed = []
     for task_id, task in after.items():
         old = before.get(task_id)
-        newly_failed = task.status is TaskStatus.FAILED and (old is None or old.status is not TaskStatus.FAILED)
+        newly_failed = task.status is TaskStatus.FAILED and (  # a retried task may fail again
+            old is None or old.status is not TaskStatus.FAILED or old.finished_at != task.finished_at)
         run_failed = task.recurring and task.failure_count > (old.failure_count if old else 0)
         if newly_failed or run_failed:
             failed.append(task)

@@ -74,6 +74,19 @@ def test_failures_of_one_round_are_raised_one_drain_each(sup: actors.Supervisor)
     assert drain(sup).failed == ()
 
 
+def test_a_task_retried_by_hand_that_fails_again_is_raised_again(sup: actors.Supervisor,
+                                                                 clock: ManualClock) -> None:
+    sup.register_task_worker(TaskWorker("BOOM", boom, retry=Retry(max_attempts=1)))
+    task_id = sup.create_task("BOOM")
+    with pytest.raises(actors.TaskFailed):
+        drain(sup)
+    clock.advance(1)
+    sup.retry_task(task_id)
+    with pytest.raises(actors.TaskFailed) as info:
+        drain(sup)
+    assert info.value.task_id == task_id
+
+
 def test_drain_without_fail_fast_reports_failures(sup: actors.Supervisor) -> None:
     sup.register_task_worker(TaskWorker("BOOM", boom, retry=Retry(max_attempts=1)))
     sup.register_task_worker(TaskWorker("ADD", add))
