@@ -215,11 +215,17 @@ class _Group:
 class AffinityDrains:
     """Drains keyed by affinity that share one registered worker name.
 
-    Example:
-        >>> drains = AffinityDrains("BATCHER_DRAIN")          # doctest: +SKIP
-        >>> drains.start(sup)
-        >>> drains.add("room-1", lambda ctx: batcher.drain("room-1"), interval=5)
-        >>> drains.remove("room-1")    # the last user: the row is deleted
+    Examples:
+        >>> from actors.testing import inline_supervisor
+        >>> with inline_supervisor() as sup:
+        ...     drains = AffinityDrains("BATCHER_DRAIN")
+        ...     drains.start(sup)
+        ...     _ = drains.add("room-1", lambda sup: 0, interval=5)   # on_drain(sup) -> items drained
+        ...     [t.metadata["affinity_key"] for t in sup.get_tasks(name="BATCHER_DRAIN")]
+        ...     drains.remove("room-1")    # the last user of the key: its row is deleted
+        ...     sup.get_tasks(name="BATCHER_DRAIN")
+        ['room-1']
+        []
 
     Args:
         worker_name: the one worker name every drain row carries.

@@ -116,10 +116,11 @@ class Supervisor(Creating, Inspection, QueueMethods, HookMethods):
                 while a task runs is killed; the attempt ends as a crash naming the limit.
             max_tasks_per_child: recycle a child after this many tasks.
             node_id: this node's id in leases (default: host, pid and a random suffix).
-            max_restarts / restart_window: restart intensity. A child (worker actor,
-                scheduler) that dies is restarted; more than ``max_restarts`` restarts
-                within ``restart_window`` seconds and the node stops itself (claims given
-                back; every later call raises ``NodeStopped`` naming the reason).
+            max_restarts: restart intensity. A child (worker actor, scheduler) that dies is
+                restarted; more than ``max_restarts`` restarts within ``restart_window``
+                seconds and the node stops itself (claims given back; every later call
+                raises ``NodeStopped`` naming the reason).
+            restart_window: the seconds ``max_restarts`` counts over.
             queues: claim only tasks of these queues (default: every queue; ``"default"`` holds
                 the tasks without one). Queue settings: :meth:`set_queue`.
 
@@ -272,9 +273,10 @@ class Supervisor(Creating, Inspection, QueueMethods, HookMethods):
         return result
 
     def stats(self) -> dict[str, Any]:
-        """Counts by status (``"tasks"``) and per queue (``"queues"``: queue name →
-        ``QueueInfo.as_dict()``: its limits, ``paused``, ``running`` and ``counts`` by status; every
-        declared queue and every queue with tasks, a task without a queue under ``"default"``),
+        """Counts by status (``"tasks"``) and per queue (``"queues"``: queue name → its count of
+        each status, then ``QueueInfo.as_dict()``: its limits, ``paused`` (the queue's flag; its
+        PAUSED tasks are ``counts["paused"]``), ``running`` and ``counts``; every declared queue
+        and every queue with tasks, a task without a queue under ``"default"``),
         workers (``"busy"`` / ``"idle"``: this node's worker slots with / without a task in
         hand), orphaned tasks (no worker here), fenced writes, health."""
         result: dict[str, Any] = self._ask(msgs.GetStats())

@@ -229,7 +229,9 @@ class TaskOperations:
         return {
             "node_id": self._cfg.node_id,
             "tasks": counts,
-            "queues": {info.name: info.as_dict() for info in self._read(self._store.queues, [])},
+            # each status count at the top (as before), then the queue's record: its "paused" is the
+            # queue's flag (the PAUSED tasks are counts["paused"])
+            "queues": {info.name: {**info.counts, **info.as_dict()} for info in self._read(self._store.queues, [])},
             "held": len(self._held),
             "workers": {
                 "registered": sorted(self._workers),

@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 import actors
 from actors import TaskStatus
 
@@ -46,6 +48,36 @@ def test_trigger_tasks_example_fans_out_on_one_worker() -> None:
     assert "attempts per email: [1, 2, 1]" in out  # user-2's first attempt failed and was retried
     assert "children of the parent: 4 (SEND_WELCOME_EMAIL, SUMMARISE)" in out  # none duplicated
     assert "heartbeats run by the schedule: at least 2" in out
+
+
+#: What each seed example prints when it does what it shows (its stdout must hold every line).
+SEED_EXAMPLES = {
+    "eliza_plugin.py": [
+        "validate refused a task: metadata={'sourceUrl': 'ftp://nowhere'}",
+        "sync result: {'synced': 120}, progress 100.0",
+        "recurring HEALTH_CHECK ran 3 times, then was deleted",
+        "pipeline: step 2 in room-7f3a returned 42",
+        "tasks in room-7f3a: ['PIPELINE_STEP_1', 'PIPELINE_STEP_2', 'SYNC_EXTERNAL_DATA']",
+        "embedding queue: 20 memories embedded, 0 handed back on dispose",
+        "affinity drains: 2 rows share BATCHER_DRAIN; answered {'room-a': 4, 'room-b': 4}; 0 rows left",
+    ],
+    "actionhero_queues.py": [
+        "normal: {'to': 'evan@example.com', 'node': 'mail'}; {'report': 'weekly', 'node': 'reports'}",
+        "delayed: in@example.com and at@example.com ran; one an hour away is pending",
+        "periodic: sayHello ran at least 3 times, then its schedule was deleted (0 schedules left)",
+        "details: pending per queue {'default': 1, 'reports': 3}",
+        "del: 3 of 3 queued reports removed; delDelayed: 1 removed",
+        "failed queue: ['chargeCard']; retried 1",
+        "after retry: charged 42",
+        "nodes: sendWelcomeEmail ran on mail, buildReport on reports",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEED_EXAMPLES))
+def test_seed_example_does_what_it_shows(name: str) -> None:
+    out = run_example(name)
+    assert [line for line in SEED_EXAMPLES[name] if line not in out] == [], out
 
 
 def test_drain_actors_under_load_lose_no_run_and_never_overlap_a_key(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ HOMES = {
     "psycopg": {"actors.storage.postgres", "actors.storage._pg_listen", "actors.storage._pg_schema"},
     "psycopg_pool": {"actors.storage.postgres"},
     "sqlite_utils": {"actors.storage.sqlite"},
+    "pytest": {"actors.testing.plugin"},
 }
 
 #: The composition root: the only modules that may name concrete stores and executors.
