@@ -21,6 +21,7 @@ from .errors import (
     UnknownWorker,
     ValidationError,
 )
+from .feed.event import Event
 from .iterations import Continue
 from .models import Node, QueueInfo, Schedule, Task, TaskStatus
 from .retry import Retry
@@ -32,12 +33,14 @@ __all__ = [
     "AbortTask",
     "ActorsError",
     "AffinityDrains",
+    "AsyncSupervisor",
     "BatchProcessor",
     "BatchQueue",
     "ChildStartError",
     "Clock",
     "Continue",
     "Cron",
+    "Event",
     "ItemOutcome",
     "ManualClock",
     "Node",
@@ -69,13 +72,14 @@ __all__ = [
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
+    from .aio import AsyncSupervisor
     from .batch import BatchProcessor, BatchQueue, ItemOutcome, PriorityQueue, Semaphore
     from .batch.drain import AffinityDrains, TaskDrain
     from .system import Supervisor
 
 # Loaded on first use, so that a pool's child process (which imports ``actors`` to find
 # its task functions) pays for neither pykka nor asyncio (the batch stack): less memory.
-_LAZY = {"Supervisor": "system", "TaskDrain": "batch.drain", "AffinityDrains": "batch.drain",
+_LAZY = {"Supervisor": "system", "AsyncSupervisor": "aio", "TaskDrain": "batch.drain", "AffinityDrains": "batch.drain",
          "BatchProcessor": "batch", "BatchQueue": "batch", "ItemOutcome": "batch",
          "PriorityQueue": "batch", "Semaphore": "batch"}
 

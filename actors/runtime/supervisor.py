@@ -16,7 +16,6 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pykka
@@ -24,14 +23,17 @@ import pykka
 from .. import messages as msgs
 from ..clock import Clock
 from ..errors import NodeStopped
+from ..feed.bus import EventBus
 from ..lifecycle import continuation, decide
 from ..models import Claim, Continued, TaskStatus, Waiting
 from ..storage.base import Continuation, Finish, TaskStore, data_versioned
 from ..workers import TaskWorker
 from .awaiting import Awaiting
 from .children import FixedWorkers, Waker, Workers, WorkerSlot
+from .config import SupervisorConfig
 from .creates import Gate
 from .dispatch import ActorDispatch, DirectDispatch, Dispatcher, Hop
+from .emitter import Emitter
 from .health import Health
 from .hooks import Plans, hook_handlers
 from .intensity import RestartIntensity
@@ -55,28 +57,6 @@ _WHILE_HALTED = frozenset({msgs.WorkerEvents, msgs.Flush, msgs.ChildExited, msgs
                            msgs.Unwatch})
 
 
-@dataclass(frozen=True)
-class SupervisorConfig:
-    """Settings of one node's supervisor (validated by ``Supervisor.start``)."""
-
-    node_id: str
-    lease_ttl: float = 30.0
-    slots: dict[str, int] = field(default_factory=dict)  # capacity per kind of worker
-    pool: dict[str, int] = field(default_factory=dict)  # worker actors per kind (see planner.no_room)
-    max_batch: int = 16  # most jobs one worker holds at once
-    max_crashes: int = 3
-    retention: float = 7 * 24 * 3600.0
-    abort_grace: float = 2.0
-    orphan_grace: float = 60.0
-    serving: bool = True
-    info: dict[str, Any] | None = None  # what this node tells other nodes about itself
-    default_timeout: float | None = None  # an attempt's limit when neither task nor worker sets one
-    max_restarts: int = 5  # restart intensity: more than this many child restarts ...
-    restart_window: float = 10.0  # ... within this many seconds and the node stops itself
-    dispatch: str = "direct"  # "actor": a priority-queue actor feeds the workers (runtime/dispatch.py)
-    queues: tuple[str, ...] | None = None  # claim only these queues (None: every queue)
-
-
 class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
     """Owns the store; decides; the rest of the node only sends it messages.
 
@@ -98,7 +78,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
 
     def __init__(self, store: TaskStore, clock: Clock, config: SupervisorConfig,
                  rng: random.Random | None = None, *, workers: Workers | None = None,
-                 scheduler: Waker | None = None, gate: Gate | None = None) -> None:
+                 scheduler: Waker | None = None, gate: Gate | None = None, bus: EventBus | None = None) -> None:
         super().__init__()
         self._gate = gate or Gate()  # the handle's creates check it before they insert
         self._store = store
@@ -110,6 +90,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._workers: dict[str, TaskWorker] = {}
         self._plans = Plans()
         self._held: dict[str, Claim] = {}  # claimed by this node, not yet ended
+        self._emit = Emitter(bus or EventBus(), clock, config.node_id, self._held)  # events (feed.bus)
         self._cancelled: set[str] = set()
         self._dispatch: Dispatcher = DirectDispatch(config.max_batch, self._refused)
         self._events = Hop()  # worker -> supervisor: WorkerEvents messages, and the events each held
@@ -124,7 +105,9 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._awaiting = Awaiting(store, recheck=config.lease_ttl)  # tasks suspended in ctx.wait
         self._maintenance = Maintenance(store, node_id=config.node_id, lease_ttl=config.lease_ttl,
                                         max_crashes=config.max_crashes, retention=config.retention,
-                                        orphan_grace=config.orphan_grace, started=clock.now(), info=config.info)
+                                        orphan_grace=config.orphan_grace, started=clock.now(),
+                                        info=config.info)
+        self._maintenance.on_fired = self._emit.created  # a schedule's tasks are events too
         self._data_version: int | None = None
         self.fenced = 0
         self.last_tick: float | None = None
@@ -139,7 +122,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             msgs.GetTask: lambda m: self._store.get(m.task_id), msgs.GetTasks: self._on_get_tasks,
             msgs.GetLogs: lambda m: self._store.logs(m.task_id, m.iteration), msgs.UpdateTask: self._on_update,
             msgs.DeleteTask: lambda m: self._delete(m.task_id),
-            msgs.PauseTask: lambda m: self._store.pause(m.task_id, self._clock.now()),
+            msgs.PauseTask: self._on_pause,
             msgs.ResumeTask: self._on_resume, msgs.CancelTask: self._on_cancel,
             msgs.RetryTask: self._on_retry, msgs.BulkTasks: self._on_bulk,
             msgs.RegisterWorker: lambda m: self._register(m.worker), msgs.GetStats: lambda _: self._stats(),
@@ -254,6 +237,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
                            getattr(self._store, "claim_held_back", False))
         if not claims:
             return
+        self._emit.started(claims)
         items = []  # Work: the job, and what it runs (the worker's execute, or its hooks too)
         for claim in claims:
             self._held[claim.task.id] = claim
@@ -341,7 +325,9 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         if batch.done:
             self._flushes.add(len(batch.done))
             self._dispatch.ended([(event.task_id, event.token) for event in batch.done])
+        reported = self._emit.before(batch)
         retry = self._recorder.write_reports(batch, now)
+        self._emit.reports(reported, retry)
         if batch.done and not self._recorder.write("finish", now, self._record, batch.done, now):
             retry += batch.done
         if retry:
@@ -381,7 +367,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             finishes.append(decide(claim.task, claim.token, event.outcome, now, worker_retry=retry,
                                    max_crashes=self._cfg.max_crashes, rng=self._rng))
         if continues:  # the next iterations, committed before the claims are dropped
-            self._recorder.continued(continues, now)
+            self._emit.continued(continues, self._recorder.continued(continues, now))
             self._note_due(min(item.run_at for item in continues))
         if waits and (due := self._awaiting.suspend(waits, now)):  # first: a child ending here wakes it
             self._note_due(min(due))
@@ -391,6 +377,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             applied, claims = self._store.finish_and_claim(finishes, now, planned.request)
         else:
             applied = self._store.finish(finishes, now) if finishes else []
+        self._emit.ended(finishes, applied)
         for task_id in ended:
             self._drop_held(task_id)
         if planned is not None:

@@ -33,6 +33,8 @@ KERNEL = {
     "actors.workers", "actors.storage.base", "actors.storage._rules",
     "actors.storage.capabilities", "actors.storage.iterating", "actors.storage.clustering", "actors.iterations",
     "actors.triggers",
+    "actors.feed", "actors.feed.event", "actors.feed.bus",
+    "actors.feed.follow", "actors.storage.changes",
 }
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").
