@@ -9,7 +9,8 @@ The rules (ARCHITECTURE.md, the house rules):
 - storage backends never import pykka, the runtime or the executors;
 - executors never import pykka, the stores or the runtime;
 - a pool child's side (what the child process imports) is the kernel and the standard library;
-- only the composition root picks concrete stores and executors: the actors see protocols.
+- only the composition root picks concrete stores and executors: the actors see protocols;
+- the command line (`actors.cli`, rich's one home) sits on top: nothing in the library imports it.
 """
 
 from __future__ import annotations
@@ -41,10 +42,11 @@ HOMES = {
     "psycopg": {"actors.storage.postgres", "actors.storage._pg_listen", "actors.storage._pg_schema"},
     "psycopg_pool": {"actors.storage.postgres"},
     "sqlite_utils": {"actors.storage.sqlite"},
+    "rich": {"actors.cli._render"},
 }
 
 #: The composition root: the only modules that may name concrete stores and executors.
-ROOTS = {"actors.system", "actors.runtime.node", "actors.cli", "actors.testing"}
+ROOTS = {"actors.system", "actors.runtime.node", "actors.testing"}
 
 CONCRETE = ("actors.storage.memory", "actors.storage.sqlite", "actors.storage.postgres",
             "actors.execution.process", "actors.execution.thread", "actors.execution.inline")
@@ -149,3 +151,12 @@ def test_the_rules_see_the_package() -> None:
     assert all(module in MODULES for module in CHILD_SIDE) and all(module in MODULES for module in KERNEL)
     assert "actors.execution.process" in MODULES or "actors.execution.process.__init__" in MODULES
     assert any(_third_party(imported) == "pykka" for imports in MODULES.values() for imported in imports)
+
+
+def test_only_the_command_line_imports_the_command_line() -> None:
+    # the CLI sits on top (it starts nodes like any application); the library never needs it
+    breaks = [(module, imported) for module, imports in MODULES.items()
+              if not _within(module, ("actors.cli",)) and module != "actors.__main__"
+              for imported in imports if _within(imported, ("actors.cli",))]
+    assert breaks == []
+    assert "actors.cli._render" in MODULES
