@@ -10,6 +10,7 @@ stderr and exit 1 (the other ids are still acted on).
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +79,7 @@ def show_task(args: argparse.Namespace) -> int:
     render.key_values([
         ("id", task.id), ("name", task.name), ("description", task.description), ("status", task.status.value),
         ("queue", task.queue or "default"), ("priority", task.priority), ("tags", ", ".join(task.tags)),
-        ("metadata", render.jsonable(task.metadata)), ("progress", _progress(task)),
+        ("metadata", json.dumps(render.jsonable(task.metadata))), ("progress", _progress(task)),
         ("attempts", _attempts(task)), ("result" if task.status is TaskStatus.SUCCEEDED else "error", _outcome(task)),
         ("created", render.when(task.created_at)), ("updated", render.when(task.updated_at)),
         ("run at", render.when(task.run_at)), ("finished", render.when(task.finished_at)),
@@ -135,7 +136,10 @@ def _each(sup: Supervisor, action: str, ids: list[str]) -> tuple[list[str], list
             if action == "retry":
                 sup.retry_task(task_id)
             elif action == "cancel":
-                sup.cancel_task(task_id)
+                after = sup.cancel_task(task_id)
+                if after.status is not TaskStatus.CANCELLED:  # it had finished: cancel_task changes nothing
+                    failures.append((task_id, f"task {task_id} is {after.status.value}: nothing to cancel"))
+                    continue
             elif not sup.delete_task(task_id):
                 raise TaskNotFound(task_id)
         except (StoreError, NodeStopped):
