@@ -55,10 +55,10 @@ def common_options(store_help: str = STORE_HELP) -> argparse.ArgumentParser:
     return parent
 
 
-def store_of(args: argparse.Namespace, default: str | None = DEFAULT_STORE) -> str | None:
-    """The store to open: ``--store``, else ``$ACTORS_STORE``, else ``default``."""
+def store_of(args: argparse.Namespace) -> str:
+    """The store to open: ``--store``, else ``$ACTORS_STORE``, else ``DEFAULT_STORE``."""
     given: str | None = getattr(args, "store", None)
-    return given or os.environ.get("ACTORS_STORE") or default
+    return given or os.environ.get("ACTORS_STORE") or DEFAULT_STORE
 
 
 def wants_json(args: argparse.Namespace) -> bool:
@@ -72,9 +72,7 @@ def client(args: argparse.Namespace) -> Iterator[Supervisor]:
     tasks but runs none), stopped when the block ends."""
     from ..system import Supervisor
 
-    store = store_of(args)
-    assert store is not None
-    with Supervisor.start(store, workers=0) as sup:
+    with Supervisor.start(store_of(args), workers=0) as sup:
         yield sup
 
 

@@ -9,7 +9,6 @@ non-loopback ``--host`` is refused: ``ValidationError``, exit 2).
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from ._common import FAILED, CommandError, store_of
@@ -32,6 +31,5 @@ def run_server(args: argparse.Namespace) -> int:
         from ..web.server import run  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
         raise CommandError(f"actors serve needs the web extra ({exc}): pip install 'actors[web]'", FAILED) from None
-    store = store_of(args)
-    token = args.token or os.environ.get("ACTORS_TOKEN") or None
-    return int(run(store, host=args.host, port=args.port, token=token))
+    # (run reads $ACTORS_TOKEN itself when no --token is given)
+    return int(run(store_of(args), host=args.host, port=args.port, token=args.token))

@@ -31,9 +31,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run_worker(args: argparse.Namespace) -> int:
     queues = None if args.queues in (None, "*") else [q.strip() for q in args.queues.split(",") if q.strip()]
-    store = store_of(args)
-    assert store is not None
-    return serve(args.module, store, args.workers, args.lease_ttl, queues, as_json=wants_json(args))
+    return serve(args.module, store_of(args), args.workers, args.lease_ttl, queues, as_json=wants_json(args))
 
 
 def find_workers(module_name: str) -> list[TaskWorker]:
