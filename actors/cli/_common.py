@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import _render as render
 
 if TYPE_CHECKING:
     from ..system import Supervisor
 
+T = TypeVar("T")
+
 __all__ = ["DEFAULT_STORE", "FAILED", "OK", "STORE_HELP", "UNREACHABLE", "USAGE", "CommandError", "add_filters",
-           "client", "common_options", "filters", "store_of", "wants_json"]
+           "client", "command", "common_options", "filters", "printed_json", "read", "store_of", "wants_json"]
 
 OK, FAILED, USAGE, UNREACHABLE = 0, 1, 2, 3
 
@@ -55,6 +59,14 @@ def common_options(store_help: str = STORE_HELP) -> argparse.ArgumentParser:
     return parent
 
 
+def command(sub: Any, name: str, common: argparse.ArgumentParser, run: Callable[[argparse.Namespace], int],
+            text: str, **defaults: Any) -> argparse.ArgumentParser:
+    """Add the subcommand ``name`` (with ``common``'s options) that runs ``run(args)``."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, parents=[common], help=text)
+    parser.set_defaults(run=run, **defaults)
+    return parser
+
+
 def store_of(args: argparse.Namespace) -> str:
     """The store to open: ``--store``, else ``$ACTORS_STORE``, else ``DEFAULT_STORE``."""
     given: str | None = getattr(args, "store", None)
@@ -64,6 +76,21 @@ def store_of(args: argparse.Namespace) -> str:
 def wants_json(args: argparse.Namespace) -> bool:
     """Whether ``--json`` was given."""
     return bool(getattr(args, "json", False))
+
+
+def printed_json(args: argparse.Namespace, document: Any) -> bool:
+    """With ``--json``: print ``document`` as one JSON document and return True; else False
+    (the command then prints its table)."""
+    if not wants_json(args):
+        return False
+    render.print_json(document)
+    return True
+
+
+def read(args: argparse.Namespace, fetch: Callable[[Supervisor], T]) -> T:
+    """``fetch(sup)`` on a :func:`client` node of the command's store."""
+    with client(args) as sup:
+        return fetch(sup)
 
 
 @contextmanager

@@ -8,11 +8,9 @@ off a terminal the width is not limited, so a pipe or a test sees whole rows.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -23,7 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["error", "jsonable", "key_values", "line", "print_json", "progress", "table", "when"]
+from ..jsonvalues import json_value
+
+__all__ = ["error", "key_values", "line", "print_json", "progress", "table", "when"]
 
 #: The width used off a terminal (a pipe, a file): wide enough that rows never wrap.
 _PIPE_WIDTH = 1000
@@ -36,28 +36,10 @@ def _console(*, stderr: bool = False) -> Console:
                    width=None if terminal else _PIPE_WIDTH)
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON data: dataclasses (``Task``, ``QueueInfo``, ...) as objects,
-    enums as their value, datetimes in ISO 8601, tuples and sets as lists."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return jsonable(value.value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(item) for item in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return repr(value)
-
-
 def print_json(document: Any, *, compact: bool = False) -> None:
-    """Write ``document`` (made ``jsonable``) to stdout as one JSON document: indented, or on
+    """Write ``document`` (as ``actors.jsonvalues.json_value``) to stdout as one JSON document: indented, or on
     one line when ``compact``."""
-    sys.stdout.write(json.dumps(jsonable(document), indent=None if compact else 2) + "\n")
+    sys.stdout.write(json.dumps(json_value(document), indent=None if compact else 2) + "\n")
     sys.stdout.flush()
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..bench import report_lines, run_throughput
 from . import _render as render
-from ._common import FAILED, OK, common_options, wants_json
+from ._common import FAILED, OK, command, common_options, printed_json
 
 __all__ = ["register"]
 
@@ -21,22 +21,19 @@ __all__ = ["register"]
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``bench`` to the ``actors`` parser."""
     own = common_options("store: an SQLite path or postgresql://... (default: a new SQLite file; never $ACTORS_STORE)")
-    bench = sub.add_parser("bench", parents=[own], help="a throughput run (N no-op tasks) with a progress bar")
+    bench = command(sub, "bench", own, run_bench, "a throughput run (N no-op tasks) with a progress bar")
     bench.add_argument("--n", type=int, default=10_000, help="tasks to run (default 10000)")
     bench.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     bench.add_argument("--max-batch", type=int, default=64, help="most jobs a worker holds at once (default 64)")
     bench.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"],
                        help="SQLite durability (default NORMAL)")
-    bench.set_defaults(run=run_bench)
 
 
 def run_bench(args: argparse.Namespace) -> int:
     with render.progress(args.n, "tasks") as advance_to:
         run = run_throughput(args.n, workers=args.workers, max_batch=args.max_batch, synchronous=args.synchronous,
                              store=getattr(args, "store", None), on_progress=advance_to)
-    if wants_json(args):
-        render.print_json(run.as_dict())
-    else:
+    if not printed_json(args, run.as_dict()):
         for text in report_lines(run):
             render.line(text)
     return OK if run.verified else FAILED

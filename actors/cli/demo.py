@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ActorsError
 from ..models import TaskStatus
 from . import _render as render
-from ._common import OK, common_options, wants_json
+from ._common import OK, command, common_options, wants_json
 
 __all__ = ["register"]
 
@@ -25,9 +25,8 @@ __all__ = ["register"]
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``demo`` to the ``actors`` parser."""
     own = common_options("store: an SQLite path or postgresql://... (default: a new SQLite file; never $ACTORS_STORE)")
-    demo = sub.add_parser("demo", parents=[own], help="run a small mixed workload on an SQLite file")
+    demo = command(sub, "demo", own, run_demo, "run a small mixed workload on an SQLite file")
     demo.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    demo.set_defaults(run=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:

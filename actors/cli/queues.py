@@ -12,17 +12,16 @@ from typing import Any
 
 from ..models import QueueInfo
 from . import _render as render
-from ._common import OK, USAGE, CommandError, client, wants_json
+from ._common import OK, USAGE, CommandError, command, printed_json, read
 
 __all__ = ["register"]
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``queues`` (and ``queues set``) to the ``actors`` parser."""
-    queues = sub.add_parser("queues", parents=[common], help="queues: limits, pause state, counts (set: change one)")
-    queues.set_defaults(run=list_queues)
+    queues = command(sub, "queues", common, list_queues, "queues: limits, pause state, counts (set: change one)")
     actions = queues.add_subparsers(dest="action", metavar="ACTION")
-    change = actions.add_parser("set", parents=[common], help="declare a queue or change its limits")
+    change = command(actions, "set", common, set_queue, "declare a queue or change its limits")
     change.add_argument("name", help="the queue")
     change.add_argument("--concurrency", type=_limit, metavar="N",
                         help="most of its tasks running at once, across nodes ('none': no limit)")
@@ -35,14 +34,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                         help="start nothing new from it (its tasks wait)")
     paused.add_argument("--resume", dest="paused", action="store_const", const=False,
                         help="start its tasks again")
-    change.set_defaults(run=set_queue)
 
 
 def list_queues(args: argparse.Namespace) -> int:
-    with client(args) as sup:
-        found = sup.get_queues()
-    if wants_json(args):
-        render.print_json(found)
+    found = read(args, lambda sup: sup.get_queues())
+    if printed_json(args, found):
         return OK
     render.table(_COLUMNS, [_row(queue) for queue in found], empty="no queues")
     return OK
@@ -55,10 +51,8 @@ def set_queue(args: argparse.Namespace) -> int:
     if not changes:
         raise CommandError("actors queues set: nothing to change (give --concurrency, --key-concurrency, "
                            "--rate-limit, --pause or --resume)", USAGE)
-    with client(args) as sup:
-        info = sup.set_queue(args.name, **changes)
-    if wants_json(args):
-        render.print_json(info)
+    info = read(args, lambda sup: sup.set_queue(args.name, **changes))
+    if printed_json(args, info):
         return OK
     render.table(_COLUMNS, [_row(info)])
     return OK

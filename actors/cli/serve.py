@@ -11,19 +11,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import FAILED, CommandError, store_of
+from ._common import FAILED, CommandError, command, store_of
 
 __all__ = ["register"]
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``serve`` to the ``actors`` parser."""
-    serve = sub.add_parser("serve", parents=[common], help="serve the HTTP API and the dashboard (actors[web])")
+    serve = command(sub, "serve", common, run_server, "serve the HTTP API and the dashboard (actors[web])")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     serve.add_argument("--token", default=None,
                        help="bearer token every route but /healthz requires (default: $ACTORS_TOKEN)")
-    serve.set_defaults(run=run_server)
 
 
 def run_server(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..models import TaskStatus
 from . import _render as render
-from ._common import OK, client, wants_json
+from ._common import OK, command, printed_json, read
 
 __all__ = ["register"]
 
@@ -21,15 +21,12 @@ _STATUSES = [status.value for status in TaskStatus]
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``stats`` to the ``actors`` parser."""
-    stats = sub.add_parser("stats", parents=[common], help="counts by status and queue, nodes, health")
-    stats.set_defaults(run=show_stats)
+    command(sub, "stats", common, show_stats, "counts by status and queue, nodes, health")
 
 
 def show_stats(args: argparse.Namespace) -> int:
-    with client(args) as sup:
-        stats = sup.stats()
-    if wants_json(args):
-        render.print_json(stats)
+    stats = read(args, lambda sup: sup.stats())
+    if printed_json(args, stats):
         return OK
     counts: dict[str, int] = stats["tasks"]
     render.table(["", *_STATUSES, "total"], [["tasks", *(counts.get(s, 0) for s in _STATUSES), sum(counts.values())]],

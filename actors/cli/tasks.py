@@ -15,9 +15,22 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ActorsError, NodeStopped, StoreError, TaskNotFound
+from ..jsonvalues import json_value
 from ..models import Task, TaskStatus
 from . import _render as render
-from ._common import FAILED, OK, USAGE, CommandError, add_filters, client, filters, wants_json
+from ._common import (
+    FAILED,
+    OK,
+    USAGE,
+    CommandError,
+    add_filters,
+    client,
+    command,
+    filters,
+    printed_json,
+    read,
+    wants_json,
+)
 
 if TYPE_CHECKING:
     from ..system import Supervisor
@@ -27,6 +40,9 @@ __all__ = ["register"]
 #: The longest result / error text a table shows (``show`` and ``--json`` show all of it).
 _CELL = 60
 
+#: The tasks a table shows when no ``--limit`` is given.
+_PAGE = 100
+
 #: Past tense of each action, for the count line.
 _DONE = {"retry": "retried", "cancel": "cancelled", "delete": "deleted"}
 
@@ -35,34 +51,33 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``tasks`` and its subcommands to the ``actors`` parser."""
     tasks = sub.add_parser("tasks", parents=[common], help="list, show, retry, cancel or delete tasks")
     actions = tasks.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", parents=[common], help="tasks matching filters, oldest first")
+    listing = command(actions, "list", common, list_tasks, "tasks matching filters, oldest first")
     add_filters(listing)
-    listing.add_argument("--limit", type=int, default=50, metavar="N", help="at most N tasks (default 50)")
+    listing.add_argument("--limit", type=int, default=None, metavar="N",
+                         help=f"at most N tasks (default: {_PAGE} in a table, all with --json)")
     listing.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N (default 0)")
-    listing.set_defaults(run=list_tasks)
-    show = actions.add_parser("show", parents=[common], help="one task: record, result or error, attempts, logs")
+    show = command(actions, "show", common, show_task, "one task: record, result or error, attempts, logs")
     show.add_argument("id", help="the task id")
-    show.set_defaults(run=show_task)
     for action, text in (("retry", "run failed or cancelled tasks again"),
                          ("cancel", "cancel unfinished tasks (running attempts are aborted)"),
                          ("delete", "delete tasks (running ones are cancelled first)")):
-        parser = actions.add_parser(action, parents=[common], help=text)
+        parser = command(actions, action, common, act_on_tasks, text, bulk=action)
         parser.add_argument("ids", nargs="*", metavar="ID", help="task ids")
         parser.add_argument("--all", action="store_true",
                             help="every task matching the filters instead of ids (no filter: every task)")
         add_filters(parser)
-        parser.set_defaults(run=act_on_tasks, bulk=action)
 
 
 def list_tasks(args: argparse.Namespace) -> int:
-    with client(args) as sup:
-        found = sup.get_tasks(**filters(args), limit=args.limit, offset=args.offset)
-    if wants_json(args):
-        render.print_json(found)
+    limit = args.limit if args.limit is not None or wants_json(args) else _PAGE
+    found = read(args, lambda sup: sup.get_tasks(**filters(args), limit=limit, offset=args.offset))
+    if printed_json(args, found):
         return OK
     render.table(["id", "name", "status", "queue", "priority", "attempts", "progress", "created", "result / error"],
                  [[t.id, t.name, t.status.value, t.queue or "default", t.priority, t.attempts, _progress(t),
                    render.when(t.created_at), _short(_outcome(t))] for t in found], empty="no tasks")
+    if args.limit is None and len(found) == _PAGE:
+        render.error(f"(the first {_PAGE} shown: more with --offset {args.offset + _PAGE} or --limit N)")
     return OK
 
 
@@ -73,13 +88,12 @@ def show_task(args: argparse.Namespace) -> int:
             raise TaskNotFound(args.id)
         logs = sup.logs(task.id)
         children = [child.id for child in sup.get_tasks(parent_id=task.id)]
-    if wants_json(args):
-        render.print_json({"task": task, "children": children, "logs": logs})
+    if printed_json(args, {"task": task, "children": children, "logs": logs}):
         return OK
     render.key_values([
         ("id", task.id), ("name", task.name), ("description", task.description), ("status", task.status.value),
         ("queue", task.queue or "default"), ("priority", task.priority), ("tags", ", ".join(task.tags)),
-        ("metadata", json.dumps(render.jsonable(task.metadata))), ("progress", _progress(task)),
+        ("metadata", json.dumps(json_value(task.metadata))), ("progress", _progress(task)),
         ("attempts", _attempts(task)), ("result" if task.status is TaskStatus.SUCCEEDED else "error", _outcome(task)),
         ("created", render.when(task.created_at)), ("updated", render.when(task.updated_at)),
         ("run at", render.when(task.run_at)), ("finished", render.when(task.finished_at)),
@@ -110,9 +124,7 @@ def act_on_tasks(args: argparse.Namespace) -> int:
             changed, failures = _each(sup, action, args.ids)
             report = {"action": action, "count": len(changed), "ids": changed,
                       "errors": [{"id": task_id, "error": text} for task_id, text in failures]}
-    if wants_json(args):
-        render.print_json(report)
-    else:
+    if not printed_json(args, report):
         for _, text in failures:
             render.error(f"actors: {text}")
         render.line(f"{_DONE[action]} {report['count']} task(s)")

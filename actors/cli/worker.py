@@ -13,20 +13,19 @@ from typing import Any
 
 from ..workers import TaskWorker
 from . import _render as render
-from ._common import OK, USAGE, CommandError, store_of, wants_json
+from ._common import OK, USAGE, CommandError, command, store_of, wants_json
 
 __all__ = ["find_workers", "register", "serve"]
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``worker`` to the ``actors`` parser."""
-    worker = sub.add_parser("worker", parents=[common], help="serve the task workers a module defines, until Ctrl-C")
+    worker = command(sub, "worker", common, run_worker, "serve the task workers a module defines, until Ctrl-C")
     worker.add_argument("module", help="importable module defining actors.TaskWorker objects")
     worker.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
     worker.add_argument("--lease-ttl", type=float, default=30.0,
                         help="seconds before a dead node's tasks are reclaimed (default 30)")
     worker.add_argument("--queues", default=None, help="claim only these queues, comma-separated (default: all)")
-    worker.set_defaults(run=run_worker)
 
 
 def run_worker(args: argparse.Namespace) -> int:

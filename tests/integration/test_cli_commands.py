@@ -192,6 +192,17 @@ def test_errors_are_one_line_with_an_exit_code_that_says_what_kind(tmp_path: Pat
                    "127.0.0.1")
 
 
+def test_a_table_shows_a_page_and_says_so_while_json_lists_everything(tmp_path: Path) -> None:
+    db = str(tmp_path / "tasks.db")
+    with actors.Supervisor.start(db, workers=0) as sup:
+        ids = sup.create_tasks([{"name": "NOBODY", "metadata": {"i": i}} for i in range(101)])
+    table = cli("tasks", "list", store=db)
+    assert table.returncode == 0, table.stderr
+    assert [line.split()[0] for line in table.stdout.splitlines()[2:]] == ids[:100]
+    assert table.stderr.strip() == "(the first 100 shown: more with --offset 100 or --limit N)"
+    assert [task["id"] for task in ok_json("tasks", "list", store=db)] == ids
+
+
 def test_bench_shows_a_progress_bar_and_the_harness_figures(tmp_path: Path) -> None:
     done = cli("bench", "--n", "300", "--workers", "1", "--store", str(tmp_path / "bench.db"),
                env={"ACTORS_STORE": str(tmp_path / "never.db")})

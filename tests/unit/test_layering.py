@@ -32,6 +32,7 @@ KERNEL = {
     "actors.spec.unique",
     "actors.retry", "actors.cron",
     "actors.lifecycle", "actors.messages", "actors.events", "actors.context", "actors.creating", "actors.requests",
+    "actors.jsonvalues",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
     "actors.storage.capabilities",
 }
