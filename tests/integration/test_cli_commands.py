@@ -187,6 +187,7 @@ def test_errors_are_one_line_with_an_exit_code_that_says_what_kind(tmp_path: Pat
     one_line_error(cli("queues", "set", "mail", "--concurrency", "-3", store=db), 2, "concurrency")
     one_line_error(cli("tasks", "retry", store=db), 2, "give task ids")
     one_line_error(cli("frobnicate"), 2, "invalid choice")
+    one_line_error(cli("worker", "no_such_module_here", store=db), 2, "cannot import", "no_such_module_here")
     one_line_error(cli("stats", store=str(tmp_path / "no" / "such" / "dir.db")), 3, "store unreachable")
     one_line_error(cli("stats", store="postgresql://postgres@127.0.0.1:1/nothing"), 3, "store unreachable",
                    "127.0.0.1")
