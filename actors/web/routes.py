@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..errors import ActorsError
+from ..models import Schedule
 from .convert import json_value, record_json
-from .schemas import QueueChanges, QueueOut, ScheduleOut
+from .schemas import QueueChanges, QueueOut
 
 if TYPE_CHECKING:
     from ..system import Supervisor
@@ -47,7 +48,7 @@ def node_routes(sup: Supervisor) -> APIRouter:
             changes["rate_limit"] = tuple(changes["rate_limit"])
         return record_json(sup.set_queue(name, **changes))
 
-    @router.get("/schedules", response_model=list[ScheduleOut], tags=["schedules"], summary="List schedules")
+    @router.get("/schedules", response_model=list[Schedule], tags=["schedules"], summary="List schedules")
     def get_schedules() -> list[dict[str, Any]]:
         """Every schedule in the store, by key."""
         return [record_json(schedule) for schedule in sup.get_schedules()]
