@@ -33,6 +33,7 @@ KERNEL = {
     "actors.lifecycle", "actors.messages", "actors.events", "actors.context", "actors.creating", "actors.requests",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
     "actors.storage.capabilities", "actors.feed", "actors.feed.event", "actors.feed.bus",
+    "actors.feed.follow", "actors.storage.changes",
 }
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").
