@@ -51,6 +51,8 @@ class Throughput:
     wrong: int
     once: bool
     dispatch: dict[str, Any] = field(default_factory=dict)
+    events_seen: int | None = None  # with ``subscribe``: events the counting subscriber got
+    events_dropped: int | None = None  # with ``subscribe``: events the node dropped (``stats()["events"]``)
 
     @property
     def enqueue_rate(self) -> float:
@@ -73,15 +75,16 @@ class Throughput:
                 "store": self.store, "enqueue_seconds": self.enqueue_seconds, "total_seconds": self.total_seconds,
                 "enqueue_rate": self.enqueue_rate, "end_to_end_rate": self.end_to_end_rate,
                 "succeeded": self.succeeded, "wrong": self.wrong, "once": self.once, "verified": self.verified,
-                "dispatch": self.dispatch}
+                "dispatch": self.dispatch, "events_seen": self.events_seen, "events_dropped": self.events_dropped}
 
 
 def run_throughput(n: int, *, workers: int = 2, max_batch: int = 64, synchronous: str = "NORMAL",
-                   store: str | None = None,
+                   store: str | None = None, subscribe: bool = False,
                    on_progress: Callable[[int], None] | None = None) -> Throughput:
     """Start a node on ``store`` (default: a new SQLite file), warm its children with one task,
     create ``n`` tasks in one ``create_tasks``, wait until they ran, and verify them.
 
+    ``subscribe``: a counting no-op subscribed to every event (``sup.subscribe``) during the run.
     ``on_progress(done)`` (if given) hears how many of the ``n`` succeeded, about every
     ``PROGRESS_EVERY`` seconds while they run, and once at the end; without it the run
     waits with one ``join``, exactly as the benchmark harness always has.
@@ -95,6 +98,9 @@ def run_throughput(n: int, *, workers: int = 2, max_batch: int = 64, synchronous
     path = store or os.path.join(tempfile.mkdtemp(prefix="actors-bench-"), "bench.db")
     with Supervisor.start(path, workers=workers, max_batch=max_batch, synchronous=synchronous) as sup:
         sup.register_task_worker(BENCH_WORKER)
+        seen = [0]
+        if subscribe:
+            sup.subscribe(lambda event: seen.__setitem__(0, seen[0] + 1))
         sup.wait(sup.create_task("ADD", metadata={"a": 1, "b": 2}), timeout=60)  # children warm
         before = sup.stats()["tasks"].get("succeeded", 0)
         specs = [{"name": "ADD", "metadata": {"a": i, "b": i}} for i in range(n)]
@@ -110,12 +116,15 @@ def run_throughput(n: int, *, workers: int = 2, max_batch: int = 64, synchronous
         done = [t for t in sup.get_tasks(name="ADD", status="succeeded") if t.id in wanted]
         wrong = [t.id for t in done if t.result != 2 * t.metadata["a"]]
         once = all(t.attempts == 1 for t in done)
-        dispatch: dict[str, Any] = sup.stats()["dispatch"]
+        stats = sup.stats()
+        dispatch: dict[str, Any] = stats["dispatch"]
     if on_progress is not None:
         on_progress(len(done))
     return Throughput(n=n, workers=workers, max_batch=max_batch, synchronous=synchronous, store=path,
                       enqueue_seconds=enqueued - start, total_seconds=end - start, succeeded=len(done),
-                      wrong=len(wrong), once=once, dispatch=dispatch)
+                      wrong=len(wrong), once=once, dispatch=dispatch,
+                      events_seen=seen[0] if subscribe else None,
+                      events_dropped=stats["events"]["dropped"] if subscribe else None)
 
 
 def _join_reporting(sup: Any, count: Callable[[], int], on_progress: Callable[[int], None]) -> None:
@@ -134,11 +143,14 @@ def _join_reporting(sup: Any, count: Callable[[], int], on_progress: Callable[[i
 def report_lines(run: Throughput) -> list[str]:
     """The figures as the benchmark harness prints them (``benchmarks/throughput.py``)."""
     hops = run.dispatch.get("hops", {})
+    events = [] if run.events_seen is None else [
+        f"  events       : {run.events_seen} delivered to the subscriber, {run.events_dropped} dropped"]
     return [
         f"actors throughput: N={run.n} W={run.workers} max_batch={run.max_batch} synchronous={run.synchronous}",
         f"  bulk enqueue : {run.enqueue_rate:10.0f} tasks/s",
         f"  end to end   : {run.end_to_end_rate:10.0f} tasks/s ({run.total_seconds:.2f}s)",
         "  dispatch     : " + str(run.dispatch.get("mode", "?")) + ", average batch " + ", ".join(
             f"{name} {hop['average']:.1f} ({hop['messages']})" for name, hop in hops.items()),
+        *events,
         f"  verified     : {run.succeeded}/{run.n} succeeded, attempts==1: {run.once}, wrong results: {run.wrong}",
     ]

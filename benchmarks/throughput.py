@@ -7,6 +7,7 @@ The run itself is ``actors.bench`` (also behind ``actors bench``, with a progres
 
     python benchmarks/throughput.py --n 10000 --workers 2
     python benchmarks/throughput.py --n 10000 --workers 2 --dispatch actor   # the queue actor on the path
+    python benchmarks/throughput.py --n 10000 --workers 2 --subscribe        # a subscriber to every event
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ def main() -> int:
     parser.add_argument("--store", default=None, help="SQLite path (default: a temp file)")
     parser.add_argument("--dispatch", choices=["direct", "actor"], default=None,
                         help="the supervisor's dispatch (sets ACTORS_DISPATCH; default: the node's)")
+    parser.add_argument("--subscribe", action="store_true",
+                        help="subscribe a counting no-op to every event (sup.subscribe) during the run")
     args = parser.parse_args()
     if args.dispatch:
         os.environ["ACTORS_DISPATCH"] = args.dispatch
     run = run_throughput(args.n, workers=args.workers, max_batch=args.max_batch, synchronous=args.synchronous,
-                         store=args.store)
+                         store=args.store, subscribe=args.subscribe)
     print("\n".join(report_lines(run)))
     return 0 if run.verified else 1
 

@@ -27,12 +27,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     bench.add_argument("--max-batch", type=int, default=64, help="most jobs a worker holds at once (default 64)")
     bench.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"],
                        help="SQLite durability (default NORMAL)")
+    bench.add_argument("--subscribe", action="store_true",
+                       help="subscribe a counting no-op to every event during the run (its cost)")
 
 
 def run_bench(args: argparse.Namespace) -> int:
     with render.progress(args.n, "tasks") as advance_to:
         run = run_throughput(args.n, workers=args.workers, max_batch=args.max_batch, synchronous=args.synchronous,
-                             store=getattr(args, "store", None), on_progress=advance_to)
+                             store=getattr(args, "store", None), subscribe=args.subscribe,
+                             on_progress=advance_to)
     if not printed_json(args, run.as_dict()):
         for text in report_lines(run):
             render.line(text)

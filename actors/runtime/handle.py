@@ -25,6 +25,7 @@ import pykka
 from .. import messages as msgs
 from ..clock import Clock
 from ..errors import ActorsError, NodeStopped, Timeout, ValidationError, as_actors_error
+from ..feed.bus import EventBus
 from ..models import Schedule, Task
 from ..requests import check_changes
 from ..spec import check_task_id
@@ -33,11 +34,14 @@ from ..workers import TaskWorker, as_worker
 from .bulk import Inspection
 from .children import worker_pids
 from .creates import Creating, Gate
+from .emitter import Emitter
 from .maintenance import build_schedule
+from .observing import Observing
 from .queues import QueueMethods
 from .waiters import result_of
 
 if TYPE_CHECKING:
+    from ..aio import AsyncSupervisor
     from .children import Waker
 
 __all__ = ["Supervisor"]
@@ -48,7 +52,7 @@ log = logging.getLogger("actors")
 EXIT_STOP_TIMEOUT = 5.0
 
 
-class Supervisor(Creating, Inspection, QueueMethods):
+class Supervisor(Creating, Inspection, QueueMethods, Observing):
     """A running node: the handle your application keeps.
 
     Build it with :meth:`start`; use it as a context manager or call :meth:`stop`.
@@ -62,7 +66,7 @@ class Supervisor(Creating, Inspection, QueueMethods):
 
     def __init__(self, *, ref: pykka.ActorRef[Any], store: TaskStore, clock: Clock, workers: list[pykka.ActorRef[Any]],
                  scheduler: Waker | None, node_id: str,
-                 gate: Gate | None = None) -> None:
+                 gate: Gate | None = None, bus: EventBus | None = None) -> None:
         self.ref = ref
         self.store = store
         self.clock = clock
@@ -73,6 +77,9 @@ class Supervisor(Creating, Inspection, QueueMethods):
         self._exclusive: set[str] = set()
         self._stopped = False
         self._gate = gate or Gate()  # closed by the supervisor when it stops the node itself
+        self._bus = bus or EventBus()  # shared with the supervisor actor (``feed.bus``)
+        self._emit = Emitter(self._bus, clock, node_id, {})  # the creates' events
+        self._aio: AsyncSupervisor | None = None  # ``aio``, made on first use
         atexit.register(self._stop_at_exit)
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -144,7 +151,11 @@ class Supervisor(Creating, Inspection, QueueMethods):
         self._stopped = True
         from .node import stop_node
 
-        stop_node(self, timeout)
+        try:
+            stop_node(self, timeout)
+        finally:
+            if self._aio is not None:
+                self._aio.close()
 
     def _stop_at_exit(self) -> None:
         """``atexit``: stop a node the program left running, bounded in time (its claims go
@@ -314,15 +325,23 @@ class Supervisor(Creating, Inspection, QueueMethods):
             TaskNotFound: no such task. TaskFailed: it failed for good (or its run failed).
             TaskCancelled: it was cancelled or deleted. Timeout: ``timeout`` seconds passed.
         """
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._tell(msgs.Watch(check_task_id(task_id), future))
+        future = self._watch(check_task_id(task_id))
         try:
             task = future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
-            with contextlib.suppress(NodeStopped):
-                self._tell(msgs.Unwatch(task_id, future))
+            self._unwatch(task_id, future)
             raise Timeout(f"task {task_id} did not finish within {timeout}s") from None
         return result_of(task_id, task)
+
+    def _watch(self, task_id: str) -> concurrent.futures.Future[Any]:
+        """A future the supervisor resolves when the task settles (``result_of`` reads it)."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._tell(msgs.Watch(task_id, future))
+        return future
+
+    def _unwatch(self, task_id: str, future: concurrent.futures.Future[Any]) -> None:
+        with contextlib.suppress(NodeStopped):
+            self._tell(msgs.Unwatch(task_id, future))
 
     def join(self, timeout: float = 30.0) -> None:
         """Block until this node holds no claimed task (tests and scripts).

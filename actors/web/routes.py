@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..errors import ActorsError
+from ..models import Schedule
 from .convert import json_value, record_json
-from .schemas import QueueChanges, QueueOut, ScheduleOut
+from .schemas import QueueChanges, QueueOut
 
 if TYPE_CHECKING:
     from ..system import Supervisor
@@ -42,9 +43,12 @@ def node_routes(sup: Supervisor) -> APIRouter:
     def set_queue(name: str, body: QueueChanges) -> dict[str, Any]:
         """``set_queue``: declare the queue or change it (a key left out keeps its value, a null
         removes that limit; ``paused`` pauses or resumes it). Answers the queue after."""
-        return record_json(sup.set_queue(name, **body.model_dump(exclude_unset=True)))
+        changes = body.model_dump(exclude_unset=True)
+        if isinstance(changes.get("rate_limit"), list):  # JSON's [N, seconds]: set_queue's (N, seconds)
+            changes["rate_limit"] = tuple(changes["rate_limit"])
+        return record_json(sup.set_queue(name, **changes))
 
-    @router.get("/schedules", response_model=list[ScheduleOut], tags=["schedules"], summary="List schedules")
+    @router.get("/schedules", response_model=list[Schedule], tags=["schedules"], summary="List schedules")
     def get_schedules() -> list[dict[str, Any]]:
         """Every schedule in the store, by key."""
         return [record_json(schedule) for schedule in sup.get_schedules()]

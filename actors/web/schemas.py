@@ -2,8 +2,9 @@
 
 Request bodies carry the keyword arguments of the ``Supervisor`` method they call; values are
 checked by ``actors`` itself (a ``ValidationError`` becomes 422 naming the field), the models
-only fix the JSON types. Answers allow extra keys: a field another part of ``actors`` adds to a
-record (``Task``, ``QueueInfo``, ...) is passed through.
+only fix the JSON types. Tasks, schedules and log lines are answered as the records themselves
+(``Task``, ``Schedule``, ``LogRecord``: pydantic reads their dataclass fields, so a field added to
+a record is in the answer and the schema at once); ``QueueOut`` allows extra keys likewise.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["BulkFilter", "Count", "CreateTask", "Created", "Deleted", "ErrorBody", "LogOut", "QueueChanges",
-           "QueueOut", "ScheduleOut", "TaskOut"]
+__all__ = ["BulkFilter", "Count", "CreateTask", "Created", "Deleted", "ErrorBody", "QueueChanges", "QueueOut"]
 
 
 class ErrorBody(BaseModel):
@@ -24,35 +24,6 @@ class ErrorBody(BaseModel):
     field: str | None = None
     value: Any = None
     error: str
-
-
-class TaskOut(BaseModel):
-    """A task, as ``sup.get_task`` returns it (times as ISO 8601 text)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    name: str
-    description: str = ""
-    status: str
-    priority: str = "normal"
-    queue: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    room_id: str | None = None
-    world_id: str | None = None
-    entity_id: str | None = None
-    run_at: datetime | None = None
-    update_interval: float | None = None
-    attempts: int = 0
-    failure_count: int = 0
-    progress: float | None = None
-    result: Any = None
-    error: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    finished_at: datetime | None = None
-    parent_id: str | None = None
 
 
 class CreateTask(BaseModel):
@@ -119,18 +90,6 @@ class BulkFilter(BaseModel):
     entity_id: str | None = None
 
 
-class LogOut(BaseModel):
-    """One line a task wrote to ``ctx.log`` (``created``: epoch seconds)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    task_id: str
-    attempt: int
-    created: float | None = None
-    level: str
-    message: str
-
-
 class QueueOut(BaseModel):
     """A queue's settings and state (``sup.get_queues``); ``rate_limit`` is ``[count, seconds]``."""
 
@@ -139,7 +98,7 @@ class QueueOut(BaseModel):
     name: str
     concurrency: int | None = None
     key_concurrency: int | None = None
-    rate_limit: tuple[int, float] | None = None
+    rate_limit: list[int | float] | None = Field(None, min_length=2, max_length=2)
     paused: bool = False
     counts: dict[str, int] = Field(default_factory=dict)
     running: int = 0
@@ -154,19 +113,5 @@ class QueueChanges(BaseModel):
 
     concurrency: int | None = None
     key_concurrency: int | None = None
-    rate_limit: str | tuple[int, float] | None = None
+    rate_limit: str | list[int | float] | None = None
     paused: bool | None = None
-
-
-class ScheduleOut(BaseModel):
-    """A schedule (``sup.get_schedules``): ``cron`` or ``every`` seconds, the worker ``name``."""
-
-    model_config = ConfigDict(extra="allow")
-
-    key: str
-    name: str
-    cron: str | None = None
-    every: float | None = None
-    fields: dict[str, Any] = Field(default_factory=dict)
-    next_fire: datetime | None = None
-    last_fire: datetime | None = None
