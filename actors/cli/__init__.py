@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from ..errors import ActorsError, StoreError, ValidationError
 from . import _render as render
-from . import bench, demo, queues, schedules, serve, stats, tasks, worker
+from . import bench, demo, overview, queues, serve, tasks, worker
 from ._common import FAILED, UNREACHABLE, USAGE, CommandError, common_options
 
 __all__ = ["main"]
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (tasks, queues, schedules, stats, serve, bench, demo, worker):
+    for group in (tasks, queues, overview, serve, bench, demo, worker):
         group.register(sub, common)
     return parser
 

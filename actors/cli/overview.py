@@ -1,8 +1,9 @@
-"""``actors stats``: the store's counts by status and queue, the nodes serving it, and health.
+"""``actors stats`` and ``actors schedules``: what the store holds, read through a client-only node.
 
-Read through a client-only node, so the figures are the store's (every node sharing it);
-``--json`` prints that node's ``Supervisor.stats()`` whole (its own ``workers`` are 0: it
-runs nothing).
+``stats``: counts by status and by queue, the nodes serving the store, and health; the figures
+are the store's (every node sharing it). ``--json`` prints that node's ``Supervisor.stats()``
+whole (its own ``workers`` are 0: it runs nothing). ``schedules``: every schedule (cron or
+period) with its next and last fire time.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ _STATUSES = [status.value for status in TaskStatus]
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``stats`` to the ``actors`` parser."""
+    """Add ``stats`` and ``schedules`` to the ``actors`` parser."""
     command(sub, "stats", common, show_stats, "counts by status and queue, nodes, health")
+    command(sub, "schedules", common, list_schedules, "the schedules that create tasks (cron, every)")
 
 
 def show_stats(args: argparse.Namespace) -> int:
@@ -47,4 +49,14 @@ def show_stats(args: argparse.Namespace) -> int:
     render.line()
     render.line("health: ok" if health.get("ok", True) and not failing
                 else "health: failing (" + ", ".join(failing) + ")")
+    return OK
+
+
+def list_schedules(args: argparse.Namespace) -> int:
+    found = read(args, lambda sup: sup.get_schedules())
+    if printed_json(args, found):
+        return OK
+    render.table(["key", "task", "when", "next fire", "last fire"],
+                 [[s.key, s.name, f"cron {s.cron}" if s.cron else f"every {s.every:g}s", render.when(s.next_fire),
+                   render.when(s.last_fire)] for s in found], empty="no schedules")
     return OK
