@@ -3,6 +3,7 @@
 Completions are durable (recorded in the SQLite file, WAL, synchronous=NORMAL by
 default). Prints the bulk-enqueue rate and the end-to-end rate (first create →
 last completion recorded), and checks that every task succeeded exactly once.
+The run itself is ``actors.bench`` (also behind ``actors bench``, with a progress bar).
 
     python benchmarks/throughput.py --n 10000 --workers 2
     python benchmarks/throughput.py --n 10000 --workers 2 --dispatch actor   # the queue actor on the path
@@ -14,15 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-import time
-from typing import Any
 
-import actors
-
-
-def add(ctx: Any, options: dict[str, Any], task: actors.Task) -> int:
-    return int(options["a"]) + int(options["b"])
+from actors.bench import report_lines, run_throughput
 
 
 def main() -> int:
@@ -39,41 +33,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.dispatch:
         os.environ["ACTORS_DISPATCH"] = args.dispatch
-    path = args.store or os.path.join(tempfile.mkdtemp(prefix="actors-bench-"), "bench.db")
-    with actors.Supervisor.start(
-        path, workers=args.workers, max_batch=args.max_batch, synchronous=args.synchronous
-    ) as sup:
-        sup.register_task_worker(actors.TaskWorker("ADD", add))
-        seen: list[int] = [0]
-        if args.subscribe:
-            sup.subscribe(lambda event: seen.__setitem__(0, seen[0] + 1))
-        sup.wait(sup.create_task("ADD", metadata={"a": 1, "b": 2}), timeout=60)  # children warm
-        specs = [{"name": "ADD", "metadata": {"a": i, "b": i}} for i in range(args.n)]
-        start = time.perf_counter()
-        ids = sup.create_tasks(specs)
-        enqueued = time.perf_counter()
-        sup.join(timeout=600)
-        end = time.perf_counter()
-        wanted = set(ids)
-        done = [t for t in sup.get_tasks(name="ADD", status="succeeded") if t.id in wanted]
-        wrong = [t.id for t in done if t.result != 2 * t.metadata["a"]]
-        ran = {t.id for t in done} & set(ids)
-        once = all(t.attempts == 1 for t in done if t.id in ran)
-        stats = sup.stats()
-        dispatch = stats["dispatch"]
-    ok = len(ran) == args.n and not wrong and once
-    print(
-        f"actors throughput: N={args.n} W={args.workers} max_batch={args.max_batch} "
-        f"synchronous={args.synchronous}"
-    )
-    print(f"  bulk enqueue : {args.n / (enqueued - start):10.0f} tasks/s")
-    print(f"  end to end   : {args.n / (end - start):10.0f} tasks/s ({end - start:.2f}s)")
-    print("  dispatch     : " + dispatch["mode"] + ", average batch " + ", ".join(
-        f"{name} {hop['average']:.1f} ({hop['messages']})" for name, hop in dispatch["hops"].items()))
-    if args.subscribe:
-        print(f"  events       : {seen[0]} delivered to the subscriber, {stats['events']['dropped']} dropped")
-    print(f"  verified     : {len(ran)}/{args.n} succeeded, attempts==1: {once}, wrong results: {len(wrong)}")
-    return 0 if ok else 1
+    run = run_throughput(args.n, workers=args.workers, max_batch=args.max_batch, synchronous=args.synchronous,
+                         store=args.store, subscribe=args.subscribe)
+    print("\n".join(report_lines(run)))
+    return 0 if run.verified else 1
 
 
 if __name__ == "__main__":

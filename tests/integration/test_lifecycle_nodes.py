@@ -14,7 +14,6 @@ from actors import TaskStatus, TaskWorker
 from actors.testing import eventually
 
 from . import hook_functions as hooks
-from .test_queue_nodes import store_url  # noqa: F401 - the fixture: an SQLite file, or a fresh PostgreSQL schema
 
 HOOKS = {"init": hooks.init, "on_start": hooks.on_start, "on_success": hooks.on_success,
          "on_complete": hooks.on_complete, "on_abort": hooks.on_abort, "cleanup": hooks.cleanup}
@@ -95,7 +94,7 @@ def test_a_model_schema_gives_the_child_the_model_instance(sup: actors.Superviso
     assert (result["type"], result["quantity"]) == ("Order", 3) and result["pid"] != os.getpid()
 
 
-def test_a_periodic_worker_has_one_schedule_across_nodes_and_restarts(store_url: str) -> None:  # noqa: F811
+def test_a_periodic_worker_has_one_schedule_across_nodes_and_restarts(store_url: str) -> None:
     worker = TaskWorker("REPORT", print, frequency=300)
     with actors.Supervisor.start(store_url, workers=0) as first, \
             actors.Supervisor.start(store_url, workers=0) as second:

@@ -8,13 +8,12 @@ waits are bounded and wake on delivery.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import actors
-from tests.helpers import EventLog, eventually, postgres_dsn_or_skip
+from tests.helpers import EventLog, eventually
 
 
 def report(ctx: Any, options: dict[str, Any], task: actors.Task) -> str:
@@ -24,20 +23,6 @@ def report(ctx: Any, options: dict[str, Any], task: actors.Task) -> str:
 
 def broken(ctx: Any, options: dict[str, Any], task: actors.Task) -> None:
     raise RuntimeError("no luck")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "shared.db")
-        return
-    from tests.integration.test_postgres_nodes import Database
-
-    database = Database(postgres_dsn_or_skip())
-    try:
-        yield database.url
-    finally:
-        database.drop()
 
 
 @pytest.fixture

@@ -9,7 +9,10 @@ The rules (ARCHITECTURE.md, the house rules):
 - storage backends never import pykka, the runtime or the executors;
 - executors never import pykka, the stores or the runtime;
 - a pool child's side (what the child process imports) is the kernel and the standard library;
-- only the composition root picks concrete stores and executors: the actors see protocols.
+- only the composition root picks concrete stores and executors: the actors see protocols;
+- the HTTP API (``actors.web``) sits above the runtime: nothing below imports it, and it uses
+  the runtime through the ``Supervisor`` handle only;
+- the command line (``actors.cli``, rich's one home) sits on top: nothing in the library imports it.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ KERNEL = {
     "actors.spec.unique",
     "actors.retry", "actors.cron",
     "actors.lifecycle", "actors.messages", "actors.events", "actors.context", "actors.attempt", "actors.schema",
-    "actors.creating", "actors.requests",
+    "actors.creating", "actors.requests", "actors.jsonvalues",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
     "actors.storage.capabilities", "actors.storage.iterating", "actors.storage.clustering", "actors.iterations",
     "actors.triggers",
@@ -46,10 +49,18 @@ HOMES = {
     "psycopg_pool": {"actors.storage.postgres"},
     "sqlite_utils": {"actors.storage.sqlite"},
     "pytest": {"actors.testing.plugin"},
+    "rich": {"actors.cli._render"},
+    # the HTTP API: its web framework (and the models FastAPI is typed with) in actors.web only,
+    # the server in its server module, the metrics library in its metrics module
+    "fastapi": {"actors.web."},
+    "starlette": {"actors.web."},
+    "pydantic": {"actors.web."},
+    "uvicorn": {"actors.web.server"},
+    "prometheus_client": {"actors.web.metrics"},
 }
 
 #: The composition root: the only modules that may name concrete stores and executors.
-ROOTS = {"actors.system", "actors.runtime.node", "actors.cli", "actors.testing"}
+ROOTS = {"actors.system", "actors.runtime.node", "actors.testing"}
 
 CONCRETE = ("actors.storage.memory", "actors.storage.sqlite", "actors.storage.postgres",
             "actors.execution.process", "actors.execution.thread", "actors.execution.inline")
@@ -148,9 +159,37 @@ def test_only_the_composition_root_names_concrete_stores_and_executors() -> None
     assert breaks == []
 
 
+#: Who may import the HTTP API (it sits above the runtime): itself and the command line.
+WEB_USERS = ("actors.web", "actors.cli")
+
+
+def test_nothing_below_the_web_layer_imports_it() -> None:
+    breaks = [(module, imported) for module, imports in MODULES.items() if not _within(module, WEB_USERS)
+              for imported in imports if _within(imported, ("actors.web",))]
+    assert breaks == []
+
+
+def test_the_web_layer_sees_the_runtime_only_through_the_handle() -> None:
+    # routes call the Supervisor's public methods; they never reach into the actors or a store
+    # (the records they answer with are the kernel's, storage.base's LogRecord among them)
+    breaks = [(module, imported) for module, imports in MODULES.items() if _within(module, ("actors.web",))
+              for imported in imports if not _within(imported, tuple(KERNEL))
+              and _within(imported, ("actors.runtime", "actors.storage", "actors.execution", "actors.batch"))]
+    assert breaks == []
+
+
 def test_the_rules_see_the_package() -> None:
     # a check that found no modules (a moved package) would pass vacuously
     assert len(MODULES) > 30
     assert all(module in MODULES for module in CHILD_SIDE) and all(module in MODULES for module in KERNEL)
     assert "actors.execution.process" in MODULES or "actors.execution.process.__init__" in MODULES
     assert any(_third_party(imported) == "pykka" for imports in MODULES.values() for imported in imports)
+
+
+def test_only_the_command_line_imports_the_command_line() -> None:
+    # the CLI sits on top (it starts nodes like any application); the library never needs it
+    breaks = [(module, imported) for module, imports in MODULES.items()
+              if not _within(module, ("actors.cli",)) and module != "actors.__main__"
+              for imported in imports if _within(imported, ("actors.cli",))]
+    assert breaks == []
+    assert "actors.cli._render" in MODULES

@@ -1,0 +1,7 @@
+"""``python -m actors.cli``: the ``actors`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
