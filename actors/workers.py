@@ -26,6 +26,9 @@ HOOKS = ("init", "cleanup", "on_start", "on_success", "on_failure", "on_complete
 class TaskWorker:
     """What runs tasks of one name.
 
+    Hooks run where the task runs (the child process under process isolation); an exception
+    in one is logged with the attempt and never changes the outcome (see ``actors.attempt``).
+
     Args:
         name: the task name this worker serves.
         execute: ``execute(ctx, options, task)`` (sync or ``async def``); ``options``
@@ -73,8 +76,6 @@ class TaskWorker:
         frequency: seconds: a periodic worker (actionhero ``frequency``); the first node that
             registers it makes sure the schedule keyed by its name exists.
         cron: a cron expression instead of ``frequency`` (not both).
-        Hooks run where the task runs (the child process under process isolation); an
-        exception in one is logged with the attempt and never changes the outcome.
 
     Raises:
         ValidationError: a bad option, named with its value.
