@@ -278,8 +278,12 @@ def test_schema_task(supervisor: actors.Supervisor) -> None:
 def test_a_durable_step_is_not_run_again_on_a_retry(supervisor: actors.Supervisor) -> None:
     charged: list[str] = []
 
+    def charge() -> str:
+        charged.append("charged")
+        return "receipt-1"
+
     def checkout(ctx: Any, payload: dict[str, Any], task: actors.Task) -> str:
-        receipt = ctx.step("charge", lambda: charged.append("charged") or "receipt-1")
+        receipt = ctx.step("charge", charge)
         if ctx.attempt == 1:
             raise ConnectionError("the mailer is down")
         return f"mailed {receipt}"

@@ -217,7 +217,8 @@ def test_title_description_and_is_private(supervisor: actors.Supervisor) -> None
     supervisor.register_task_worker(actors.TaskWorker("internalCleanup", lambda ctx, input, task: None,
                                                       title="Cleanup", private=True))
     listed = {w["name"]: (w["title"], w["description"], w["private"]) for w in supervisor.workers()}
-    assert listed == {"publicExport": ("Export", "Exports the pages", False), "internalCleanup": ("Cleanup", None, True)}
+    assert listed == {"publicExport": ("Export", "Exports the pages", False),
+                      "internalCleanup": ("Cleanup", None, True)}
     assert [w["name"] for w in supervisor.workers(private=False)] == ["publicExport"]
     public, private = supervisor.create_task("publicExport"), supervisor.create_task("internalCleanup")
     with TestClient(actors.web.create_app(supervisor, token="t")) as client:
