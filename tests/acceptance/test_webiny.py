@@ -27,23 +27,30 @@ def test_run_executes_asynchronously(supervisor: actors.Supervisor) -> None:
     assert supervisor.get_task(task_id).result == 3  # type: ignore[union-attr]
 
 
-def test_is_aborted(tmp_path: Path) -> None:
-    started = threading.Event()
+def run_then_cancel(tmp_path: Path, **fields: Any) -> str:
+    """Start a ``longTask`` (a TaskWorker with ``fields``) that runs until ``ctx.is_aborted()``,
+    cancel it while it runs, and return its id once it has returned, CANCELLED."""
+    started, idle = threading.Event(), threading.Event()
 
     def long_task(ctx: Any, input: dict[str, Any], task: actors.Task) -> str:
         started.set()
         while not ctx.is_aborted():
-            started.wait(0.01)
+            idle.wait(0.01)
         return "stopped early"
 
     # a real node: the task runs on a thread of its own while the test cancels it
     with actors.Supervisor.start(str(tmp_path / "tasks.db"), workers=1, thread_workers=1) as node:
-        node.register_task_worker(actors.TaskWorker("longTask", long_task, isolation="thread"))
+        node.register_task_worker(actors.TaskWorker("longTask", long_task, isolation="thread", **fields))
         task_id = node.create_task("longTask")
         assert started.wait(10)
         assert node.cancel_task(task_id).status is actors.TaskStatus.CANCELLED
         eventually(lambda: node.stats()["workers"]["busy"] == 0)  # it saw the abort and returned
         assert node.get_task(task_id).status is actors.TaskStatus.CANCELLED  # type: ignore[union-attr]
+    return task_id
+
+
+def test_is_aborted(tmp_path: Path) -> None:
+    run_then_cancel(tmp_path)
 
 
 def test_is_close_to_timeout(supervisor: actors.Supervisor) -> None:
@@ -174,24 +181,9 @@ def test_on_done_and_on_error(supervisor: actors.Supervisor) -> None:
 
 
 def test_on_abort(tmp_path: Path) -> None:
-    started = threading.Event()
     aborted: list[str] = []
-
-    def long_task(ctx: Any, input: dict[str, Any], task: actors.Task) -> str:
-        started.set()
-        while not ctx.is_aborted():
-            started.wait(0.01)
-        return "stopped early"
-
-    # a real node (as test_is_aborted): the task runs on a thread of its own while the test cancels it
-    with actors.Supervisor.start(str(tmp_path / "tasks.db"), workers=1, thread_workers=1) as node:
-        node.register_task_worker(actors.TaskWorker("longTask", long_task, isolation="thread",
-                                                    on_abort=lambda ctx, input: aborted.append(ctx.task.id)))
-        task_id = node.create_task("longTask")
-        assert started.wait(10)
-        node.cancel_task(task_id)
-        eventually(lambda: aborted == [task_id])
-        assert node.get_task(task_id).status is actors.TaskStatus.CANCELLED  # type: ignore[union-attr]
+    task_id = run_then_cancel(tmp_path, on_abort=lambda ctx, input: aborted.append(ctx.task.id))
+    assert aborted == [task_id]  # it ran before the attempt ended
 
 
 def test_create_input_validation(supervisor: actors.Supervisor) -> None:
