@@ -143,6 +143,20 @@ def test_trigger_and_wait_from_another_task(supervisor: actors.Supervisor) -> No
     assert sorted(t.name for t in children) == ["broken"] * 2 + ["hello-world"] * 3  # once each, though it re-ran
 
 
+def test_a_waiting_run_holds_no_queue_slot(supervisor: actors.Supervisor) -> None:
+    def fan_out(ctx: Any, payload: dict[str, Any], task: actors.Task) -> list[Any]:
+        runs = ctx.batch_trigger_and_wait([{"name": "double", "metadata": {"n": n}} for n in range(3)])
+        return [run.output for run in runs]
+
+    supervisor.set_queue("one-at-a-time", concurrency=1)  # the parent and its children share one slot
+    supervisor.register_task_worker(actors.TaskWorker("double", lambda ctx, payload, task: payload["n"] * 2,
+                                                      queue="one-at-a-time"))
+    supervisor.register_task_worker(actors.TaskWorker("fan-out", fan_out, queue="one-at-a-time"))
+    run_id = supervisor.create_task("fan-out")
+    drain(supervisor)
+    assert supervisor.wait(run_id, timeout=10) == [0, 2, 4]
+
+
 def test_init_cleanup_and_middleware(supervisor: actors.Supervisor) -> None:
     calls: list[str] = []
 

@@ -212,8 +212,11 @@ def test_title_description_and_is_private(supervisor: actors.Supervisor) -> None
     assert listed == {"publicExport": ("Export", "Exports the pages", False),
                       "internalCleanup": ("Cleanup", None, True)}
     assert [w["name"] for w in supervisor.workers(private=False)] == ["publicExport"]
-    public, private = supervisor.create_task("publicExport"), supervisor.create_task("internalCleanup")
+    public, private = (supervisor.create_task(name, delay=60) for name in ("publicExport", "internalCleanup"))
     with TestClient(actors.web.create_app(supervisor, token="t")) as client:
         shown = [t["id"] for t in client.get("/api/tasks", headers=bearer("t")).json()]
         named = [t["id"] for t in client.get("/api/tasks?name=internalCleanup", headers=bearer("t")).json()]
+        cancelled = client.post("/api/tasks/cancel", json={}, headers=bearer("t")).json()
     assert (shown, named) == ([public], [private])  # a private task's only listed when asked for by name
+    assert cancelled == {"count": 1}  # nor touched by a bulk action that does not name it
+    assert supervisor.get_task(private).status is actors.TaskStatus.PENDING  # type: ignore[union-attr]
