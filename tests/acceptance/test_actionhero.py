@@ -42,6 +42,26 @@ def test_periodic_task(supervisor: actors.Supervisor) -> None:
     assert [advance(supervisor, 1.0).succeeded for _ in range(3)] == [1, 1, 1]
 
 
+def test_a_task_with_a_frequency_is_periodic(tmp_path: Path) -> None:
+    path = str(tmp_path / "tasks.db")
+    say_hello = actors.TaskWorker("sayHello", lambda ctx, params, task: "hello", frequency=1.0)  # 1000 ms
+    with inline_supervisor(path) as one, inline_supervisor(path) as two:
+        one.register_task_worker(say_hello)
+        two.register_task_worker(say_hello)  # a second server loading the same task: still one schedule
+        assert [(s.key, s.every) for s in one.get_schedules()] == [("sayHello", 1.0)]
+        assert [advance(one, 1.0).succeeded for _ in range(3)] == [1, 1, 1]
+        assert one.delete_schedule("sayHello") is True
+        assert advance(one, 1.0).runs == 0
+
+
+def test_task_name_and_description(supervisor: actors.Supervisor) -> None:
+    supervisor.register_task_worker(actors.TaskWorker("sendWelcomeEmail", send_welcome_email, queue="default",
+                                                      description="I will send a new user a welcome email"))
+    [listed] = supervisor.workers()
+    assert (listed["name"], listed["description"], listed["queue"]) == (
+        "sendWelcomeEmail", "I will send a new user a welcome email", "default")
+
+
 def test_a_task_has_a_default_queue_overridden_at_enqueue(supervisor: actors.Supervisor) -> None:
     supervisor.register_task_worker(actors.TaskWorker("sendWelcomeEmail", send_welcome_email, queue="mail"))
     default = supervisor.create_task("sendWelcomeEmail", metadata={"to": "a"}, delay=60)

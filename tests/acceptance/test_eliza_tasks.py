@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import actors
-from actors.testing import advance, assert_enqueued, assert_not_enqueued, drain, inline_supervisor
+from actors.testing import advance, assert_enqueued, assert_not_enqueued, drain, eventually, inline_supervisor
+
+from .web import TestClient, bearer
 
 
 def sync(ctx: Any, options: dict[str, Any], task: actors.Task) -> dict[str, Any]:
@@ -156,3 +159,59 @@ def test_a_paused_one_time_task_is_kept_and_not_run(supervisor: actors.Superviso
     supervisor.resume_task(task_id)
     drain(supervisor)
     assert supervisor.get_task(task_id).result == "ran"  # type: ignore[union-attr]
+
+
+def test_events_monitor_the_task_lifecycle(supervisor: actors.Supervisor) -> None:
+    def reporting(ctx: Any, options: dict[str, Any], task: actors.Task) -> str:
+        ctx.progress(50)
+        return "synced"
+
+    seen: list[actors.Event] = []
+    failures: list[actors.Event] = []
+    supervisor.subscribe(seen.append)
+    supervisor.subscribe(failures.append, events=["failed"])
+    supervisor.register_task_worker(actors.TaskWorker("SYNC_EXTERNAL_DATA", reporting))
+    task_id = supervisor.create_task("SYNC_EXTERNAL_DATA", metadata={"sourceUrl": "https://x"})
+    drain(supervisor)
+    eventually(lambda: [e.kind for e in seen] == ["created", "started", "progress", "succeeded"])
+    assert {(e.task_id, e.name) for e in seen} == {(task_id, "SYNC_EXTERNAL_DATA")}
+    assert (seen[2].data["progress"], seen[3].data["result"]) == (50, "synced")
+    assert failures == []
+
+
+def test_events_for_asyncio_code(supervisor: actors.Supervisor) -> None:
+    supervisor.register_task_worker(actors.TaskWorker("SYNC_EXTERNAL_DATA", sync))
+
+    async def watch() -> list[tuple[str, Any]]:
+        events = supervisor.aio.events(kinds=["created", "succeeded"])
+        first = asyncio.ensure_future(events.__anext__())
+        await asyncio.sleep(0)  # subscribed from here on
+        supervisor.create_task("SYNC_EXTERNAL_DATA", room_id="room-1", metadata={"sourceUrl": "https://x"})
+        created = await asyncio.wait_for(first, 10)
+        done = await asyncio.wait_for(events.__anext__(), 10)
+        await events.aclose()
+        return [(created.kind, created.name), (done.kind, done.data["result"])]
+
+    assert asyncio.run(watch()) == [("created", "SYNC_EXTERNAL_DATA"),
+                                    ("succeeded", {"source": "https://x", "room": "room-1"})]
+
+
+def test_jobs_api_creates_tasks_over_rest(supervisor: actors.Supervisor) -> None:
+    supervisor.register_task_worker(actors.TaskWorker("SYNC_EXTERNAL_DATA", sync))
+    token = bearer("s3cret")
+    job = {"name": "SYNC_EXTERNAL_DATA", "description": "Sync user data",
+           "room_id": "room-1", "tags": ["sync"], "metadata": {"sourceUrl": "https://api.crm.com/users"}}
+    with TestClient(actors.web.create_app(supervisor, token="s3cret")) as client:
+        assert client.post("/api/tasks", json=job).status_code == 401  # no token
+        refused = client.post("/api/tasks", json={**job, "priority": "urgent"}, headers=token)
+        assert (refused.status_code, refused.json()["field"]) == (422, "priority")
+        created = client.post("/api/tasks", json=job, headers=token)
+        assert created.status_code == 201
+        task_id = created.json()["id"]
+        drain(supervisor)
+        body = client.get(f"/api/tasks/{task_id}", headers=token).json()
+        listed = [t["id"] for t in client.get("/api/tasks?tag=sync&status=succeeded", headers=token).json()]
+        missing = client.get("/api/tasks/00000000-0000-0000-0000-000000000000", headers=token).status_code
+    assert (body["status"], body["result"]) == ("succeeded", {"source": "https://api.crm.com/users", "room": "room-1"})
+    assert (listed, missing) == ([task_id], 404)
+    assert supervisor.get_task(task_id).description == "Sync user data"  # type: ignore[union-attr]

@@ -16,8 +16,8 @@ from actors import TaskStatus
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_example(name: str) -> str:
-    done = subprocess.run([sys.executable, str(ROOT / "examples" / name)], cwd=ROOT, capture_output=True,
+def run_example(name: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / name), *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, check=True)
     return done.stdout
 
@@ -48,6 +48,18 @@ def test_trigger_tasks_example_fans_out_on_one_worker() -> None:
     assert "attempts per email: [1, 2, 1]" in out  # user-2's first attempt failed and was retried
     assert "children of the parent: 4 (SEND_WELCOME_EMAIL, SUMMARISE)" in out  # none duplicated
     assert "heartbeats run by the schedule: at least 2" in out
+
+
+def test_web_app_example_enqueues_through_a_client_node_and_mounts_the_jobs_api() -> None:
+    out = run_example("web_app.py", "--check")
+    for line in ("POST /signup bad email: 422 {'field': 'email', 'error': 'must be an email address'}",
+                 "GET /signup/{id}: succeeded, result {'sent_to': 'ada@example.com'}",
+                 "GET /jobs/api/tasks without the token: 401",
+                 "GET /jobs/api/tasks?tag=signup: [('SEND_WELCOME', 'succeeded')]",
+                 "GET /jobs/api/tasks/{id}/logs: ['sending the welcome email to ada@example.com']",
+                 "POST /jobs/api/tasks: 201; succeeded now: 2",
+                 "web app check: ok"):
+        assert line in out, out
 
 
 #: What each seed example prints when it does what it shows (its stdout must hold every line).
