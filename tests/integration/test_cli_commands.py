@@ -131,8 +131,9 @@ def test_reading_commands_show_tables_and_json(store_url: str) -> None:
     assert stats.stdout.splitlines()[3].split() == ["tasks", "1", "0", "2", "1", "0", "0", "4"]
     assert "health: ok" in stats.stdout
     figures = ok_json("stats", store=store_url)
-    assert figures["tasks"]["succeeded"] == 2 and figures["queues"]["mail"] == {
+    assert figures["tasks"]["succeeded"] == 2 and figures["queues"]["mail"]["counts"] == {
         "pending": 1, "running": 0, "succeeded": 0, "failed": 1, "cancelled": 0, "paused": 0}
+    assert figures["queues"]["mail"]["paused"] is False and figures["queues"]["mail"]["concurrency"] == 2
     assert figures["workers"]["capacity"] == 0  # the command's node runs nothing
 
 
