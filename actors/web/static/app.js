@@ -138,6 +138,7 @@ async function tryStart() {
   $("#app").hidden = false;
   $("#sign-out").hidden = !token;
   await seedChart();
+  drawChart();
   connect();
   route();
   refreshAll();
@@ -171,10 +172,17 @@ function connect() {
   view.source = api.events(onEvent, (state) => setLive(state));
 }
 
+function drawChart() {
+  const now = Date.now() / 1000;
+  chart.draw(now);
+  $("#per-minute").textContent = `${chart.perMinute(now)} finished in the last minute`;
+}
+
 function onEvent(event) {
   if (!event || !event.kind) return;
   if (event.kind === "succeeded" || event.kind === "failed") {
     chart.add(event.kind, toSeconds(event.at) ?? Date.now() / 1000, event.task_id);
+    drawChart();
   }
   if (event.kind === "created" && event.task_id) {
     view.freshIds.add(event.task_id);
@@ -402,7 +410,7 @@ function taskRow(task) {
   return el("tr", { class: "clickable", dataset: { id: task.id }, onclick: open },
     el("td", {}, el("a", { href: `#/tasks/${encodeURIComponent(task.id)}`, title: task.id }, el("code", {}, shortId(task.id)))),
     el("td", { class: "name" }, task.name, task.description ? el("div", { class: "muted small" }, task.description) : "",
-      (task.tags || []).map((tag) => el("span", { class: "tag" }, tag))),
+      (task.tags || []).length ? el("span", { class: "tags" }, task.tags.map((tag) => el("span", { class: "tag" }, tag))) : ""),
     el("td", {}, el("span", { class: `state ${task.status}` }, task.status)),
     el("td", {}, task.queue || "default"),
     el("td", {}, task.max_attempts ? `${task.attempts} / ${task.max_attempts}` : String(task.attempts ?? 0)),
@@ -628,12 +636,7 @@ function route() {
 window.addEventListener("hashchange", () => { if (!$("#app").hidden) route(); });
 
 // The chart moves with time even when nothing happens; the counts catch what events missed.
-setInterval(() => {
-  if ($("#app").hidden) return;
-  const now = Date.now() / 1000;
-  chart.draw(now);
-  $("#per-minute").textContent = `${chart.perMinute(now)} finished in the last minute`;
-}, 1000);
+setInterval(() => { if (!$("#app").hidden) drawChart(); }, 1000);
 setInterval(() => { if (!$("#app").hidden && !document.hidden) refreshAll(); }, 5000);
 
 token = initialToken();
