@@ -9,7 +9,9 @@ The rules (ARCHITECTURE.md, the house rules):
 - storage backends never import pykka, the runtime or the executors;
 - executors never import pykka, the stores or the runtime;
 - a pool child's side (what the child process imports) is the kernel and the standard library;
-- only the composition root picks concrete stores and executors: the actors see protocols.
+- only the composition root picks concrete stores and executors: the actors see protocols;
+- the HTTP API (``actors.web``) sits above the runtime: nothing below imports it, and it uses
+  the runtime through the ``Supervisor`` handle only.
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ HOMES = {
     "psycopg": {"actors.storage.postgres", "actors.storage._pg_listen", "actors.storage._pg_schema"},
     "psycopg_pool": {"actors.storage.postgres"},
     "sqlite_utils": {"actors.storage.sqlite"},
+    # the HTTP API: its web framework (and the models FastAPI is typed with) in actors.web only,
+    # the server in its server module, the metrics library in its metrics module
+    "fastapi": {"actors.web."},
+    "starlette": {"actors.web."},
+    "pydantic": {"actors.web."},
+    "uvicorn": {"actors.web.server"},
+    "prometheus_client": {"actors.web.metrics"},
 }
 
 #: The composition root: the only modules that may name concrete stores and executors.
@@ -140,6 +149,24 @@ def test_only_the_composition_root_names_concrete_stores_and_executors() -> None
     breaks = [(module, imported) for module, imports in MODULES.items()
               if module not in ROOTS and not _within(module, CONCRETE)
               for imported in imports if _within(imported, CONCRETE)]
+    assert breaks == []
+
+
+#: Who may import the HTTP API (it sits above the runtime): itself and the command line.
+WEB_USERS = ("actors.web", "actors.cli")
+
+
+def test_nothing_below_the_web_layer_imports_it() -> None:
+    breaks = [(module, imported) for module, imports in MODULES.items() if not _within(module, WEB_USERS)
+              for imported in imports if _within(imported, ("actors.web",))]
+    assert breaks == []
+
+
+def test_the_web_layer_sees_the_runtime_only_through_the_handle() -> None:
+    # routes call the Supervisor's public methods; they never reach into the actors or a store
+    breaks = [(module, imported) for module, imports in MODULES.items() if _within(module, ("actors.web",))
+              for imported in imports
+              if _within(imported, ("actors.runtime", "actors.storage", "actors.execution", "actors.batch"))]
     assert breaks == []
 
 

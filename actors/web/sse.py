@@ -1,0 +1,94 @@
+"""``GET /api/events``: the node's events as Server-Sent Events, one ``data:`` JSON line each.
+
+The route subscribes to the node (``sup.subscribe(fn, events=)``) for as long as the client
+stays connected. ``fn`` runs on the node's event thread and only hands the event to the
+connection's event loop (``call_soon_threadsafe``) into a bounded queue: a slow client never
+slows the node; past :data:`BUFFER` waiting events the newest are dropped and counted
+(``on_drop``, the ``/metrics`` counter). A comment line is sent on connect (the subscription
+is live once it arrives) and every :data:`KEEPALIVE` seconds while nothing happens, so
+proxies keep the connection open and a gone client is noticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from ..errors import StoreError
+from .convert import event_json
+from .listing import is_private
+
+if TYPE_CHECKING:
+    from ..system import Supervisor
+
+__all__ = ["BUFFER", "KEEPALIVE", "event_routes"]
+
+#: Events waiting for one slow client before the newest are dropped.
+BUFFER = 10_000
+#: Seconds between keep-alive comments on a quiet stream.
+KEEPALIVE = 15.0
+
+
+def event_routes(sup: Supervisor, guard: Callable[..., None], on_drop: Callable[[], None]) -> APIRouter:
+    """The SSE route on ``sup`` (``guard``: its auth, which also takes ``?token=``)."""
+    router = APIRouter()
+
+    @router.get("/api/events", tags=["events"], summary="Live events (Server-Sent Events)",
+                dependencies=[Depends(guard)], response_class=StreamingResponse,
+                responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                                 "description": "`data: {kind, task_id, name, queue, at, data}` lines"}})
+    async def events(events: Annotated[list[str] | None, Query(description="event kinds (repeatable)")] = None,
+                     name: Annotated[str | None, Query(description="only this worker's tasks (private too)")] = None,
+                     task_id: Annotated[str | None, Query(description="only this task's events")] = None,
+                     token: Annotated[str | None, Query(description="the token, for clients that cannot send "
+                                                        "headers (a browser's EventSource)")] = None,
+                     ) -> StreamingResponse:
+        """Each event the node records, as it happens (``sup.subscribe``)."""
+        del token  # (read by the guard)
+        subscribe = getattr(sup, "subscribe", None)
+        if subscribe is None:
+            raise StoreError("this node cannot subscribe to events (Supervisor.subscribe is missing)")
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=BUFFER)
+
+        def put(event: Any) -> None:
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                on_drop()
+
+        def deliver(event: Any) -> None:  # on the node's event thread
+            if task_id is not None and event.task_id != task_id:
+                return
+            if name is not None and event.name != name:
+                return
+            if name is None and task_id is None and is_private(sup, event.name):
+                return
+            with contextlib.suppress(RuntimeError):  # the loop closed: the client is gone
+                loop.call_soon_threadsafe(put, event)
+
+        unsubscribe = await run_in_threadpool(subscribe, deliver, events)
+        return StreamingResponse(_stream(queue), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                                 background=BackgroundTask(unsubscribe))
+
+    return router
+
+
+async def _stream(queue: asyncio.Queue[Any]) -> AsyncIterator[str]:
+    yield ": connected\n\n"
+    while True:
+        try:
+            event = await asyncio.wait_for(queue.get(), KEEPALIVE)
+        except asyncio.TimeoutError:
+            yield ": keepalive\n\n"
+            continue
+        yield f"data: {json.dumps(event_json(event), separators=(',', ':'))}\n\n"
