@@ -20,6 +20,7 @@ from .errors import (
     UnknownWorker,
     ValidationError,
 )
+from .feed.event import Event
 from .models import Node, QueueInfo, Schedule, Task, TaskStatus
 from .retry import Retry
 from .spec import TaskSpec
@@ -33,6 +34,7 @@ __all__ = [
     "ChildStartError",
     "Clock",
     "Cron",
+    "Event",
     "ItemOutcome",
     "ManualClock",
     "Node",

@@ -13,7 +13,7 @@ from actors.messages import ExecutorEvent, Job, JobDone
 from actors.models import Outcome, Task
 from actors.testing import eventually
 
-__all__ = ["Creates", "EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip", "process_gone",
+__all__ = ["Creates", "EventLog", "EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip", "process_gone",
            "stop_processes"]
 
 T = TypeVar("T")
@@ -163,3 +163,33 @@ def stop_processes(procs: list[Any], timeout: float) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+class EventLog:
+    """A ``sup.subscribe`` subscriber that keeps every ``actors.Event`` it is given; waits are
+    bounded and wake on delivery (no polling)."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: Any) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def kinds(self, task_id: str | None = None) -> list[str]:
+        with self._cond:
+            return [e.kind for e in self.events if task_id is None or e.task_id == task_id]
+
+    def wait_for(self, predicate: Callable[[list[Any]], bool], timeout: float = 10.0) -> list[Any]:
+        """Wait until ``predicate(events)`` holds; the events. ``TimeoutError`` naming what came."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self.events), timeout):
+                raise TimeoutError(f"events so far: {[(e.kind, e.task_id[:8]) for e in self.events]}")
+            return list(self.events)
+
+    def wait_kinds(self, task_id: str, *kinds: str, timeout: float = 10.0) -> list[str]:
+        """Wait until the task's events include every kind in ``kinds``; its kinds in order."""
+        self.wait_for(lambda events: set(kinds) <= {e.kind for e in events if e.task_id == task_id}, timeout)
+        return self.kinds(task_id)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..clock import Clock
     from ..storage.base import TaskStore
     from ..workers import TaskWorker
+    from .emitter import Emitter
 
 __all__ = ["Creating", "Gate"]
 
@@ -59,6 +60,7 @@ class Creating:
         _task_workers: dict[str, TaskWorker]
         _stopped: bool
         _gate: Gate
+        _emit: Emitter
 
         def _tell(self, message: object) -> None: ...
 
@@ -97,6 +99,7 @@ class Creating:
             raise
         except Exception as exc:  # (the stores raise ActorsError; anything else is translated)
             raise as_actors_error(exc) from exc
+        self._emit.created(tasks, ids)
         due = [task.run_at.timestamp() for task in tasks if task.run_at is not None and not task.status.finished]
         with contextlib.suppress(NodeStopped):  # stopped meanwhile: the rows are stored, claimed later
             self._tell(msgs.Created(ids, min(due) if due else None, frozenset(task.name for task in tasks)))

@@ -15,7 +15,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,8 @@ import pykka
 from .. import messages as msgs
 from ..clock import Clock
 from ..errors import ActorsError, NodeStopped, Timeout, ValidationError, as_actors_error
+from ..feed.bus import EventBus
+from ..feed.event import Event
 from ..models import Schedule, Task
 from ..requests import check_changes
 from ..spec import check_task_id
@@ -33,6 +35,7 @@ from ..workers import TaskWorker, as_worker
 from .bulk import Inspection
 from .children import worker_pids
 from .creates import Creating, Gate
+from .emitter import Emitter
 from .maintenance import build_schedule
 from .queues import QueueMethods
 from .waiters import result_of
@@ -62,7 +65,7 @@ class Supervisor(Creating, Inspection, QueueMethods):
 
     def __init__(self, *, ref: pykka.ActorRef[Any], store: TaskStore, clock: Clock, workers: list[pykka.ActorRef[Any]],
                  scheduler: Waker | None, node_id: str,
-                 gate: Gate | None = None) -> None:
+                 gate: Gate | None = None, bus: EventBus | None = None) -> None:
         self.ref = ref
         self.store = store
         self.clock = clock
@@ -73,6 +76,8 @@ class Supervisor(Creating, Inspection, QueueMethods):
         self._exclusive: set[str] = set()
         self._stopped = False
         self._gate = gate or Gate()  # closed by the supervisor when it stops the node itself
+        self._bus = bus or EventBus()  # shared with the supervisor actor (``feed.bus``)
+        self._emit = Emitter(self._bus, clock, node_id, {})  # the creates' events
         atexit.register(self._stop_at_exit)
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -302,6 +307,27 @@ class Supervisor(Creating, Inspection, QueueMethods):
         """Cancel a task; a running attempt is aborted (killed after ``abort_grace``)."""
         result: Task = self._ask(msgs.CancelTask(check_task_id(task_id)))
         return result
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def subscribe(self, fn: Callable[[Event], Any], events: str | Iterable[str] | None = None) -> Callable[[], None]:
+        """Call ``fn(event)`` (an :class:`actors.Event`) for each event of this node's tasks of the
+        kinds in ``events`` (None: every kind in ``actors.feed.event.KINDS``). Returns
+        ``unsubscribe()``.
+
+        ``fn`` runs on the node's one event thread, never the node's own: a slow subscriber
+        delays only other subscribers; past a bounded buffer the oldest events are dropped
+        (``stats()["events"]["dropped"]``); an exception it raises is logged once per burst and
+        counted (``stats()["events"]["errors"]``), never propagated. Events of tasks other nodes
+        record in the same store are delivered too, within about a second.
+
+        Raises:
+            ValidationError: ``fn`` not callable, or an unknown kind in ``events``.
+            NodeStopped: the node is stopped.
+        """
+        if self._stopped:
+            raise NodeStopped()
+        return self._bus.subscribe(fn, events)
 
     # --- waiting ----------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ import pykka
 from ..clock import Clock, ManualClock, SystemClock
 from ..errors import NodeStopped, StoreError, ValidationError
 from ..execution.base import Creator, EventSink, Executor, ExecutorFactory
+from ..feed.bus import EventBus
 from ..messages import Attach, Release, ReleaseAll, Shutdown, StopWorker
 from ..spec import seconds
 from ..spec.queues import check_queues
@@ -171,10 +172,12 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
     crew = Crew()
     scheduler = None if isinstance(clock, ManualClock) else Scheduler(None, clock, poll_interval)
     gate = Gate()  # shared: the supervisor closes it when it stops the node, creates check it
-    sup_ref = SupervisorActor.start(task_store, clock, config, workers=crew, scheduler=scheduler, gate=gate)
+    bus = EventBus()  # shared: the supervisor and the creates emit, ``subscribe`` subscribes
+    sup_ref = SupervisorActor.start(task_store, clock, config, workers=crew, scheduler=scheduler, gate=gate,
+                                    bus=bus)
     # the handle first: the executors' ``ctx.create_task`` goes through its create path
     handle = cls(ref=sup_ref, store=task_store, clock=clock, workers=crew.refs,
-                 scheduler=scheduler, node_id=node, gate=gate)
+                 scheduler=scheduler, node_id=node, gate=gate, bus=bus)
     options = {"kill_grace": kill_grace, "rss_limit_mb": rss_limit_mb,
                "max_tasks_per_child": max_tasks_per_child}
     try:
@@ -194,6 +197,7 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
             scheduler.stop()
         crew.stop()
         sup_ref.stop()
+        bus.close()
         raise
     return handle
 
@@ -229,6 +233,7 @@ def stop_node(handle: Supervisor, timeout: float) -> None:
         pass  # the supervisor is gone: its leases expire and another node takes the tasks
     finally:
         handle.ref.stop(block=True, timeout=timeout + 5)
+        handle._bus.close()
 
 
 def stop_at_exit(handle: Supervisor, timeout: float) -> None:

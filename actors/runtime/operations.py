@@ -22,6 +22,7 @@ from ..messages import (
     Created,
     CreateTask,
     GetTasks,
+    PauseTask,
     PutSchedule,
     ResumeTask,
     RetryTask,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from ..workers import TaskWorker
     from .children import WorkerSlot
     from .dispatch import Dispatcher, Hop
+    from .emitter import Emitter
     from .maintenance import Maintenance
     from .planner import ClaimPlanner, PlannedClaim
     from .waiters import Waiters
@@ -66,6 +68,7 @@ class TaskOperations:
         _planner: ClaimPlanner
         _maintenance: Maintenance
         _waiters: Waiters
+        _emit: Emitter
         fenced: int
 
         def _invalidate(self) -> None: ...
@@ -99,16 +102,20 @@ class TaskOperations:
         not two)."""
         due = [task.run_at.timestamp() for task in tasks if task.run_at is not None and task.name in self._workers]
         if not due:
-            return self._store.add(tasks)
+            ids = self._store.add(tasks)
+            self._emit.created(tasks, ids)
+            return ids
         now = self._clock.now()
         kinds = {self._workers[task.name].isolation for task in tasks if task.name in self._workers}
         planned = self._planner.for_create(now, next(iter(kinds))) if max(due) <= now and len(kinds) == 1 \
             else None
         if planned is None:
             ids = self._store.add(tasks)
+            self._emit.created(tasks, ids)
             self._hint(min(due))
             return ids
         ids, claims = self._store.add_and_claim(tasks, now, planned.request)
+        self._emit.created(tasks, ids)
         self._took(planned, claims)
         return ids
 
@@ -127,8 +134,16 @@ class TaskOperations:
             self._hint(task.run_at.timestamp())  # a new interval may have moved it: claim then
         return task
 
+    def _on_pause(self, message: PauseTask) -> Task:
+        before = self._store.get(message.task_id) if "paused" in self._emit.bus.wanted else None
+        task = self._store.pause(message.task_id, self._clock.now())
+        if task.status is TaskStatus.PAUSED and (before is None or before.status is not TaskStatus.PAUSED):
+            self._emit.changed("paused", task)  # (a running task pauses when its attempt ends)
+        return task
+
     def _on_resume(self, message: ResumeTask) -> Task:
         task = self._store.resume(message.task_id, self._clock.now())
+        self._emit.changed("resumed", task)
         self._invalidate()
         return task
 
@@ -136,6 +151,7 @@ class TaskOperations:
         """FAILED / CANCELLED → PENDING due now; claimed at once when a worker has room."""
         now = self._clock.now()
         task = self._store.retry(message.task_id, now)
+        self._emit.changed("retrying", task, manual=True)
         self._invalidate()  # (claims now: the task is due)
         return task
 
@@ -157,7 +173,7 @@ class TaskOperations:
                 changed += before is not None and before.status is TaskStatus.CANCELLED
             elif task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
                 try:
-                    self._store.retry(task.id, now)
+                    self._emit.changed("retrying", self._store.retry(task.id, now), manual=True)
                 except (TaskNotFound, ValidationError):
                     continue  # deleted or changed by another node meanwhile
                 changed += 1
@@ -190,7 +206,10 @@ class TaskOperations:
                 for key in range(len(self._slots)) if holder is None else [holder]:
                     self._slots[key].ref.tell(Abort(task_id, self._cfg.abort_grace))
         self._settle([task_id])
-        return self._store.get(task_id)
+        after = self._store.get(task_id)
+        if after is not None and after.status is TaskStatus.CANCELLED and before.status is not TaskStatus.CANCELLED:
+            self._emit.changed("cancelled", after)
+        return after
 
     def _delete(self, task_id: str) -> bool:
         if self._store.get(task_id) is None:
@@ -244,4 +263,5 @@ class TaskOperations:
                       for node in self._read(self._store.nodes, [])],
             "health": self._stats_health(),
             "dispatch": dispatch,  # the mode, and the average batch per message at each hop
+            "events": self._emit.bus.stats(),  # subscribers, delivered, dropped, errors, ...
         }

@@ -16,7 +16,6 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pykka
@@ -24,13 +23,16 @@ import pykka
 from .. import messages as msgs
 from ..clock import Clock
 from ..errors import NodeStopped
+from ..feed.bus import EventBus
 from ..lifecycle import decide
 from ..models import Claim, TaskStatus
 from ..storage.base import Finish, TaskStore, data_versioned
 from ..workers import TaskWorker
 from .children import FixedWorkers, Waker, Workers, WorkerSlot
+from .config import SupervisorConfig
 from .creates import Gate
 from .dispatch import ActorDispatch, DirectDispatch, Dispatcher, Hop
+from .emitter import Emitter
 from .health import Health
 from .intensity import RestartIntensity
 from .maintenance import Maintenance
@@ -54,28 +56,6 @@ _WHILE_HALTED = frozenset({msgs.WorkerEvents, msgs.Flush, msgs.ChildExited, msgs
                            msgs.Unwatch})
 
 
-@dataclass(frozen=True)
-class SupervisorConfig:
-    """Settings of one node's supervisor (validated by ``Supervisor.start``)."""
-
-    node_id: str
-    lease_ttl: float = 30.0
-    slots: dict[str, int] = field(default_factory=dict)  # capacity per kind of worker
-    pool: dict[str, int] = field(default_factory=dict)  # worker actors per kind (see planner.no_room)
-    max_batch: int = 16  # most jobs one worker holds at once
-    max_crashes: int = 3
-    retention: float = 7 * 24 * 3600.0
-    abort_grace: float = 2.0
-    orphan_grace: float = 60.0
-    serving: bool = True
-    info: dict[str, Any] | None = None  # what this node tells other nodes about itself
-    default_timeout: float | None = None  # an attempt's limit when neither task nor worker sets one
-    max_restarts: int = 5  # restart intensity: more than this many child restarts ...
-    restart_window: float = 10.0  # ... within this many seconds and the node stops itself
-    dispatch: str = "direct"  # "actor": a priority-queue actor feeds the workers (runtime/dispatch.py)
-    queues: tuple[str, ...] | None = None  # claim only these queues (None: every queue)
-
-
 class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
     """Owns the store; decides; the rest of the node only sends it messages.
 
@@ -97,7 +77,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
 
     def __init__(self, store: TaskStore, clock: Clock, config: SupervisorConfig,
                  rng: random.Random | None = None, *, workers: Workers | None = None,
-                 scheduler: Waker | None = None, gate: Gate | None = None) -> None:
+                 scheduler: Waker | None = None, gate: Gate | None = None, bus: EventBus | None = None) -> None:
         super().__init__()
         self._gate = gate or Gate()  # the handle's creates check it before they insert
         self._store = store
@@ -108,6 +88,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._scheduler = scheduler
         self._workers: dict[str, TaskWorker] = {}
         self._held: dict[str, Claim] = {}  # claimed by this node, not yet ended
+        self._emit = Emitter(bus or EventBus(), clock, config.node_id, self._held)  # events (feed.bus)
         self._cancelled: set[str] = set()
         self._dispatch: Dispatcher = DirectDispatch(config.max_batch, self._refused)
         self._events = Hop()  # worker -> supervisor: WorkerEvents messages, and the events each held
@@ -137,7 +118,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             msgs.GetTask: lambda m: self._store.get(m.task_id), msgs.GetTasks: self._on_get_tasks,
             msgs.GetLogs: lambda m: self._store.logs(m.task_id), msgs.UpdateTask: self._on_update,
             msgs.DeleteTask: lambda m: self._delete(m.task_id),
-            msgs.PauseTask: lambda m: self._store.pause(m.task_id, self._clock.now()),
+            msgs.PauseTask: self._on_pause,
             msgs.ResumeTask: self._on_resume, msgs.CancelTask: self._on_cancel,
             msgs.RetryTask: self._on_retry, msgs.BulkTasks: self._on_bulk,
             msgs.RegisterWorker: lambda m: self._register(m.worker), msgs.GetStats: lambda _: self._stats(),
@@ -252,6 +233,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
                            getattr(self._store, "claim_held_back", False))
         if not claims:
             return
+        self._emit.started(claims)
         items = []
         for claim in claims:
             self._held[claim.task.id] = claim
@@ -341,7 +323,9 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         if batch.done:
             self._flushes.add(len(batch.done))
             self._dispatch.ended([(event.task_id, event.token) for event in batch.done])
+        reported = self._emit.before(batch)
         retry = self._recorder.write_reports(batch, now)
+        self._emit.reports(reported, retry)
         if batch.done and not self._recorder.write("finish", now, self._record, batch.done, now):
             retry += batch.done
         if retry:
@@ -382,6 +366,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
             applied, claims = self._store.finish_and_claim(finishes, now, planned.request)
         else:
             applied = self._store.finish(finishes, now) if finishes else []
+        self._emit.ended(finishes, applied)
         for task_id in ended:
             self._drop_held(task_id)
         if planned is not None:

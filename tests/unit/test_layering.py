@@ -32,7 +32,7 @@ KERNEL = {
     "actors.retry", "actors.cron",
     "actors.lifecycle", "actors.messages", "actors.events", "actors.context", "actors.creating", "actors.requests",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
-    "actors.storage.capabilities",
+    "actors.storage.capabilities", "actors.feed", "actors.feed.event", "actors.feed.bus",
 }
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").
