@@ -68,6 +68,7 @@ def test_a_task_created_through_the_api_appears_without_a_reload(page: Any, serv
     expect(row.locator(".state")).to_have_text("succeeded")
     expect(page.locator("#state-counts [data-state=succeeded] .n")).to_have_text("1")
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
+    expect(page.locator("#live")).to_have_attribute("data-events", re.compile(r"^[1-9]"))  # through SSE
     screenshot(page, served, "dashboard-live.png")
 
 

@@ -180,6 +180,10 @@ function drawChart() {
 
 function onEvent(event) {
   if (!event || !event.kind) return;
+  const pill = $("#live");
+  const seen = Number(pill.dataset.events || 0) + 1;
+  pill.dataset.events = String(seen);
+  pill.title = `The event stream (/api/events): ${seen} event${seen === 1 ? "" : "s"} received`;
   if (event.kind === "succeeded" || event.kind === "failed") {
     chart.add(event.kind, toSeconds(event.at) ?? Date.now() / 1000, event.task_id);
     drawChart();
