@@ -224,20 +224,46 @@ def test_a_queue_is_paused_and_resumed_from_the_dashboard(page: Any, served: Ser
     row.get_by_role("button", name="Resume", exact=True).click()
     expect(row.get_by_role("button", name="Pause", exact=True)).to_be_visible()
     expect(_row(page, task_id).locator(".state")).to_have_text("succeeded")
-    screenshot(page, served, "dashboard.png")
 
 
-def test_the_dark_colour_scheme_is_followed(browser: Any, served: Served) -> None:
+def _populate(served: Served) -> dict[str, int]:
+    """A board with something in every panel: ends of both kinds, a running task, a paused
+    queue's pending task, a limited queue, two schedules. Returns the counts it expects."""
+    sup = served.sup
+    sup.set_queue("emails", concurrency=5, rate_limit="100/m")
+    sup.set_queue("reports", paused=True)
+    sup.schedule("ECHO", cron="0 3 * * *", key="nightly-report", metadata={"kind": "nightly"})
+    sup.schedule("ECHO", every=3600, key="hourly-sync")
+    done = [sup.create_task("ECHO", queue="emails", tags=["crm"], description=f"Send welcome e-mail #{n}")
+            for n in range(4)]
+    done.append(sup.create_task("CHATTY", description="Sync user data from CRM", tags=["sync", "crm"]))
+    failed = [sup.create_task("BOOM", metadata={"why": "the CRM answered 503"}, description="Import contacts")]
+    running = sup.create_task("WAIT", description="Rebuild the search index")
+    waiting = sup.create_task("ECHO", queue="reports", description="Monthly report")
+    for task_id in done:
+        served.wait_status(task_id, "succeeded")
+    for task_id in failed:
+        served.wait_status(task_id, "failed")
+    served.wait_status(running, "running")
+    served.wait_status(waiting, "pending")
+    return {"succeeded": len(done), "failed": len(failed), "running": 1}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_busy_board_in_either_colour_scheme(browser: Any, served: Served, scheme: str) -> None:
     expect = _expect()
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, color_scheme="dark")
+    counts = _populate(served)
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, color_scheme=scheme)
     try:
         page = context.new_page()
-        for name in ("ECHO", "BOOM", "CHATTY"):
-            served.sup.create_task(name)
         open_dashboard(page, served)
+        for state, count in counts.items():
+            expect(page.locator(f"#state-counts [data-state={state}] .n")).to_have_text(str(count))
+        expect(page.locator('#queues tbody tr[data-queue="reports"]')).to_contain_text("paused")
+        expect(page.locator("#schedules tbody tr")).to_have_count(2)
+        expect(page.locator("#nodes li")).to_have_count(1)
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-        assert background == "rgb(15, 18, 24)"
-        expect(page.locator("#tasks tbody tr")).not_to_have_count(0)
-        screenshot(page, served, "dashboard-dark.png")
+        assert background == ("rgb(15, 18, 24)" if scheme == "dark" else "rgb(246, 247, 249)")
+        screenshot(page, served, "dashboard.png" if scheme == "light" else "dashboard-dark.png")
     finally:
         context.close()

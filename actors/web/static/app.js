@@ -8,6 +8,7 @@ import { Throughput } from "./chart.js";
 const STATES = ["pending", "running", "succeeded", "failed", "cancelled", "paused"];
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 const PAGE_SIZE = 50;
+const RATE_UNITS = { 1: "s", 60: "min", 3600: "h" };
 const FRESH_MAX = 25;
 
 const $ = (selector) => document.querySelector(selector);
@@ -297,14 +298,18 @@ async function refreshQueues() {
     const toggle = queue.paused
       ? el("button", { type: "button", onclick: () => pauseQueue(queue.name, false) }, "Resume")
       : el("button", { type: "button", onclick: () => pauseQueue(queue.name, true) }, "Pause");
-    const rate = Array.isArray(queue.rate_limit) ? ` · ${queue.rate_limit[0]}/${duration(queue.rate_limit[1])}` : "";
+    const limits = [
+      Array.isArray(queue.rate_limit) ? `${queue.rate_limit[0]}/${RATE_UNITS[queue.rate_limit[1]] || duration(queue.rate_limit[1])}` : "",
+      queue.key_concurrency ? `${queue.key_concurrency} per key` : "",
+    ].filter(Boolean).join(" · ");
     return el("tr", { dataset: { queue: queue.name }, class: queue.paused ? "paused-row" : "" },
       el("td", {}, el("a", { href: "#/", onclick: () => setFilter("queue", queue.name) }, queue.name),
-        queue.paused ? el("span", { class: "state paused" }, "paused") : ""),
-      el("td", {}, `${counts.pending ?? 0} / ${queue.running ?? counts.running ?? 0}`),
-      el("td", { class: "nowrap" }, input, el("button", { type: "button", class: "quiet", onclick: setLimit }, "Set"),
-        el("span", { class: "muted small" }, rate)),
-      el("td", {}, toggle));
+        queue.paused ? el("span", { class: "state paused" }, "paused") : "",
+        limits ? el("div", { class: "muted small" }, limits) : ""),
+      el("td", { class: "num" }, String(counts.pending ?? 0)),
+      el("td", { class: "num" }, String(queue.running ?? counts.running ?? 0)),
+      el("td", { class: "nowrap" }, input, el("button", { type: "button", class: "quiet small", onclick: setLimit }, "Set")),
+      el("td", { class: "end" }, toggle));
   }));
 }
 
@@ -413,8 +418,9 @@ function taskRow(task) {
   const open = () => { window.location.hash = `#/tasks/${encodeURIComponent(task.id)}`; };
   return el("tr", { class: "clickable", dataset: { id: task.id }, onclick: open },
     el("td", {}, el("a", { href: `#/tasks/${encodeURIComponent(task.id)}`, title: task.id }, el("code", {}, shortId(task.id)))),
-    el("td", { class: "name" }, task.name, task.description ? el("div", { class: "muted small" }, task.description) : "",
-      (task.tags || []).length ? el("span", { class: "tags" }, task.tags.map((tag) => el("span", { class: "tag" }, tag))) : ""),
+    el("td", { class: "name" }, task.name,
+      (task.tags || []).length ? el("span", { class: "tags" }, task.tags.map((tag) => el("span", { class: "tag" }, tag))) : "",
+      task.description ? el("div", { class: "muted small" }, task.description) : ""),
     el("td", {}, el("span", { class: `state ${task.status}` }, task.status)),
     el("td", {}, task.queue || "default"),
     el("td", {}, task.max_attempts ? `${task.attempts} / ${task.max_attempts}` : String(task.attempts ?? 0)),
