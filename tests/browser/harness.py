@@ -83,8 +83,8 @@ def _free_socket() -> socket.socket:
 
 
 @contextmanager
-def serve(tmp_path: Path) -> Iterator[Served]:
-    """A node on an SQLite file with two process workers, its app (token ``TOKEN``) served by
+def serve(tmp_path: Path, token: str | None = TOKEN) -> Iterator[Served]:
+    """A node on an SQLite file with two process workers, its app (``token``) served by
     uvicorn in a thread on a free port. Workers: ``ECHO`` and ``CHILD`` (succeed), ``BOOM``
     (fails, no retry), ``FLAKY`` (fails until ``metadata["path"]`` exists, no retry), ``CHATTY``
     (progress, a log line, a ``CHILD``), ``WAIT`` (runs until cancelled)."""
@@ -101,7 +101,7 @@ def serve(tmp_path: Path) -> Iterator[Served]:
                    TaskWorker("WAIT", task_functions.cooperative)):
         sup.register_task_worker(worker)
     sock = _free_socket()
-    server = uvicorn.Server(uvicorn.Config(create_app(sup, token=TOKEN), log_level="warning", lifespan="off",
+    server = uvicorn.Server(uvicorn.Config(create_app(sup, token=token), log_level="warning", lifespan="off",
                                            timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dash-uvicorn", daemon=True)
     thread.start()

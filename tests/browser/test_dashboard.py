@@ -4,11 +4,12 @@ through SSE, filters, a task's detail, the actions on one task and on a filter, 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .harness import TOKEN, Served, open_dashboard, screenshot
+from .harness import TOKEN, Served, open_dashboard, screenshot, serve
 
 pytestmark = pytest.mark.browser
 
@@ -52,6 +53,22 @@ def test_a_token_in_the_address_is_kept_and_taken_out_of_the_address(page: Any, 
     page.goto(served.url + "/")  # a new visit in the same session: no prompt
     expect(page.locator("#live")).to_have_text("live")
     expect(page.locator("#login")).to_be_hidden()
+
+
+def test_a_server_without_a_token_asks_for_none(browser: Any, tmp_path: Path) -> None:
+    expect = _expect()
+    with serve(tmp_path, token=None) as open_node:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(open_node.url + "/")
+            expect(page.locator("#live")).to_have_text("live")
+            expect(page.locator("#login")).to_be_hidden()
+            expect(page.locator("#sign-out")).to_be_hidden()
+            task_id = open_node.sup.create_task("ECHO")
+            expect(_row(page, task_id)).to_be_visible()
+        finally:
+            context.close()
 
 
 def test_a_task_created_through_the_api_appears_without_a_reload(page: Any, served: Served) -> None:
@@ -267,3 +284,29 @@ def test_a_busy_board_in_either_colour_scheme(browser: Any, served: Served, sche
         screenshot(page, served, "dashboard.png" if scheme == "light" else "dashboard-dark.png")
     finally:
         context.close()
+
+
+def test_delete_all_asks_first_and_deletes_only_what_matches(page: Any, served: Served) -> None:
+    expect = _expect()
+    doomed = [served.sup.create_task("BOOM") for _ in range(2)]
+    kept = served.sup.create_task("ECHO")
+    for task_id in doomed:
+        served.wait_status(task_id, "failed")
+    served.wait_status(kept, "succeeded")
+    open_dashboard(page, served)
+    page.fill("#filters input[name=name]", "BOOM")
+    expect(page.locator("#tasks tbody tr")).to_have_count(2)
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete all").click()
+    expect(page.locator("#tasks tbody tr")).to_have_count(2)
+    assert all(served.sup.get_task(task_id) is not None for task_id in doomed)  # dismissed: nothing deleted
+
+    messages: list[str] = []
+    page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Delete all").click()
+    expect(page.locator("#toast")).to_have_text("Deleted 2 tasks")
+    expect(page.locator("#tasks tbody tr")).to_have_count(0)
+    assert messages == ["Delete every task matching the filter?"]
+    assert [served.sup.get_task(task_id) for task_id in doomed] == [None, None]
+    assert served.sup.get_task(kept) is not None

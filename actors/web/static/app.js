@@ -170,7 +170,11 @@ function setLive(state, text) {
 
 function connect() {
   if (view.source) view.source.close();
-  view.source = api.events(onEvent, (state) => setLive(state));
+  view.source = api.events(onEvent, (state) => {
+    const was = $("#live").dataset.state;
+    setLive(state);
+    if (state === "live" && was === "down") refreshAll(); // what happened while the stream was down
+  });
 }
 
 function drawChart() {
