@@ -42,7 +42,10 @@ def node_routes(sup: Supervisor) -> APIRouter:
     def set_queue(name: str, body: QueueChanges) -> dict[str, Any]:
         """``set_queue``: declare the queue or change it (a key left out keeps its value, a null
         removes that limit; ``paused`` pauses or resumes it). Answers the queue after."""
-        return record_json(sup.set_queue(name, **body.model_dump(exclude_unset=True)))
+        changes = body.model_dump(exclude_unset=True)
+        if isinstance(changes.get("rate_limit"), list):  # JSON's [N, seconds]: set_queue's (N, seconds)
+            changes["rate_limit"] = tuple(changes["rate_limit"])
+        return record_json(sup.set_queue(name, **changes))
 
     @router.get("/schedules", response_model=list[ScheduleOut], tags=["schedules"], summary="List schedules")
     def get_schedules() -> list[dict[str, Any]]:

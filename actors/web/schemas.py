@@ -139,7 +139,7 @@ class QueueOut(BaseModel):
     name: str
     concurrency: int | None = None
     key_concurrency: int | None = None
-    rate_limit: tuple[int, float] | None = None
+    rate_limit: list[int | float] | None = Field(None, min_length=2, max_length=2)
     paused: bool = False
     counts: dict[str, int] = Field(default_factory=dict)
     running: int = 0
@@ -154,7 +154,7 @@ class QueueChanges(BaseModel):
 
     concurrency: int | None = None
     key_concurrency: int | None = None
-    rate_limit: str | tuple[int, float] | None = None
+    rate_limit: str | list[int | float] | None = None
     paused: bool | None = None
 
 
