@@ -83,11 +83,13 @@ def _free_socket() -> socket.socket:
 
 
 @contextmanager
-def serve(tmp_path: Path, token: str | None = TOKEN) -> Iterator[Served]:
-    """A node on an SQLite file with two process workers, its app (``token``) served by
-    uvicorn in a thread on a free port. Workers: ``ECHO`` and ``CHILD`` (succeed), ``BOOM``
-    (fails, no retry), ``FLAKY`` (fails until ``metadata["path"]`` exists, no retry), ``CHATTY``
-    (progress, a log line, a ``CHILD``), ``WAIT`` (runs until cancelled)."""
+def serve(tmp_path: Path, token: str | None = TOKEN, prefix: str = "") -> Iterator[Served]:
+    """A node on an SQLite file with two process workers, its app (``token``) served by uvicorn
+    in a thread on a free port (mounted at ``prefix`` in an outer FastAPI app when given).
+
+    Workers: ``ECHO`` and ``CHILD`` (succeed), ``BOOM`` (fails, no retry), ``FLAKY`` (fails until
+    ``metadata["path"]`` exists, no retry), ``CHATTY`` (progress, a log line, a ``CHILD``),
+    ``WAIT`` (runs until cancelled)."""
     import uvicorn
 
     from actors.web import create_app
@@ -100,14 +102,20 @@ def serve(tmp_path: Path, token: str | None = TOKEN) -> Iterator[Served]:
                    TaskWorker("CHATTY", task_functions.chatty),
                    TaskWorker("WAIT", task_functions.cooperative)):
         sup.register_task_worker(worker)
+    app: Any = create_app(sup, token=token)
+    if prefix:
+        from fastapi import FastAPI
+
+        outer = FastAPI()
+        outer.mount(prefix, app)
+        app = outer
     sock = _free_socket()
-    server = uvicorn.Server(uvicorn.Config(create_app(sup, token=token), log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=2))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dash-uvicorn", daemon=True)
     thread.start()
     try:
         eventually(lambda: server.started, timeout=30)
-        yield Served(sup, f"http://127.0.0.1:{sock.getsockname()[1]}", tmp_path)
+        yield Served(sup, f"http://127.0.0.1:{sock.getsockname()[1]}{prefix}", tmp_path)
     finally:
         server.should_exit = True
         thread.join(timeout=15)

@@ -71,6 +71,22 @@ def test_a_server_without_a_token_asks_for_none(browser: Any, tmp_path: Path) ->
             context.close()
 
 
+def test_the_dashboard_works_mounted_under_a_prefix(browser: Any, tmp_path: Path) -> None:
+    expect = _expect()
+    with serve(tmp_path, prefix="/actors") as mounted:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"{mounted.url}?token={TOKEN}")  # /actors: redirected to /actors/
+            expect(page.locator("#live")).to_have_text("live")
+            task_id = mounted.api("POST", "/api/tasks", json={"name": "ECHO"})["id"]
+            expect(_row(page, task_id).locator(".state")).to_have_text("succeeded")
+            _row(page, task_id).click()
+            expect(page.locator("#d-outcome")).to_contain_text('"name": "ECHO"')
+        finally:
+            context.close()
+
+
 def test_a_task_created_through_the_api_appears_without_a_reload(page: Any, served: Served) -> None:
     expect = _expect()
     open_dashboard(page, served)

@@ -7,6 +7,10 @@
 
 const TOKEN_KEY = "actors.token";
 
+/** A route of the API relative to the page, so the app works mounted under a prefix
+ * (`outer.mount("/actors", create_app(sup))` serves the page at `/actors/` and the API below it). */
+const routeUrl = (path) => path.replace(/^\//, "");
+
 /** The token for this session: from `?token=` (then kept and removed from the address) or storage. */
 export function initialToken() {
   const url = new URL(window.location.href);
@@ -56,7 +60,7 @@ export class Api {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    const response = await fetch(path, init);
+    const response = await fetch(routeUrl(path), init);
     const text = await response.text();
     let data = null;
     if (text) {
@@ -80,7 +84,8 @@ export class Api {
   /** Open the event stream; `onEvent(event)` for each `actors.Event`, `onState("live"|"down")`. */
   events(onEvent, onState) {
     const token = this.getToken();
-    const source = new EventSource(token ? `/api/events?token=${encodeURIComponent(token)}` : "/api/events");
+    const events = routeUrl("/api/events");
+    const source = new EventSource(token ? `${events}?token=${encodeURIComponent(token)}` : events);
     source.onopen = () => onState("live");
     source.onerror = () => onState("down");
     source.onmessage = (message) => {

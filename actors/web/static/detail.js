@@ -74,7 +74,8 @@ function renderDetail(task, logs, children) {
     ...field("Tags", (task.tags || []).map((tag) => el("span", { class: "tag" }, tag))),
     ...field("Attempts", task.max_attempts ? `${task.attempts} of ${task.max_attempts}` : String(task.attempts ?? 0)),
     ...field("Failures", task.failure_count ? String(task.failure_count) : ""),
-    ...field("Iteration", task.iteration ? String(task.iteration) : ""),
+    ...field("Iteration", task.iteration > 1 || task.max_iterations
+      ? `${task.iteration ?? 1}${task.max_iterations ? ` of at most ${task.max_iterations}` : ""}` : ""),
     ...field("Progress", task.progress !== null && task.progress !== undefined ? `${task.progress}%` : ""),
     ...field("Runs at", task.run_at ? `${stamp(task.run_at)} (${ago(task.run_at)})` : ""),
     ...field("Every", task.update_interval ? duration(task.update_interval) : ""),
@@ -112,16 +113,17 @@ function renderDetail(task, logs, children) {
   el("td", {}, child.name), el("td", {}, el("span", { class: `state ${child.status}` }, child.status)))));
 }
 
-/** Logs grouped by iteration (when the server says) and attempt, oldest first. */
+/** Logs grouped by attempt, and by iteration once the task has run more than one, oldest first. */
 function renderLogs(logs) {
   const box = $("#d-logs");
   if (!logs.length) {
     box.replaceChildren(el("p", { class: "muted" }, "No log lines."));
     return;
   }
+  const iterated = logs.some((line) => line.iteration > 1);
   const groups = new Map();
   for (const line of logs) {
-    const key = line.iteration ? `Iteration ${line.iteration} · attempt ${line.attempt}` : `Attempt ${line.attempt}`;
+    const key = iterated ? `Iteration ${line.iteration ?? 1} · attempt ${line.attempt}` : `Attempt ${line.attempt}`;
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(line);
   }
