@@ -326,3 +326,27 @@ def test_delete_all_asks_first_and_deletes_only_what_matches(page: Any, served: 
     assert messages == ["Delete every task matching the filter?"]
     assert [served.sup.get_task(task_id) for task_id in doomed] == [None, None]
     assert served.sup.get_task(kept) is not None
+
+
+def test_a_rows_own_buttons_act_on_that_task_only(page: Any, served: Served) -> None:
+    expect = _expect()
+    marker = served.tmp_path / "ready"
+    retried, other = (served.sup.create_task("FLAKY", metadata={"path": str(marker)}) for _ in range(2))
+    waiting = served.sup.create_task("WAIT")
+    for task_id in (retried, other):
+        served.wait_status(task_id, "failed")
+    served.wait_status(waiting, "running")
+    open_dashboard(page, served)
+    expect(_row(page, waiting).get_by_role("button", name="Retry")).to_have_count(0)  # only what applies
+    expect(_row(page, retried).get_by_role("button", name="Cancel")).to_have_count(0)
+
+    marker.touch()
+    _row(page, retried).get_by_role("button", name="Retry").click()
+    expect(_row(page, retried).locator(".state")).to_have_text("succeeded")
+    expect(page).to_have_url(re.compile(r"/(#/)?$"))  # the button did not open the task
+    _row(page, waiting).get_by_role("button", name="Cancel").click()
+    expect(_row(page, waiting).locator(".state")).to_have_text("cancelled")
+    _row(page, other).get_by_role("button", name="Delete").click()
+    expect(_row(page, other)).to_have_count(0)
+    assert served.sup.get_task(other) is None
+    assert served.wait_status(retried, "succeeded").attempts == 1

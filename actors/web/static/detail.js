@@ -1,11 +1,10 @@
 // A task's detail (#/tasks/ID): its fields, result or error, metadata, steps, logs per
 // attempt / iteration, children, and the actions on it.
 
-import { listOf, ApiError } from "./api.js";
-import { $, ago, duration, el, json, shortId, stamp, toast } from "./dom.js";
-import { api, guarded, hooks, view } from "./shared.js";
-
-const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+import { applies, runAction } from "./actions.js";
+import { ApiError, listOf } from "./api.js";
+import { $, ago, duration, el, json, shortId, stamp } from "./dom.js";
+import { api, guarded, view } from "./shared.js";
 
 // --- a task's detail ----------------------------------------------------------------------------
 
@@ -50,14 +49,7 @@ function renderDetail(task, logs, children) {
 
   const actions = $("#d-actions");
   actions.hidden = false;
-  const can = {
-    retry: task.status === "failed" || task.status === "cancelled",
-    cancel: !FINISHED.has(task.status),
-    pause: task.status === "pending",
-    resume: task.status === "paused",
-    delete: true,
-  };
-  for (const button of actions.querySelectorAll("[data-act]")) button.hidden = !can[button.dataset.act];
+  for (const button of actions.querySelectorAll("[data-act]")) button.hidden = !applies(button.dataset.act, task);
 
   const bar = $("#d-progress");
   bar.hidden = task.progress === null || task.progress === undefined;
@@ -139,18 +131,11 @@ for (const button of document.querySelectorAll("#d-actions [data-act]")) {
 
 async function act(action) {
   const id = view.detailId;
-  const done = await guarded(async () => {
-    if (action === "delete") await api.del(`/api/tasks/${encodeURIComponent(id)}`);
-    else await api.post(`/api/tasks/${encodeURIComponent(id)}/${action}`);
-    return true;
-  });
-  if (!done) return;
-  const words = { retry: "Retried", cancel: "Cancelled", pause: "Paused", resume: "Resumed", delete: "Deleted" };
-  toast(`${words[action]} ${shortId(id)}`);
   if (action === "delete") {
-    view.fresh.delete(id);
+    if (!(await runAction(action, id))) return;
     view.detailId = null;
     window.location.hash = "#/"; // the route shows the list
+    return;
   }
-  hooks.refreshAll(); // the detail (or the list after a delete) and the counts
+  await runAction(action, id);
 }

@@ -1,11 +1,14 @@
 // The task list: the filter (state, name, queue, tag on the server; a text search in the
 // page), paging, tasks created while the page is open, and the bulk actions on the filter.
 
+import { applies, runAction } from "./actions.js";
 import { listOf } from "./api.js";
 import { $, ago, el, shortId, stamp, toast } from "./dom.js";
 import { api, guarded, hooks, view } from "./shared.js";
 
 const PAGE_SIZE = 50;
+const ROW_ACTIONS = ["retry", "cancel", "delete"];
+const ROW_LABELS = { retry: "Retry", cancel: "Cancel", delete: "Delete" };
 const FRESH_MAX = 25;
 
 // --- the task list ------------------------------------------------------------------------------
@@ -96,7 +99,12 @@ function taskRow(task) {
     el("td", {}, task.queue || "default"),
     el("td", {}, task.max_attempts ? `${task.attempts} / ${task.max_attempts}` : String(task.attempts ?? 0)),
     el("td", {}, progressBar(task.progress)),
-    el("td", { title: stamp(task.updated_at) }, ago(task.updated_at || task.created_at)));
+    el("td", { title: stamp(task.updated_at) }, ago(task.updated_at || task.created_at)),
+    el("td", { class: "row-actions" }, ROW_ACTIONS.filter((action) => applies(action, task)).map((action) => el("button", {
+      type: "button", class: `small${action === "delete" ? " quiet" : ""}`, dataset: { act: action },
+      title: `${ROW_LABELS[action]} ${shortId(task.id)}`,
+      onclick: (event) => { event.stopPropagation(); runAction(action, task.id); },
+    }, ROW_LABELS[action]))));
 }
 
 export function setFilter(key, value) {
