@@ -12,9 +12,12 @@ import pytest
 from .harness import Served, chromium_path, missing, serve
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Debian Chromium for the session (skipped, or failed in CI, without one)."""
+    """One headless Debian Chromium per test module (skipped, or failed in CI, without one).
+
+    Not for the session: Playwright's sync API keeps an asyncio loop running in the main thread
+    while it is started, which would make every later test of the run see a running event loop."""
     executable = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
