@@ -239,3 +239,13 @@ def test_an_unknown_route_or_method_answers_in_the_error_shape(client: TestClien
     assert response.status_code == 404 and set(response.json()) == {"field", "value", "error"}
     response = client.put("/api/tasks")
     assert response.status_code == 405 and response.json()["error"]
+
+
+def test_workers_are_listed_without_the_private_ones_unless_named(client: TestClient,
+                                                                  sup: actors.Supervisor) -> None:
+    sup.register_task_worker(TaskWorker("ECHO", echo, queue="emails"))
+    sup.register_task_worker(private_worker("SECRET"))
+    workers = client.get("/api/workers").json()
+    assert [(w["name"], w["queue"], w["isolation"]) for w in workers] == [("ECHO", "emails", "process")]
+    assert [w["name"] for w in client.get("/api/workers?name=SECRET").json()] == ["SECRET"]
+    assert client.get("/api/workers?name=NOBODY").json() == []
