@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 
 import actors
 from actors import ManualClock, Retry, TaskWorker
-
 from tests.helpers import private_worker
 
 from .conftest import echo
