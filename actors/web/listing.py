@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import TaskNotFound, ValidationError
 from ..models import Task, TaskStatus
+from ..requests import task_query
 
 if TYPE_CHECKING:
     from ..system import Supervisor
@@ -63,8 +64,7 @@ def list_tasks(sup: Supervisor, *, offset: int = 0, limit: int | None = None, **
     hidden = frozenset() if filters.get("name") is not None else private_names(sup)
     if not hidden:
         return sup.get_tasks(offset=offset, limit=limit, **filters)
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise ValidationError("offset", offset, "must be an integer >= 0")
+    task_query(offset=offset, limit=limit, **filters)  # refused here as get_tasks would (named)
     visible: list[Task] = []
     skipped = read = 0
     while True:

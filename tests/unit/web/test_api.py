@@ -238,3 +238,24 @@ def test_workers_are_listed_without_the_private_ones_unless_named(client: TestCl
     assert [(w["name"], w["queue"], w["isolation"]) for w in workers] == [("ECHO", "emails", "process")]
     assert [w["name"] for w in client.get("/api/workers?name=SECRET").json()] == ["SECRET"]
     assert client.get("/api/workers?name=NOBODY").json() == []
+
+
+def test_logs_of_one_iteration_where_the_build_keeps_them(client: TestClient, sup: actors.Supervisor) -> None:
+    sup.register_task_worker(TaskWorker("ECHO", echo))
+    task_id = create(client, name="ECHO")
+    sup.wait(task_id, timeout=10)
+    response = client.get(f"/api/tasks/{task_id}/logs?iteration=1")
+    if "iteration" in inspect.signature(sup.logs).parameters:
+        assert [line["message"] for line in response.json()] == [f"hello from {task_id[:8]}"]
+    else:
+        assert response.status_code == 422 and response.json()["field"] == "iteration"
+    response = client.get(f"/api/tasks/{task_id}/logs?iteration=0")
+    assert response.status_code == 422 and response.json()["field"] == "iteration"
+
+
+def test_a_bad_page_is_refused_with_private_workers_registered_too(client: TestClient,
+                                                                   sup: actors.Supervisor) -> None:
+    sup.register_task_worker(private_worker("SECRET", echo))
+    for query, field in [("?offset=-1", "offset"), ("?limit=-1", "limit"), ("?status=sleeping", "status")]:
+        response = client.get(f"/api/tasks{query}")
+        assert response.status_code == 422 and response.json()["field"] == field, query
