@@ -29,6 +29,7 @@ from .workers import TaskWorker, worker
 __all__ = [
     "ActorsError",
     "AffinityDrains",
+    "AsyncSupervisor",
     "BatchProcessor",
     "BatchQueue",
     "ChildStartError",
@@ -65,13 +66,14 @@ __all__ = [
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
+    from .aio import AsyncSupervisor
     from .batch import BatchProcessor, BatchQueue, ItemOutcome, PriorityQueue, Semaphore
     from .batch.drain import AffinityDrains, TaskDrain
     from .system import Supervisor
 
 # Loaded on first use, so that a pool's child process (which imports ``actors`` to find
 # its task functions) pays for neither pykka nor asyncio (the batch stack): less memory.
-_LAZY = {"Supervisor": "system", "TaskDrain": "batch.drain", "AffinityDrains": "batch.drain",
+_LAZY = {"Supervisor": "system", "AsyncSupervisor": "aio", "TaskDrain": "batch.drain", "AffinityDrains": "batch.drain",
          "BatchProcessor": "batch", "BatchQueue": "batch", "ItemOutcome": "batch",
          "PriorityQueue": "batch", "Semaphore": "batch"}
 

@@ -6,6 +6,7 @@ last completion recorded), and checks that every task succeeded exactly once.
 
     python benchmarks/throughput.py --n 10000 --workers 2
     python benchmarks/throughput.py --n 10000 --workers 2 --dispatch actor   # the queue actor on the path
+    python benchmarks/throughput.py --n 10000 --workers 2 --subscribe        # a subscriber to every event
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def main() -> int:
     parser.add_argument("--store", default=None, help="SQLite path (default: a temp file)")
     parser.add_argument("--dispatch", choices=["direct", "actor"], default=None,
                         help="the supervisor's dispatch (sets ACTORS_DISPATCH; default: the node's)")
+    parser.add_argument("--subscribe", action="store_true",
+                        help="subscribe a counting no-op to every event (sup.subscribe) during the run")
     args = parser.parse_args()
     if args.dispatch:
         os.environ["ACTORS_DISPATCH"] = args.dispatch
@@ -41,6 +44,9 @@ def main() -> int:
         path, workers=args.workers, max_batch=args.max_batch, synchronous=args.synchronous
     ) as sup:
         sup.register_task_worker(actors.TaskWorker("ADD", add))
+        seen: list[int] = [0]
+        if args.subscribe:
+            sup.subscribe(lambda event: seen.__setitem__(0, seen[0] + 1))
         sup.wait(sup.create_task("ADD", metadata={"a": 1, "b": 2}), timeout=60)  # children warm
         specs = [{"name": "ADD", "metadata": {"a": i, "b": i}} for i in range(args.n)]
         start = time.perf_counter()
@@ -53,7 +59,8 @@ def main() -> int:
         wrong = [t.id for t in done if t.result != 2 * t.metadata["a"]]
         ran = {t.id for t in done} & set(ids)
         once = all(t.attempts == 1 for t in done if t.id in ran)
-        dispatch = sup.stats()["dispatch"]
+        stats = sup.stats()
+        dispatch = stats["dispatch"]
     ok = len(ran) == args.n and not wrong and once
     print(
         f"actors throughput: N={args.n} W={args.workers} max_batch={args.max_batch} "
@@ -63,6 +70,8 @@ def main() -> int:
     print(f"  end to end   : {args.n / (end - start):10.0f} tasks/s ({end - start:.2f}s)")
     print("  dispatch     : " + dispatch["mode"] + ", average batch " + ", ".join(
         f"{name} {hop['average']:.1f} ({hop['messages']})" for name, hop in dispatch["hops"].items()))
+    if args.subscribe:
+        print(f"  events       : {seen[0]} delivered to the subscriber, {stats['events']['dropped']} dropped")
     print(f"  verified     : {len(ran)}/{args.n} succeeded, attempts==1: {once}, wrong results: {len(wrong)}")
     return 0 if ok else 1
 

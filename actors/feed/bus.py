@@ -72,7 +72,7 @@ class EventBus:
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
-        self._cond = threading.Condition(threading.Lock())
+        self._cond = threading.Condition(threading.RLock())  # (on_change hooks may call follow)
         self._buffer: deque[Event] = deque()
         self._subscribers: dict[int, _Subscriber] = {}
         self._ids = itertools.count(1)
@@ -80,6 +80,7 @@ class EventBus:
         self._closed = False
         self._seen: OrderedDict[Hashable, None] | None = None  # keys of recent events, while following
         self._on_change: list[Callable[[frozenset[str]], None]] = []
+        self._on_close: list[Callable[[], None]] = []
         #: The kinds someone subscribed to (empty: nobody). Read without the lock on the
         #: hot path: a stale read only delays or skips the first events of a new subscriber.
         self.wanted: frozenset[str] = frozenset()
@@ -87,6 +88,8 @@ class EventBus:
         self.dropped = 0
         self.errors = 0
         self.deduplicated = 0
+        #: True while a follower reads other nodes' changes (``feed.follow``; set by it).
+        self.following = False
 
     # --- subscribing -------------------------------------------------------------------------
 
@@ -125,6 +128,10 @@ class EventBus:
         """Call ``fn(wanted)`` whenever the set of subscribed kinds changes (under the lock:
         ``fn`` must only note it, e.g. start or wake a follower)."""
         self._on_change.append(fn)
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` when the bus closes (after its dispatcher ended)."""
+        self._on_close.append(fn)
 
     def _changed(self) -> None:
         wanted: frozenset[str] = frozenset().union(*(s.kinds for s in self._subscribers.values()))
@@ -212,13 +219,17 @@ class EventBus:
         if thread is not None and thread is not threading.current_thread():
             with contextlib.suppress(RuntimeError):
                 thread.join(timeout)
+        closers, self._on_close = self._on_close, []
+        for fn in closers:
+            fn()
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    def stats(self) -> dict[str, int]:
-        """``{"subscribers", "delivered", "dropped", "errors", "buffered", "deduplicated"}``."""
+    def stats(self) -> dict[str, Any]:
+        """``{"subscribers", "delivered", "dropped", "errors", "buffered", "deduplicated", "following"}``."""
         with self._cond:
             return {"subscribers": len(self._subscribers), "delivered": self.delivered, "dropped": self.dropped,
-                    "errors": self.errors, "buffered": len(self._buffer), "deduplicated": self.deduplicated}
+                    "errors": self.errors, "buffered": len(self._buffer), "deduplicated": self.deduplicated,
+                    "following": self.following}

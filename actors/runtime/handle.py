@@ -15,7 +15,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,6 @@ from .. import messages as msgs
 from ..clock import Clock
 from ..errors import ActorsError, NodeStopped, Timeout, ValidationError, as_actors_error
 from ..feed.bus import EventBus
-from ..feed.event import Event
 from ..models import Schedule, Task
 from ..requests import check_changes
 from ..spec import check_task_id
@@ -37,10 +36,12 @@ from .children import worker_pids
 from .creates import Creating, Gate
 from .emitter import Emitter
 from .maintenance import build_schedule
+from .observing import Observing
 from .queues import QueueMethods
 from .waiters import result_of
 
 if TYPE_CHECKING:
+    from ..aio import AsyncSupervisor
     from .children import Waker
 
 __all__ = ["Supervisor"]
@@ -51,7 +52,7 @@ log = logging.getLogger("actors")
 EXIT_STOP_TIMEOUT = 5.0
 
 
-class Supervisor(Creating, Inspection, QueueMethods):
+class Supervisor(Creating, Inspection, QueueMethods, Observing):
     """A running node: the handle your application keeps.
 
     Build it with :meth:`start`; use it as a context manager or call :meth:`stop`.
@@ -78,6 +79,7 @@ class Supervisor(Creating, Inspection, QueueMethods):
         self._gate = gate or Gate()  # closed by the supervisor when it stops the node itself
         self._bus = bus or EventBus()  # shared with the supervisor actor (``feed.bus``)
         self._emit = Emitter(self._bus, clock, node_id, {})  # the creates' events
+        self._aio: AsyncSupervisor | None = None  # ``aio``, made on first use
         atexit.register(self._stop_at_exit)
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -149,7 +151,11 @@ class Supervisor(Creating, Inspection, QueueMethods):
         self._stopped = True
         from .node import stop_node
 
-        stop_node(self, timeout)
+        try:
+            stop_node(self, timeout)
+        finally:
+            if self._aio is not None:
+                self._aio.close()
 
     def _stop_at_exit(self) -> None:
         """``atexit``: stop a node the program left running, bounded in time (its claims go
@@ -308,27 +314,6 @@ class Supervisor(Creating, Inspection, QueueMethods):
         result: Task = self._ask(msgs.CancelTask(check_task_id(task_id)))
         return result
 
-    # --- events ---------------------------------------------------------------------------------
-
-    def subscribe(self, fn: Callable[[Event], Any], events: str | Iterable[str] | None = None) -> Callable[[], None]:
-        """Call ``fn(event)`` (an :class:`actors.Event`) for each event of this node's tasks of the
-        kinds in ``events`` (None: every kind in ``actors.feed.event.KINDS``). Returns
-        ``unsubscribe()``.
-
-        ``fn`` runs on the node's one event thread, never the node's own: a slow subscriber
-        delays only other subscribers; past a bounded buffer the oldest events are dropped
-        (``stats()["events"]["dropped"]``); an exception it raises is logged once per burst and
-        counted (``stats()["events"]["errors"]``), never propagated. Events of tasks other nodes
-        record in the same store are delivered too, within about a second.
-
-        Raises:
-            ValidationError: ``fn`` not callable, or an unknown kind in ``events``.
-            NodeStopped: the node is stopped.
-        """
-        if self._stopped:
-            raise NodeStopped()
-        return self._bus.subscribe(fn, events)
-
     # --- waiting ----------------------------------------------------------------------------------
 
     def wait(self, task_id: str, timeout: float | None = None) -> Any:
@@ -340,15 +325,23 @@ class Supervisor(Creating, Inspection, QueueMethods):
             TaskNotFound: no such task. TaskFailed: it failed for good (or its run failed).
             TaskCancelled: it was cancelled or deleted. Timeout: ``timeout`` seconds passed.
         """
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._tell(msgs.Watch(check_task_id(task_id), future))
+        future = self._watch(check_task_id(task_id))
         try:
             task = future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
-            with contextlib.suppress(NodeStopped):
-                self._tell(msgs.Unwatch(task_id, future))
+            self._unwatch(task_id, future)
             raise Timeout(f"task {task_id} did not finish within {timeout}s") from None
         return result_of(task_id, task)
+
+    def _watch(self, task_id: str) -> concurrent.futures.Future[Any]:
+        """A future the supervisor resolves when the task settles (``result_of`` reads it)."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._tell(msgs.Watch(task_id, future))
+        return future
+
+    def _unwatch(self, task_id: str, future: concurrent.futures.Future[Any]) -> None:
+        with contextlib.suppress(NodeStopped):
+            self._tell(msgs.Unwatch(task_id, future))
 
     def join(self, timeout: float = 30.0) -> None:
         """Block until this node holds no claimed task (tests and scripts).

@@ -28,7 +28,7 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -174,6 +174,7 @@ class Maintenance:
         self._next_reclaim = -math.inf
         self._next_fire: float | None = -math.inf
         self._looked = -math.inf  # when the schedules were last read
+        self.on_fired: Callable[[list[Task], list[str]], None] | None = None  # (the node's events)
         self._next_orphans = -math.inf
         self._next_prune = -math.inf
         self._warned_orphans: set[str] = set()
@@ -282,6 +283,9 @@ class Maintenance:
                                       self._firing_task(schedule, fire_time, now)))
                 expected = following
         created = self._store.fire(firings, now) if firings else []
+        if created and self.on_fired is not None:
+            fired = [firing.task for firing in firings if firing.task.id in set(created)]
+            self.on_fired(fired, [task.id for task in fired])
         self._next_fire = self._store.next_fire()
         self._looked = now
         return created

@@ -29,6 +29,7 @@ from ..clock import Clock, ManualClock, SystemClock
 from ..errors import NodeStopped, StoreError, ValidationError
 from ..execution.base import Creator, EventSink, Executor, ExecutorFactory
 from ..feed.bus import EventBus
+from ..feed.follow import Follower
 from ..messages import Attach, Release, ReleaseAll, Shutdown, StopWorker
 from ..spec import seconds
 from ..spec.queues import check_queues
@@ -173,6 +174,10 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
     scheduler = None if isinstance(clock, ManualClock) else Scheduler(None, clock, poll_interval)
     gate = Gate()  # shared: the supervisor closes it when it stops the node, creates check it
     bus = EventBus()  # shared: the supervisor and the creates emit, ``subscribe`` subscribes
+    if Follower.follows(task_store):  # other nodes' changes, read while somebody subscribes
+        follower = Follower(task_store, bus)
+        bus.on_change(follower.wanted)
+        bus.on_close(follower.stop)
     sup_ref = SupervisorActor.start(task_store, clock, config, workers=crew, scheduler=scheduler, gate=gate,
                                     bus=bus)
     # the handle first: the executors' ``ctx.create_task`` goes through its create path

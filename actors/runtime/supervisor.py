@@ -104,6 +104,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
                                         max_crashes=config.max_crashes, retention=config.retention,
                                         orphan_grace=config.orphan_grace, started=clock.now(),
                                         info=config.info)
+        self._maintenance.on_fired = self._emit.created  # a schedule's tasks are events too
         self._data_version: int | None = None
         self.fenced = 0
         self.last_tick: float | None = None

@@ -28,11 +28,12 @@ from .capabilities import (  # (re-exported: their home before they had their ow
     reports_listener,
     subscribable,
 )
+from .changes import CHANGES_LIMIT, ChangeCursor
 
 __all__ = [
-    "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ClaimRequest", "DataVersioned", "Finish", "Firing",
-    "ListenerReporting", "LogRecord", "Subscribable", "TaskQuery", "TaskStore", "check_tags", "check_update",
-    "data_versioned", "distinct_ids", "reports_listener", "subscribable",
+    "CHANGES_LIMIT", "DEFAULT_QUEUE", "LEADER", "UPDATABLE_FIELDS", "ChangeCursor", "ClaimRequest", "DataVersioned",
+    "Finish", "Firing", "ListenerReporting", "LogRecord", "Subscribable", "TaskQuery", "TaskStore", "check_tags",
+    "check_update", "data_versioned", "distinct_ids", "reports_listener", "subscribable",
 ]
 
 #: The queue a task without one runs in (``counts_by_queue`` counts it there).
@@ -303,6 +304,11 @@ class TaskStore(Protocol):
     def prune(self, before: float) -> int:
         """Delete SUCCEEDED / FAILED / CANCELLED tasks finished before ``before`` (and
         schedule firings recorded before it); returns the number of tasks deleted."""
+        ...
+
+    def changes_since(self, cursor: ChangeCursor | None, limit: int = CHANGES_LIMIT) -> tuple[list[Task], ChangeCursor]:
+        """Rows created after ``cursor.seq`` (oldest first, ``limit``), every RUNNING row, rows finished
+        since ``cursor.finished`` (``limit``); each once; the next cursor (``storage.changes``)."""
         ...
 
     def counts(self) -> dict[str, int]:

@@ -2,8 +2,9 @@
 
 Request bodies carry the keyword arguments of the ``Supervisor`` method they call; values are
 checked by ``actors`` itself (a ``ValidationError`` becomes 422 naming the field), the models
-only fix the JSON types. Answers allow extra keys: a field another part of ``actors`` adds to a
-record (``Task``, ``QueueInfo``, ...) is passed through.
+only fix the JSON types. Tasks, schedules and log lines are answered as the records themselves
+(``Task``, ``Schedule``, ``LogRecord``: pydantic reads their dataclass fields, so a field added to
+a record is in the answer and the schema at once); ``QueueOut`` allows extra keys likewise.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["BulkFilter", "Count", "CreateTask", "Created", "Deleted", "ErrorBody", "LogOut", "QueueChanges",
-           "QueueOut", "ScheduleOut", "TaskOut"]
+__all__ = ["BulkFilter", "Count", "CreateTask", "Created", "Deleted", "ErrorBody", "QueueChanges", "QueueOut",
+           "WorkerOut"]
 
 
 class ErrorBody(BaseModel):
@@ -24,35 +25,6 @@ class ErrorBody(BaseModel):
     field: str | None = None
     value: Any = None
     error: str
-
-
-class TaskOut(BaseModel):
-    """A task, as ``sup.get_task`` returns it (times as ISO 8601 text)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    name: str
-    description: str = ""
-    status: str
-    priority: str = "normal"
-    queue: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    room_id: str | None = None
-    world_id: str | None = None
-    entity_id: str | None = None
-    run_at: datetime | None = None
-    update_interval: float | None = None
-    attempts: int = 0
-    failure_count: int = 0
-    progress: float | None = None
-    result: Any = None
-    error: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    finished_at: datetime | None = None
-    parent_id: str | None = None
 
 
 class CreateTask(BaseModel):
@@ -119,18 +91,6 @@ class BulkFilter(BaseModel):
     entity_id: str | None = None
 
 
-class LogOut(BaseModel):
-    """One line a task wrote to ``ctx.log`` (``created``: epoch seconds)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    task_id: str
-    attempt: int
-    created: float | None = None
-    level: str
-    message: str
-
-
 class QueueOut(BaseModel):
     """A queue's settings and state (``sup.get_queues``); ``rate_limit`` is ``[count, seconds]``."""
 
@@ -158,15 +118,16 @@ class QueueChanges(BaseModel):
     paused: bool | None = None
 
 
-class ScheduleOut(BaseModel):
-    """A schedule (``sup.get_schedules``): ``cron`` or ``every`` seconds, the worker ``name``."""
+class WorkerOut(BaseModel):
+    """A task worker registered on the node (its definition: ``TaskWorker.describe()``)."""
 
     model_config = ConfigDict(extra="allow")
 
-    key: str
     name: str
+    title: str | None = None
+    description: str | None = None
+    private: bool | None = None
+    queue: str | None = None
+    isolation: str | None = None
+    frequency: float | None = None
     cron: str | None = None
-    every: float | None = None
-    fields: dict[str, Any] = Field(default_factory=dict)
-    next_fire: datetime | None = None
-    last_fire: datetime | None = None

@@ -63,8 +63,8 @@ def run(store: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | N
                 server.run()
             except KeyboardInterrupt:  # uvicorn shut down, then re-raised the signal it caught
                 return 0
-            except SystemExit as exc:  # uvicorn exits when it cannot bind
-                return exc.code if isinstance(exc.code, int) else 1
+            except SystemExit as exc:  # uvicorn exits when it cannot start (the port is taken, ...)
+                return 0 if exc.code in (0, None) else 1
         return 0 if server.started else 1
     finally:
         sup.stop()

@@ -7,14 +7,17 @@ Every handler is a plain ``def``: the server runs it in its thread pool, so a bl
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ..errors import TaskNotFound
+from ..errors import TaskNotFound, ValidationError
+from ..models import Task
+from ..storage.base import LogRecord
 from .convert import record_json
 from .listing import bulk_action, list_tasks
-from .schemas import BulkFilter, Count, Created, CreateTask, Deleted, LogOut, TaskOut
+from .schemas import BulkFilter, Count, Created, CreateTask, Deleted
 
 if TYPE_CHECKING:
     from ..system import Supervisor
@@ -33,7 +36,7 @@ def task_routes(sup: Supervisor) -> APIRouter:
     """The ``/api/tasks`` routes on ``sup``."""
     router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
-    @router.get("", response_model=list[TaskOut], summary="List tasks")
+    @router.get("", response_model=list[Task], summary="List tasks")
     def get_tasks(status: Annotated[list[str] | None, Query(description="a status; repeat for any of several")] = None,
                   name: str | None = None, queue: str | None = None,
                   tag: Annotated[list[str] | None, Query(description="a tag the tasks carry; repeat for all")] = None,
@@ -58,7 +61,7 @@ def task_routes(sup: Supervisor) -> APIRouter:
     for action in ("retry", "cancel", "delete"):
         _bulk_route(router, sup, action)
 
-    @router.get("/{task_id}", response_model=TaskOut, summary="Read a task")
+    @router.get("/{task_id}", response_model=Task, summary="Read a task")
     def get_task(task_id: str) -> dict[str, Any]:
         """The task (private workers' too)."""
         return record_json(_existing(sup, task_id))
@@ -73,11 +76,18 @@ def task_routes(sup: Supervisor) -> APIRouter:
     for action in ("cancel", "retry", "pause", "resume"):
         _action_route(router, sup, action)
 
-    @router.get("/{task_id}/logs", response_model=list[LogOut], summary="A task's log lines")
-    def get_logs(task_id: str) -> list[dict[str, Any]]:
-        """What the task wrote to ``ctx.log``, attempt by attempt."""
+    @router.get("/{task_id}/logs", response_model=list[LogRecord], summary="A task's log lines")
+    def get_logs(task_id: str, iteration: Annotated[int | None, Query(
+            description="only the lines of this iteration (1: the first run)")] = None) -> list[dict[str, Any]]:
+        """What the task wrote to ``ctx.log``, oldest first; each line carries its attempt (and its
+        iteration where the build keeps iterations)."""
         _existing(sup, task_id)
-        return [record_json(record) for record in sup.logs(task_id)]
+        if iteration is None:
+            return [record_json(record) for record in sup.logs(task_id)]
+        if "iteration" not in inspect.signature(sup.logs).parameters:
+            raise ValidationError("iteration", iteration, "this build keeps no iterations")
+        logs: Any = sup.logs
+        return [record_json(record) for record in logs(task_id, iteration=iteration)]
 
     return router
 
@@ -105,7 +115,7 @@ def _action_route(router: APIRouter, sup: Supervisor, action: str) -> None:
         return record_json(call(task_id))
 
     act.__doc__ = _ACTION_DOCS[action] + " Answers the task after."
-    router.add_api_route(f"/{{task_id}}/{action}", act, methods=["POST"], response_model=TaskOut,
+    router.add_api_route(f"/{{task_id}}/{action}", act, methods=["POST"], response_model=Task,
                          summary=f"{action.capitalize()} a task", name=f"{action}_task")
 
 

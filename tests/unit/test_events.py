@@ -166,3 +166,15 @@ def test_the_dispatcher_starts_with_a_subscriber_and_ends_with_the_node(clock: a
     assert len(threads()) == before
     with pytest.raises(actors.NodeStopped):
         node.subscribe(EventLog())
+
+
+def test_a_schedule_s_firing_is_a_created_event(sup: actors.Supervisor, clock: actors.ManualClock) -> None:
+    log = EventLog()
+    sup.subscribe(log, events="created")
+    sup.schedule("NOBODY_SERVES_IT", every=60)
+    sup.tick()
+    clock.advance(61)
+    sup.tick()
+    fired = log.wait_for(lambda events: len(events) >= 1)
+    assert [(e.kind, e.name) for e in fired] == [("created", "NOBODY_SERVES_IT")]
+    assert [t.id for t in sup.get_tasks(name="NOBODY_SERVES_IT")] == [fired[0].task_id]

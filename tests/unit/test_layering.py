@@ -33,6 +33,7 @@ KERNEL = {
     "actors.lifecycle", "actors.messages", "actors.events", "actors.context", "actors.creating", "actors.requests",
     "actors.workers", "actors.storage.base", "actors.storage._rules",
     "actors.storage.capabilities", "actors.feed", "actors.feed.event", "actors.feed.bus",
+    "actors.feed.follow", "actors.storage.changes",
 }
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").
@@ -164,9 +165,10 @@ def test_nothing_below_the_web_layer_imports_it() -> None:
 
 def test_the_web_layer_sees_the_runtime_only_through_the_handle() -> None:
     # routes call the Supervisor's public methods; they never reach into the actors or a store
+    # (the records they answer with are the kernel's, storage.base's LogRecord among them)
     breaks = [(module, imported) for module, imports in MODULES.items() if _within(module, ("actors.web",))
-              for imported in imports
-              if _within(imported, ("actors.runtime", "actors.storage", "actors.execution", "actors.batch"))]
+              for imported in imports if not _within(imported, tuple(KERNEL))
+              and _within(imported, ("actors.runtime", "actors.storage", "actors.execution", "actors.batch"))]
     assert breaks == []
 
 

@@ -14,6 +14,7 @@ from ...models import Task, TaskStatus
 from ..base import (
     DEFAULT_QUEUE,
 )
+from ..changes import ChangeCursor, collect_changes
 from .rows import Row
 
 __all__ = ["MemoryMaintenance"]
@@ -76,6 +77,22 @@ class MemoryMaintenance:
                 self.delete(task_id)
             self._prune_firings(before)
             return len(doomed)
+
+    def changes_since(self, cursor: ChangeCursor | None, limit: int = 500) -> tuple[list[Task], ChangeCursor]:
+        """See ``TaskStore.changes_since`` (a scan: the memory store has no indexes)."""
+        with self._lock:
+            self._check_open()
+            rows = list(self._rows.values())
+            if cursor is None:
+                finished = [row.values["finished_at"] for row in rows if row.values.get("finished_at") is not None]
+                return [], ChangeCursor(max((row.seq for row in rows), default=0), max(finished, default=0.0))
+            new = [(row.seq, row.task()) for row in sorted(
+                (row for row in rows if row.seq > cursor.seq), key=lambda row: row.seq)[:limit]]
+            running = [row.task() for row in rows if row.status is TaskStatus.RUNNING]
+            done = [row.task() for row in sorted(
+                (row for row in rows if row.values.get("finished_at") is not None
+                 and row.values["finished_at"] >= cursor.finished), key=lambda row: row.values["finished_at"])[:limit]]
+        return collect_changes(new, running, done, cursor)
 
     def counts(self) -> dict[str, int]:
         """Number of tasks by status value (every status present, zeros included)."""

@@ -12,6 +12,7 @@ from typing import Any
 from ...lifecycle import reclaim
 from ...models import PRIORITIES, Task, TaskStatus
 from ..base import DEFAULT_QUEUE
+from ..changes import ChangeCursor, collect_changes
 from . import statements as sq
 from .connection import Guarded
 
@@ -80,6 +81,19 @@ class SQLiteMaintenance:
                          (before,))
             self._prune_firings(conn, before)
             return conn.execute(f"DELETE FROM tasks WHERE {where}", (before,)).rowcount
+
+    def changes_since(self, cursor: ChangeCursor | None, limit: int = 500) -> tuple[list[Task], ChangeCursor]:
+        """See ``TaskStore.changes_since``: three indexed reads in one read transaction."""
+        with self._db.read() as conn:
+            if cursor is None:
+                seq, finished = conn.execute("SELECT MAX(seq), MAX(finished_at) FROM tasks").fetchone()
+                return [], ChangeCursor(int(seq or 0), float(finished or 0.0))
+            new = [(row[0], sq.to_task(row[1:])) for row in conn.execute(
+                sq.SELECT_SEQ + " WHERE seq > ? ORDER BY seq LIMIT ?", (cursor.seq, limit))]
+            running = [sq.to_task(row) for row in conn.execute(sq.SELECT + " WHERE status = 'running'")]
+            finished_rows = [sq.to_task(row) for row in conn.execute(
+                sq.SELECT + " WHERE finished_at >= ? ORDER BY finished_at LIMIT ?", (cursor.finished, limit))]
+        return collect_changes(new, running, finished_rows, cursor)
 
     def counts(self) -> dict[str, int]:
         """Number of tasks by status value (every status present, zeros included)."""
