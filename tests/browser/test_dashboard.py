@@ -295,6 +295,13 @@ def test_a_busy_board_in_either_colour_scheme(browser: Any, served: Served, sche
         expect(page.locator('#queues tbody tr[data-queue="reports"]')).to_contain_text("paused")
         expect(page.locator("#schedules tbody tr")).to_have_count(2)
         expect(page.locator("#nodes li")).to_have_count(1)
+        expect(page.locator("#task-workers li code")).to_have_text(["BOOM", "CHATTY", "CHILD", "ECHO", "FLAKY", "WAIT"])
+        if scheme == "light":
+            page.locator("#task-workers li a", has_text="BOOM").click()  # a worker filters the list by name
+            expect(page.locator("#filters input[name=name]")).to_have_value("BOOM")
+            expect(page.locator("#tasks tbody tr")).to_have_count(1)
+            page.click("#filters button[type=reset]")
+            expect(page.locator("#tasks tbody tr")).to_have_count(9)
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == ("rgb(15, 18, 24)" if scheme == "dark" else "rgb(246, 247, 249)")
         screenshot(page, served, "dashboard.png" if scheme == "light" else "dashboard-dark.png")

@@ -8,7 +8,7 @@ import { Throughput } from "./chart.js";
 import { refreshDetail } from "./detail.js";
 import { $, toSeconds, toast } from "./dom.js";
 import { refreshTasks } from "./list.js";
-import { refreshQueues, refreshSchedules, refreshStats } from "./panels.js";
+import { refreshQueues, refreshSchedules, refreshStats, refreshWorkers } from "./panels.js";
 import { api, guarded, hooks, session, view } from "./shared.js";
 
 const chart = new Throughput($("#chart"));
@@ -51,6 +51,7 @@ async function tryStart() {
   refreshStats();
   refreshQueues();
   refreshSchedules();
+  refreshWorkers();
 }
 
 $("#login-form").addEventListener("submit", (event) => {
@@ -155,6 +156,7 @@ window.addEventListener("hashchange", () => { if (!$("#app").hidden) route(); })
 // The chart moves with time even when nothing happens; the counts catch what events missed.
 setInterval(() => { if (!$("#app").hidden) drawChart(); }, 1000);
 setInterval(() => { if (!$("#app").hidden && !document.hidden) refreshAll(); }, 5000);
+setInterval(() => { if (!$("#app").hidden && !document.hidden) refreshWorkers(); }, 15000);
 
 hooks.refreshAll = refreshAll;
 hooks.unauthorized = showLogin;

@@ -39,6 +39,12 @@ export async function refreshDetail() {
   renderDetail(task, listOf(logs, "logs"), listOf(children, "tasks"));
 }
 
+/** The task's worker as its definition names it (title — description), when it has either. */
+function workerLine(worker) {
+  if (!worker || (!worker.title && !worker.description)) return "";
+  return [worker.title, worker.description].filter(Boolean).join(" — ");
+}
+
 function renderDetail(task, logs, children) {
   $("#d-id").textContent = shortId(task.id);
   $("#d-id").title = task.id;
@@ -60,6 +66,7 @@ function renderDetail(task, logs, children) {
     : null;
   $("#d-fields").replaceChildren(
     ...field("ID", el("code", {}, task.id)),
+    ...field("Worker", workerLine(view.workers.get(task.name))),
     ...field("Description", task.description),
     ...field("Queue", task.queue || "default"),
     ...field("Priority", task.priority),

@@ -26,10 +26,7 @@ export async function refreshStats() {
 
   $("#node").textContent = stats.node_id ? `node ${stats.node_id}${stats.leader ? " · leader" : ""}` : "";
   const workers = stats.workers || {};
-  $("#workers").textContent = `Workers: ${workers.busy ?? 0} busy, ${workers.idle ?? 0} idle on this node`
-    + (workers.registered && workers.registered.length ? ` · serving ${workers.registered.join(", ")}` : "");
-  const names = new Set(workers.registered || []);
-  $("#worker-names").replaceChildren(...[...names].sort().map((name) => el("option", { value: name })));
+  $("#workers").textContent = `Worker slots: ${workers.busy ?? 0} busy, ${workers.idle ?? 0} idle on this node`;
 
   const nodes = listOf(stats.nodes, "nodes");
   $("#nodes").replaceChildren(...(nodes.length ? nodes : [{ node_id: stats.node_id, alive: true, info: {} }]).map((node) => {
@@ -45,6 +42,22 @@ export async function refreshStats() {
   const failing = $("#health");
   failing.hidden = health.ok !== false;
   failing.title = health.ok === false ? "stats()['health']: a loop of the node is failing (it retries)" : "";
+}
+
+// --- task workers -------------------------------------------------------------------------------
+
+/** The task workers registered on this node (`/api/workers`: name, title, description, queue, ...). */
+export async function refreshWorkers() {
+  const data = await guarded(() => api.get("/api/workers"));
+  if (data === undefined) return;
+  const workers = listOf(data, "workers").sort((a, b) => a.name.localeCompare(b.name));
+  view.workers = new Map(workers.map((worker) => [worker.name, worker]));
+  $("#worker-names").replaceChildren(...workers.map((w) => el("option", { value: w.name }, w.title || "")));
+  $("#task-workers").replaceChildren(...workers.map((w) => el("li", { title: w.description || "" },
+    el("a", { href: "#/", onclick: () => setFilter("name", w.name) }, el("code", {}, w.name)),
+    w.title ? ` ${w.title}` : "",
+    el("span", { class: "muted small" }, [w.queue && ` · ${w.queue}`, w.isolation && w.isolation !== "process" && ` · ${w.isolation}`,
+      w.frequency && ` · every ${duration(w.frequency)}`, w.cron && ` · ${w.cron}`].filter(Boolean).join("")))));
 }
 
 // --- queues -------------------------------------------------------------------------------------

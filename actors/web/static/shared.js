@@ -14,6 +14,7 @@ export const view = {
   fresh: new Map(), // id -> task created while the page is open (shown on top while they match)
   freshIds: new Set(), // created events not fetched yet
   detailId: null,
+  workers: new Map(), // name -> the task worker's definition (/api/workers)
   source: null,
   refreshTimer: null,
   lastRefresh: 0,
