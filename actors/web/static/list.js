@@ -11,8 +11,6 @@ const ROW_ACTIONS = ["retry", "cancel", "delete"];
 const ROW_LABELS = { retry: "Retry", cancel: "Cancel", delete: "Delete" };
 const FRESH_MAX = 25;
 
-// --- the task list ------------------------------------------------------------------------------
-
 /** The filter as the server's query string (the text search stays in the page). */
 function serverQuery(extra = {}) {
   const params = new URLSearchParams();
@@ -47,15 +45,22 @@ function matchesSearch(task) {
     .some((value) => value && String(value).toLowerCase().includes(q));
 }
 
+let latest = 0; // the newest refresh: an older answer arriving after it is dropped
+
 export async function refreshTasks() {
+  const mine = ++latest;
   const data = await guarded(() => api.get(`/api/tasks?${serverQuery({ limit: PAGE_SIZE, offset: view.offset })}`));
-  if (data === undefined) return;
+  if (data === undefined || mine !== latest) return;
   view.page = listOf(data, "tasks");
   const pageIds = new Set(view.page.map((t) => t.id));
   // Tasks created while the page is open: shown on top (newest first) while they match.
   const wanted = [...new Set([...view.freshIds, ...view.fresh.keys()])].filter((id) => !pageIds.has(id)).slice(-FRESH_MAX);
   view.freshIds.clear();
   const fetched = await Promise.all(wanted.map((id) => api.get(`/api/tasks/${encodeURIComponent(id)}`).catch(() => null)));
+  if (mine !== latest) {
+    for (const id of wanted) view.freshIds.add(id); // the newer refresh shows them
+    return;
+  }
   view.fresh = new Map();
   for (const task of fetched) {
     if (task && matchesServerFilter(task)) view.fresh.set(task.id, task);
@@ -128,11 +133,13 @@ filterForm.addEventListener("input", (event) => {
     return;
   }
   clearTimeout(typing);
-  typing = setTimeout(() => setFilter(name, value.trim()), event.target.tagName === "SELECT" ? 0 : 300);
+  if (event.target.tagName === "SELECT") setFilter(name, value); // at once: a refresh rebuilds the options
+  else typing = setTimeout(() => setFilter(name, value.trim()), 300);
 });
 filterForm.addEventListener("submit", (event) => event.preventDefault());
 filterForm.addEventListener("reset", () => {
-  setTimeout(() => {
+  clearTimeout(typing);
+  setTimeout(() => { // after the form has emptied its fields
     for (const key of Object.keys(view.filters)) view.filters[key] = "";
     setFilter("status", "");
   }, 0);
@@ -152,9 +159,9 @@ async function bulk(action) {
   }
   const answer = await guarded(() => api.post(`/api/tasks/${action}`, body));
   if (answer !== undefined) {
-    const count = answer && typeof answer === "object" ? answer.count ?? answer.changed ?? answer[action] : answer;
+    const count = answer && typeof answer.count === "number" ? answer.count : "the matching";
     const done = { retry: "Retried", cancel: "Cancelled", delete: "Deleted" }[action];
-    toast(`${done} ${count ?? ""} task${count === 1 ? "" : "s"}`.replace("  ", " "));
+    toast(`${done} ${count} task${count === 1 ? "" : "s"}`);
   }
   hooks.refreshAll();
 }
