@@ -181,11 +181,17 @@ def test_the_stream_filters_by_kind_and_takes_the_token_in_the_query(node: actor
 
 def test_a_gone_client_is_unsubscribed(node: actors.Supervisor) -> None:
     with Served(node) as served, httpx.Client(base_url=served.base, timeout=30) as client:
-        before = node.stats()["events"]["subscribers"]
+        def streams() -> float:
+            line = next(line for line in client.get("/metrics").text.splitlines()
+                        if line.startswith("actors_sse_streams "))
+            return float(line.split()[1])
+
+        assert streams() == 0
         with client.stream("GET", "/api/events") as stream:
-            assert next(stream.iter_lines()) == ": connected"
-            eventually(lambda: node.stats()["events"]["subscribers"] == before + 1, timeout=20)
-        eventually(lambda: node.stats()["events"]["subscribers"] == before, timeout=20)
+            lines = stream.iter_lines()  # (kept: a dropped iterator closes the response)
+            assert next(lines) == ": connected"
+            assert streams() == 1  # subscribed before the first line was sent
+        eventually(lambda: streams() == 0, timeout=20)
 
 
 def test_the_stream_leaves_private_workers_tasks_out_unless_named(node: actors.Supervisor) -> None:
