@@ -5,9 +5,9 @@ stays connected. ``fn`` runs on the node's event thread and only hands the event
 connection's event loop (``call_soon_threadsafe``) into a bounded queue: a slow client never
 slows the node; past :data:`BUFFER` waiting events the newest are dropped and counted
 (``actors_sse_dropped_events_total``; ``actors_sse_streams`` counts the open streams). A
-comment line is sent on connect (the subscription is live once it arrives) and every :data:`KEEPALIVE` seconds while nothing happens, so
-proxies keep the connection open; the stream looks every :data:`POLL` seconds whether the client
-is gone, and then unsubscribes.
+comment line is sent on connect (the subscription is live once it arrives) and every
+:data:`KEEPALIVE` seconds while nothing happens, so proxies keep the connection open; the
+stream looks every :data:`POLL` seconds whether the client is gone, and then unsubscribes.
 """
 
 from __future__ import annotations
