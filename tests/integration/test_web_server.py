@@ -23,7 +23,7 @@ from actors import TaskWorker
 from actors.testing import eventually
 from actors.web import create_app
 from actors.web.server import run
-from tests.helpers import postgres_dsn_or_skip, private_worker
+from tests.helpers import private_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "integration-token"
@@ -50,23 +50,8 @@ def serve(store: str, port: int, *extra: str, env: dict[str, str] | None = None)
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store URL: an SQLite file, or a fresh schema on the test PostgreSQL server."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "served.db")
-        return
-    from tests.integration.test_postgres_nodes import Database
-
-    database = Database(postgres_dsn_or_skip())
-    try:
-        yield database.url
-    finally:
-        database.drop()
-
-
-def test_run_serves_healthz_and_the_api_behind_the_token_and_stops_on_sigterm(store: str) -> None:
-    port = free_port()
+def test_run_serves_healthz_and_the_api_behind_the_token_and_stops_on_sigterm(store_url: str) -> None:
+    store, port = store_url, free_port()
     proc = serve(store, port, env={"ACTORS_TOKEN": TOKEN})
     try:
         base = f"http://127.0.0.1:{port}"
