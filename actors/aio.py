@@ -131,7 +131,7 @@ class AsyncSupervisor:
                 loop.call_soon_threadsafe(put, item)
 
         unsubscribe = self.sync.subscribe(push, kinds)
-        self.sync._bus.on_close(lambda: push(_END))
+        forget = self.sync._bus.on_close(lambda: push(_END))
         try:
             while True:
                 item = await queue.get()
@@ -139,6 +139,7 @@ class AsyncSupervisor:
                     return
                 yield item
         finally:
+            forget()
             unsubscribe()
 
     async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -129,9 +129,19 @@ class EventBus:
         ``fn`` must only note it, e.g. start or wake a follower)."""
         self._on_change.append(fn)
 
-    def on_close(self, fn: Callable[[], None]) -> None:
-        """Call ``fn()`` when the bus closes (after its dispatcher ended)."""
-        self._on_close.append(fn)
+    def on_close(self, fn: Callable[[], None]) -> Callable[[], None]:
+        """Call ``fn()`` when the bus closes (after its dispatcher ended); returns what forgets it."""
+        with self._cond:
+            if self._closed:
+                fn()
+                return lambda: None
+            self._on_close.append(fn)
+
+        def forget() -> None:
+            with self._cond, contextlib.suppress(ValueError):
+                self._on_close.remove(fn)
+
+        return forget
 
     def _changed(self) -> None:
         wanted: frozenset[str] = frozenset().union(*(s.kinds for s in self._subscribers.values()))
@@ -219,7 +229,8 @@ class EventBus:
         if thread is not None and thread is not threading.current_thread():
             with contextlib.suppress(RuntimeError):
                 thread.join(timeout)
-        closers, self._on_close = self._on_close, []
+        with self._cond:
+            closers, self._on_close = self._on_close, []
         for fn in closers:
             fn()
 

@@ -36,8 +36,9 @@ class Event:
         data: what the kind carries, JSON values only: ``attempt`` (started, succeeded,
             failed, retrying), ``progress`` (progress), ``values`` (metadata), ``result``
             (succeeded), ``error`` (failed, retrying), ``run_at`` (retrying, continued:
-            ISO text), ``node_id`` (the node that recorded it), ``remote`` (True when it was
-            read from the store, recorded by another node).
+            ISO text), ``node_id`` (the node that recorded it, on events it emitted itself),
+            ``source: "store"`` (derived from a row read back from the store: another node's
+            change, see ``actors.feed.follow``).
     """
 
     kind: str

@@ -88,8 +88,9 @@ def derive(task: Task, before: Seen | None, origin: float) -> list[Event]:
         else:
             before = Seen(None, task.attempts - (task.status is TaskStatus.RUNNING), task.progress, None)
     for attempt in range(before.attempts + 1, task.attempts + 1):
-        if attempt > 1 and not task.recurring:
-            emit("retrying", attempt=attempt - 1)
+        if attempt > 1 and not task.recurring and (attempt - 1 > before.attempts
+                                                    or before.status is TaskStatus.RUNNING):
+            emit("retrying", attempt=attempt - 1)  # (an attempt whose end was not seen)
         emit("started", attempt=attempt)
     status = task.status
     if status is TaskStatus.RUNNING:
@@ -174,6 +175,9 @@ class Follower:
                     origin = time.time()
                     _, cursor = self._store.changes_since(None)
                     self._known.clear()
+                    rows, _ = self._store.changes_since(cursor)  # what runs already: known, not news
+                    for row in rows:
+                        self._known[row.id] = Seen(row.status, row.attempts, row.progress, _ts(row.updated_at))
                     last = time.monotonic()
                     self._bus.following = True
                     continue

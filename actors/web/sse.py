@@ -4,10 +4,10 @@ The route subscribes to the node (``sup.subscribe(fn, events=)``) for as long as
 stays connected. ``fn`` runs on the node's event thread and only hands the event to the
 connection's event loop (``call_soon_threadsafe``) into a bounded queue: a slow client never
 slows the node; past :data:`BUFFER` waiting events the newest are dropped and counted
-(``on_drop``, the ``/metrics`` counter). A comment line is sent on connect (the subscription
-is live once it arrives) and every :data:`KEEPALIVE` seconds while nothing happens, so
-proxies keep the connection open; the stream looks every :data:`POLL` seconds whether the client
-is gone, and then unsubscribes.
+(``actors_sse_dropped_events_total``; ``actors_sse_streams`` counts the open streams). A
+comment line is sent on connect (the subscription is live once it arrives) and every
+:data:`KEEPALIVE` seconds while nothing happens, so proxies keep the connection open; the
+stream looks every :data:`POLL` seconds whether the client is gone, and then unsubscribes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,6 +30,7 @@ from .listing import is_private
 
 if TYPE_CHECKING:
     from ..system import Supervisor
+    from .metrics import Metrics
 
 __all__ = ["BUFFER", "KEEPALIVE", "POLL", "event_routes"]
 
@@ -40,8 +42,9 @@ KEEPALIVE = 15.0
 POLL = 0.5
 
 
-def event_routes(sup: Supervisor, guard: Callable[..., None], on_drop: Callable[[], None]) -> APIRouter:
-    """The SSE route on ``sup`` (``guard``: its auth, which also takes ``?token=``)."""
+def event_routes(sup: Supervisor, guard: Callable[..., None], metrics: Metrics) -> APIRouter:
+    """The SSE route on ``sup`` (``guard``: its auth, which also takes ``?token=``; ``metrics``
+    counts the open streams and the events dropped for slow clients)."""
     router = APIRouter()
 
     @router.get("/api/events", tags=["events"], summary="Live events (Server-Sent Events)",
@@ -67,7 +70,7 @@ def event_routes(sup: Supervisor, guard: Callable[..., None], on_drop: Callable[
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:
-                on_drop()
+                metrics.dropped()
 
         def deliver(event: Any) -> None:  # on the node's event thread
             if task_id is not None and event.task_id != task_id:
@@ -80,9 +83,18 @@ def event_routes(sup: Supervisor, guard: Callable[..., None], on_drop: Callable[
                 loop.call_soon_threadsafe(put, event)
 
         unsubscribe = await run_in_threadpool(subscribe, deliver, events)
-        return StreamingResponse(_stream(request, queue, unsubscribe), media_type="text/event-stream",
+        metrics.streams.inc()
+        closed = threading.Event()
+
+        def close() -> None:  # once, whichever comes first: the stream's end or the response's
+            if not closed.is_set():
+                closed.set()
+                unsubscribe()
+                metrics.streams.dec()
+
+        return StreamingResponse(_stream(request, queue, close), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-                                 background=BackgroundTask(unsubscribe))
+                                 background=BackgroundTask(close))
 
     return router
 

@@ -10,34 +10,15 @@ import itertools
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import actors
-from tests.helpers import eventually, postgres_dsn_or_skip, stop_processes
+from tests.helpers import eventually, stop_processes
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "tasks.db")
-        return
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict
-
-    dsn = postgres_dsn_or_skip()
-    schema = f"actors_queues_{uuid.uuid4().hex[:10]}"
-    info = conninfo_to_dict(dsn)
-    yield (f"postgresql://{info.get('user', 'postgres')}@{info.get('host', '127.0.0.1')}:{info.get('port', '5432')}"
-           f"/{info.get('dbname', 'postgres')}?schema={schema}")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 class Nodes:

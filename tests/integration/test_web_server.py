@@ -23,7 +23,7 @@ from actors import TaskWorker
 from actors.testing import eventually
 from actors.web import create_app
 from actors.web.server import run
-from tests.helpers import postgres_dsn_or_skip, private_worker
+from tests.helpers import private_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "integration-token"
@@ -50,23 +50,8 @@ def serve(store: str, port: int, *extra: str, env: dict[str, str] | None = None)
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store URL: an SQLite file, or a fresh schema on the test PostgreSQL server."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "served.db")
-        return
-    from tests.integration.test_postgres_nodes import Database
-
-    database = Database(postgres_dsn_or_skip())
-    try:
-        yield database.url
-    finally:
-        database.drop()
-
-
-def test_run_serves_healthz_and_the_api_behind_the_token_and_stops_on_sigterm(store: str) -> None:
-    port = free_port()
+def test_run_serves_healthz_and_the_api_behind_the_token_and_stops_on_sigterm(store_url: str) -> None:
+    store, port = store_url, free_port()
     proc = serve(store, port, env={"ACTORS_TOKEN": TOKEN})
     try:
         base = f"http://127.0.0.1:{port}"
@@ -181,11 +166,17 @@ def test_the_stream_filters_by_kind_and_takes_the_token_in_the_query(node: actor
 
 def test_a_gone_client_is_unsubscribed(node: actors.Supervisor) -> None:
     with Served(node) as served, httpx.Client(base_url=served.base, timeout=30) as client:
-        before = node.stats()["events"]["subscribers"]
+        def streams() -> float:
+            line = next(line for line in client.get("/metrics").text.splitlines()
+                        if line.startswith("actors_sse_streams "))
+            return float(line.split()[1])
+
+        assert streams() == 0
         with client.stream("GET", "/api/events") as stream:
-            assert next(stream.iter_lines()) == ": connected"
-            eventually(lambda: node.stats()["events"]["subscribers"] == before + 1, timeout=20)
-        eventually(lambda: node.stats()["events"]["subscribers"] == before, timeout=20)
+            lines = stream.iter_lines()  # (kept: a dropped iterator closes the response)
+            assert next(lines) == ": connected"
+            assert streams() == 1  # subscribed before the first line was sent
+        eventually(lambda: streams() == 0, timeout=20)
 
 
 def test_the_stream_leaves_private_workers_tasks_out_unless_named(node: actors.Supervisor) -> None:
