@@ -13,8 +13,8 @@ from actors.messages import ExecutorEvent, Job, JobDone
 from actors.models import Outcome, Task
 from actors.testing import eventually
 
-__all__ = ["Creates", "EventLog", "EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip", "process_gone",
-           "stop_processes"]
+__all__ = ["Creates", "EventLog", "EventRecorder", "eventually", "make_job", "postgres_dsn_or_skip", "private_worker",
+           "process_gone", "stop_processes"]
 
 T = TypeVar("T")
 
@@ -122,6 +122,22 @@ class EventRecorder:
             return next((e for e in events if isinstance(e, kind) and e.task_id == job.task.id), None)
 
         return self.wait_for(found, timeout)
+
+
+def private_worker(name: str, execute: Callable[..., Any], **options: Any) -> Any:
+    """A ``TaskWorker`` marked ``private=True`` (the field, where this build has it; else a subclass
+    that answers ``private`` as True, which is all the HTTP API reads)."""
+    import dataclasses
+
+    from actors import TaskWorker
+
+    if "private" in {f.name for f in dataclasses.fields(TaskWorker)}:
+        return TaskWorker(name, execute, private=True, **options)
+
+    class Private(TaskWorker):
+        private = True
+
+    return Private(name, execute, **options)
 
 
 def postgres_dsn_or_skip() -> str:

@@ -71,7 +71,7 @@ def create_app(sup: Supervisor, *, token: str | None = None) -> FastAPI:
     guarded: dict[str, Any] = {"dependencies": [Depends(guard)], "responses": ERROR_RESPONSES}
     app.include_router(task_routes(sup), **guarded)
     app.include_router(node_routes(sup), **guarded)
-    app.include_router(event_routes(sup, token_guard(token, query=True), metrics.dropped),
+    app.include_router(event_routes(sup, token_guard(token, query=True), metrics),
                        responses=ERROR_RESPONSES)
     app.include_router(metrics.route(guard), responses={401: ERROR_RESPONSES[401]})
 

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import TaskNotFound, ValidationError
 from ..models import Task, TaskStatus
+from ..requests import task_query
 
 if TYPE_CHECKING:
     from ..system import Supervisor
 
-__all__ = ["bulk_action", "is_private", "list_tasks", "private_names"]
+__all__ = ["bulk_action", "describe_workers", "is_private", "list_tasks", "private_names", "registered_names"]
 
 #: Rows read per step while skipping hidden tasks.
 CHUNK = 200
@@ -30,10 +31,31 @@ def is_private(sup: Supervisor, name: str) -> bool:
     return bool(getattr(sup.get_task_worker(name), "private", False))
 
 
+def registered_names(sup: Supervisor) -> list[str]:
+    """The names of the workers registered on the node, sorted."""
+    listed = getattr(sup, "workers", None)  # Supervisor.workers() where this build has it
+    if callable(listed):
+        return sorted(str(worker["name"]) for worker in listed())
+    return sorted(str(name) for name in sup.stats().get("workers", {}).get("registered", []))
+
+
 def private_names(sup: Supervisor) -> frozenset[str]:
     """The names of the private workers registered on the node."""
-    registered = sup.stats().get("workers", {}).get("registered", [])
-    return frozenset(name for name in registered if isinstance(name, str) and is_private(sup, name))
+    return frozenset(name for name in registered_names(sup) if is_private(sup, name))
+
+
+def describe_workers(sup: Supervisor, name: str | None = None) -> list[dict[str, Any]]:
+    """The registered workers' definitions (name, title, description, private, queue, isolation,
+    frequency, cron), the private ones left out unless ``name`` names one (then only it)."""
+    described = []
+    for each in registered_names(sup) if name is None else [name]:
+        worker = sup.get_task_worker(each)
+        if worker is None or (name is None and is_private(sup, each)):
+            continue
+        describe = getattr(worker, "describe", None)
+        fields = ("name", "title", "description", "private", "queue", "isolation", "frequency", "cron")
+        described.append(describe() if callable(describe) else {key: getattr(worker, key, None) for key in fields})
+    return described
 
 
 def list_tasks(sup: Supervisor, *, offset: int = 0, limit: int | None = None, **filters: Any) -> list[Task]:
@@ -42,8 +64,7 @@ def list_tasks(sup: Supervisor, *, offset: int = 0, limit: int | None = None, **
     hidden = frozenset() if filters.get("name") is not None else private_names(sup)
     if not hidden:
         return sup.get_tasks(offset=offset, limit=limit, **filters)
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise ValidationError("offset", offset, "must be an integer >= 0")
+    task_query(offset=offset, limit=limit, **filters)  # refused here as get_tasks would (named)
     visible: list[Task] = []
     skipped = read = 0
     while True:

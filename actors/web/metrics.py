@@ -9,7 +9,7 @@ The only module that imports ``prometheus_client``. Two sources:
   each queue's depth (pending tasks) and the age of its oldest due task, workers busy / idle,
   live nodes, store errors (``stats()["health"]``: failures per loop and per operation),
   the node's health, and events dropped (the node's bus, ``stats()["events"]["dropped"]``, and
-  the SSE connections' buffers, counted here).
+  the SSE connections' buffers, counted here), and the open SSE streams.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -57,6 +57,7 @@ class Metrics:
                                    labels, registry=self.registry, buckets=BUCKETS)
         self.stream_drops = Counter("actors_sse_dropped_events", "Events dropped by slow SSE clients",
                                     registry=self.registry)
+        self.streams = Gauge("actors_sse_streams", "Open /api/events streams", registry=self.registry)
         self._started: OrderedDict[str, datetime] = OrderedDict()
         self.registry.register(_StatsCollector(sup))
 

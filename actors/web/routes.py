@@ -1,4 +1,4 @@
-"""The other JSON routes: queues, schedules, stats, and ``/healthz`` (the one route without auth).
+"""The other JSON routes: queues, workers, schedules, stats, and ``/healthz`` (the one route without auth).
 
 Plain ``def`` handlers (run in the server's thread pool: a blocking ``Supervisor`` call never
 stalls the event loop).
@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from ..errors import ActorsError
 from ..models import Schedule
 from .convert import json_value, record_json
-from .schemas import QueueChanges, QueueOut
+from .listing import describe_workers
+from .schemas import QueueChanges, QueueOut, WorkerOut
 
 if TYPE_CHECKING:
     from ..system import Supervisor
@@ -31,7 +32,7 @@ class Health(BaseModel):
 
 
 def node_routes(sup: Supervisor) -> APIRouter:
-    """``/api/queues``, ``/api/schedules`` and ``/api/stats`` on ``sup``."""
+    """``/api/queues``, ``/api/workers``, ``/api/schedules`` and ``/api/stats`` on ``sup``."""
     router = APIRouter(prefix="/api")
 
     @router.get("/queues", response_model=list[QueueOut], tags=["queues"], summary="List queues")
@@ -47,6 +48,12 @@ def node_routes(sup: Supervisor) -> APIRouter:
         if isinstance(changes.get("rate_limit"), list):  # JSON's [N, seconds]: set_queue's (N, seconds)
             changes["rate_limit"] = tuple(changes["rate_limit"])
         return record_json(sup.set_queue(name, **changes))
+
+    @router.get("/workers", response_model=list[WorkerOut], tags=["workers"], summary="List task workers")
+    def get_workers(name: str | None = None) -> list[dict[str, Any]]:
+        """The task workers registered on this node (title, description, queue, ...); private ones
+        only when ``name`` names them."""
+        return [json_value(worker) for worker in describe_workers(sup, name)]
 
     @router.get("/schedules", response_model=list[Schedule], tags=["schedules"], summary="List schedules")
     def get_schedules() -> list[dict[str, Any]]:

@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["BulkFilter", "Count", "CreateTask", "Created", "Deleted", "ErrorBody", "QueueChanges", "QueueOut"]
+__all__ = ["BulkFilter", "Count", "CreateTask", "Created", "Deleted", "ErrorBody", "QueueChanges", "QueueOut",
+           "WorkerOut"]
 
 
 class ErrorBody(BaseModel):
@@ -115,3 +116,18 @@ class QueueChanges(BaseModel):
     key_concurrency: int | None = None
     rate_limit: str | list[int | float] | None = None
     paused: bool | None = None
+
+
+class WorkerOut(BaseModel):
+    """A task worker registered on the node (its definition: ``TaskWorker.describe()``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    title: str | None = None
+    description: str | None = None
+    private: bool | None = None
+    queue: str | None = None
+    isolation: str | None = None
+    frequency: float | None = None
+    cron: str | None = None

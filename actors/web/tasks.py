@@ -7,11 +7,12 @@ Every handler is a plain ``def``: the server runs it in its thread pool, so a bl
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ..errors import TaskNotFound
+from ..errors import TaskNotFound, ValidationError
 from ..models import Task
 from ..storage.base import LogRecord
 from .convert import record_json
@@ -76,10 +77,17 @@ def task_routes(sup: Supervisor) -> APIRouter:
         _action_route(router, sup, action)
 
     @router.get("/{task_id}/logs", response_model=list[LogRecord], summary="A task's log lines")
-    def get_logs(task_id: str) -> list[dict[str, Any]]:
-        """What the task wrote to ``ctx.log``, attempt by attempt."""
+    def get_logs(task_id: str, iteration: Annotated[int | None, Query(
+            description="only the lines of this iteration (1: the first run)")] = None) -> list[dict[str, Any]]:
+        """What the task wrote to ``ctx.log``, oldest first; each line carries its attempt (and its
+        iteration where the build keeps iterations)."""
         _existing(sup, task_id)
-        return [record_json(record) for record in sup.logs(task_id)]
+        if iteration is None:
+            return [record_json(record) for record in sup.logs(task_id)]
+        if "iteration" not in inspect.signature(sup.logs).parameters:
+            raise ValidationError("iteration", iteration, "this build keeps no iterations")
+        logs: Any = sup.logs
+        return [record_json(record) for record in logs(task_id, iteration=iteration)]
 
     return router
 

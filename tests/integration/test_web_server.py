@@ -23,6 +23,7 @@ from actors import TaskWorker
 from actors.testing import eventually
 from actors.web import create_app
 from actors.web.server import run
+from tests.helpers import private_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "integration-token"
@@ -49,8 +50,8 @@ def serve(store: str, port: int, *extra: str, env: dict[str, str] | None = None)
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
 
 
-def test_run_serves_healthz_and_the_api_behind_the_token_and_stops_on_sigterm(tmp_path: Path) -> None:
-    store, port = str(tmp_path / "served.db"), free_port()
+def test_run_serves_healthz_and_the_api_behind_the_token_and_stops_on_sigterm(store_url: str) -> None:
+    store, port = store_url, free_port()
     proc = serve(store, port, env={"ACTORS_TOKEN": TOKEN})
     try:
         base = f"http://127.0.0.1:{port}"
@@ -115,9 +116,12 @@ class Served:
 @pytest.fixture
 def node() -> Iterator[actors.Supervisor]:
     with actors.Supervisor.start("memory://", workers=1) as sup:
-        sup.register_task_worker(TaskWorker("DOUBLE", lambda ctx, options, task: options["x"] * 2,
-                                            isolation="thread"))
+        sup.register_task_worker(TaskWorker("DOUBLE", double, isolation="thread"))
         yield sup
+
+
+def double(ctx: Any, options: dict[str, Any], task: actors.Task) -> int:
+    return int(options["x"]) * 2
 
 
 def events_of(lines: Iterator[str], task_id: str, last: str) -> list[dict[str, Any]]:
@@ -162,8 +166,29 @@ def test_the_stream_filters_by_kind_and_takes_the_token_in_the_query(node: actor
 
 def test_a_gone_client_is_unsubscribed(node: actors.Supervisor) -> None:
     with Served(node) as served, httpx.Client(base_url=served.base, timeout=30) as client:
-        before = node.stats()["events"]["subscribers"]
+        def streams() -> float:
+            line = next(line for line in client.get("/metrics").text.splitlines()
+                        if line.startswith("actors_sse_streams "))
+            return float(line.split()[1])
+
+        assert streams() == 0
         with client.stream("GET", "/api/events") as stream:
-            assert next(stream.iter_lines()) == ": connected"
-            eventually(lambda: node.stats()["events"]["subscribers"] == before + 1, timeout=20)
-        eventually(lambda: node.stats()["events"]["subscribers"] == before, timeout=20)
+            lines = stream.iter_lines()  # (kept: a dropped iterator closes the response)
+            assert next(lines) == ": connected"
+            assert streams() == 1  # subscribed before the first line was sent
+        eventually(lambda: streams() == 0, timeout=20)
+
+
+def test_the_stream_leaves_private_workers_tasks_out_unless_named(node: actors.Supervisor) -> None:
+    node.register_task_worker(private_worker("SECRET", double, isolation="thread"))
+    with Served(node) as served, httpx.Client(base_url=served.base, timeout=30) as client, \
+            client.stream("GET", "/api/events?events=succeeded") as everything, \
+            client.stream("GET", "/api/events?events=succeeded&name=SECRET") as named:
+        all_lines, named_lines = everything.iter_lines(), named.iter_lines()
+        assert next(all_lines) == next(named_lines) == ": connected"
+        secret = node.create_task("SECRET", metadata={"x": 1})
+        node.wait(secret, timeout=30)
+        shown = node.create_task("DOUBLE", metadata={"x": 2})
+        first = json.loads(next(line for line in all_lines if line.startswith("data: "))[len("data: "):])
+        assert first["task_id"] == shown  # the private task's event, recorded first, was left out
+        assert [e["task_id"] for e in events_of(named_lines, secret, "succeeded")] == [secret]

@@ -3,7 +3,6 @@ error body ``{"field", "value", "error"}`` (422 for bad input, 404 for an unknow
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Iterator
 from datetime import datetime
@@ -15,6 +14,7 @@ from fastapi.testclient import TestClient
 
 import actors
 from actors import ManualClock, Retry, TaskWorker
+from tests.helpers import private_worker
 
 from .conftest import echo
 
@@ -169,7 +169,7 @@ def test_bulk_actions_change_every_task_matching_the_filter(client: TestClient, 
 
 def test_private_workers_tasks_are_hidden_from_listings_unless_named(client: TestClient,
                                                                       sup: actors.Supervisor) -> None:
-    sup.register_task_worker(private_worker("SECRET"))
+    sup.register_task_worker(private_worker("SECRET", echo))
     shown = [create(client, delay=3600) for _ in range(2)]
     hidden = [create(client, name="SECRET", delay=3600) for _ in range(3)]
     shown.append(create(client, delay=3600))
@@ -180,17 +180,6 @@ def test_private_workers_tasks_are_hidden_from_listings_unless_named(client: Tes
     assert client.post("/api/tasks/cancel", json={}).json() == {"count": 3}
     assert {task.status for task in sup.get_tasks(name="SECRET")} == {actors.TaskStatus.PENDING}
     assert client.post("/api/tasks/cancel", json={"name": "SECRET"}).json() == {"count": 3}
-
-
-def private_worker(name: str) -> TaskWorker:
-    """A worker marked ``private=True`` (the ``TaskWorker`` field, where this build has it)."""
-    if "private" in {f.name for f in dataclasses.fields(TaskWorker)}:
-        return TaskWorker(name, echo, private=True)  # type: ignore[call-arg, unused-ignore]
-
-    class Private(TaskWorker):
-        private = True
-
-    return Private(name, echo)
 
 
 def test_queues_are_listed_and_changed(client: TestClient, sup: actors.Supervisor) -> None:
@@ -239,3 +228,34 @@ def test_an_unknown_route_or_method_answers_in_the_error_shape(client: TestClien
     assert response.status_code == 404 and set(response.json()) == {"field", "value", "error"}
     response = client.put("/api/tasks")
     assert response.status_code == 405 and response.json()["error"]
+
+
+def test_workers_are_listed_without_the_private_ones_unless_named(client: TestClient,
+                                                                  sup: actors.Supervisor) -> None:
+    sup.register_task_worker(TaskWorker("ECHO", echo, queue="emails"))
+    sup.register_task_worker(private_worker("SECRET", echo))
+    workers = client.get("/api/workers").json()
+    assert [(w["name"], w["queue"], w["isolation"]) for w in workers] == [("ECHO", "emails", "process")]
+    assert [w["name"] for w in client.get("/api/workers?name=SECRET").json()] == ["SECRET"]
+    assert client.get("/api/workers?name=NOBODY").json() == []
+
+
+def test_logs_of_one_iteration_where_the_build_keeps_them(client: TestClient, sup: actors.Supervisor) -> None:
+    sup.register_task_worker(TaskWorker("ECHO", echo))
+    task_id = create(client, name="ECHO")
+    sup.wait(task_id, timeout=10)
+    response = client.get(f"/api/tasks/{task_id}/logs?iteration=1")
+    if "iteration" in inspect.signature(sup.logs).parameters:
+        assert [line["message"] for line in response.json()] == [f"hello from {task_id[:8]}"]
+    else:
+        assert response.status_code == 422 and response.json()["field"] == "iteration"
+    response = client.get(f"/api/tasks/{task_id}/logs?iteration=0")
+    assert response.status_code == 422 and response.json()["field"] == "iteration"
+
+
+def test_a_bad_page_is_refused_with_private_workers_registered_too(client: TestClient,
+                                                                   sup: actors.Supervisor) -> None:
+    sup.register_task_worker(private_worker("SECRET", echo))
+    for query, field in [("?offset=-1", "offset"), ("?limit=-1", "limit"), ("?status=sleeping", "status")]:
+        response = client.get(f"/api/tasks{query}")
+        assert response.status_code == 422 and response.json()["field"] == field, query

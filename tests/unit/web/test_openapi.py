@@ -51,7 +51,7 @@ def test_the_schema_documents_every_route_and_the_error_body(sup: actors.Supervi
     assert {"/api/tasks", "/api/tasks/{task_id}", "/api/tasks/{task_id}/logs", "/api/tasks/{task_id}/cancel",
             "/api/tasks/{task_id}/retry", "/api/tasks/{task_id}/pause", "/api/tasks/{task_id}/resume",
             "/api/tasks/retry", "/api/tasks/cancel", "/api/tasks/delete", "/api/queues", "/api/queues/{name}",
-            "/api/schedules", "/api/stats", "/api/events", "/metrics", "/healthz"} <= set(spec["paths"])
+            "/api/workers", "/api/schedules", "/api/stats", "/api/events", "/metrics", "/healthz"} <= set(spec["paths"])
     create = spec["paths"]["/api/tasks"]["post"]["responses"]
     assert set(create) >= {"201", "401", "422"}
     assert create["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
