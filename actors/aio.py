@@ -19,7 +19,7 @@ import concurrent.futures
 import contextlib
 import functools
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -113,7 +113,7 @@ class AsyncSupervisor:
         return result_of(task_id, settled)
 
     async def events(self, kinds: str | Iterable[str] | None = None, *,
-                     buffer: int = EVENTS_BUFFER) -> AsyncIterator[Event]:
+                     buffer: int = EVENTS_BUFFER) -> AsyncGenerator[Event, None]:
         """``async for event in sup.events():`` the node's events (``Supervisor.subscribe``),
         of the kinds in ``kinds`` (None: all). Past ``buffer`` events waiting for this consumer
         the newest are dropped (counted in ``dropped``). Ends when the node stops."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -92,7 +92,7 @@ class TaskWorker:
     max_iterations: int | None = None
     init: Callable[..., Any] | None = None
     cleanup: Callable[..., Any] | None = None
-    middleware: tuple[Callable[..., Any], ...] = ()
+    middleware: Sequence[Callable[..., Any]] = ()  # kept as a tuple
     on_start: Callable[..., Any] | None = None
     on_success: Callable[..., Any] | None = None
     on_failure: Callable[..., Any] | None = None
