@@ -1,5 +1,11 @@
 """The asyncio view never blocks the event loop: a ticker coroutine records the loop's longest
-stall while hundreds of creates and waits run on a real node with process workers."""
+stall while hundreds of creates and waits run on a real node with process workers.
+
+A gap counts as the loop's stall unless the loop's thread spent most of it waiting for a CPU
+(its run-queue wait in ``/proc/thread-self/schedstat`` grew by at least half the gap): that is
+the machine's scheduler (other programs on the 2 shared cores), not ours, and is reported but not
+held against the loop. A call blocking the loop (sleeping, waiting on a lock or a future) or the
+node's own threads holding the GIL leave the thread off the run queue, so they count."""
 
 from __future__ import annotations
 
@@ -13,25 +19,38 @@ from tests.integration import task_functions
 #: The ticker's period (seconds); a stall is how much later than this a tick came.
 PERIOD = 0.005
 TASKS = 300
+#: The longest stall allowed (seconds).
+LIMIT = 0.050
 
 
-async def _ticker(stalls: list[float], stop: asyncio.Event) -> None:
-    last = time.monotonic()
+def _runqueue_wait() -> float:
+    """Seconds this thread has waited on a run queue so far (0.0 where Linux does not say)."""
+    try:
+        with open("/proc/thread-self/schedstat") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+async def _ticker(stalls: list[float], descheduled: list[float], stop: asyncio.Event) -> None:
+    last, waited = time.monotonic(), _runqueue_wait()
     while not stop.is_set():
         await asyncio.sleep(PERIOD)
-        now = time.monotonic()
-        stalls.append(now - last - PERIOD)
-        last = now
+        now, waited_now = time.monotonic(), _runqueue_wait()
+        gap = now - last - PERIOD
+        (descheduled if gap >= LIMIT and waited_now - waited >= 0.5 * gap else stalls).append(gap)
+        last, waited = now, waited_now
 
 
 def test_hundreds_of_creates_and_waits_never_stall_the_loop_50_ms(tmp_path: Path) -> None:
-    async def main() -> tuple[list[float], list[object]]:
+    async def main() -> tuple[list[float], list[float], list[object]]:
         async with actors.AsyncSupervisor.start(tmp_path / "tasks.db", workers=2) as sup:
             await sup.register_task_worker(actors.TaskWorker("ECHO", task_functions.echo))
             await sup.wait(await sup.create_task("ECHO"), timeout=60)  # the pool's children are up
             stalls: list[float] = []
+            descheduled: list[float] = []
             stop = asyncio.Event()
-            ticker = asyncio.create_task(_ticker(stalls, stop))
+            ticker = asyncio.create_task(_ticker(stalls, descheduled, stop))
 
             async def one(index: int) -> object:
                 task_id = await sup.create_task("ECHO", metadata={"index": index})
@@ -40,9 +59,10 @@ def test_hundreds_of_creates_and_waits_never_stall_the_loop_50_ms(tmp_path: Path
             results = await asyncio.gather(*(one(index) for index in range(TASKS)))
             stop.set()
             await ticker
-            return stalls, list(results)
+            return stalls, descheduled, list(results)
 
-    stalls, results = asyncio.run(main())
+    stalls, descheduled, results = asyncio.run(main())
     assert [r["options"]["index"] for r in results] == list(range(TASKS))  # type: ignore[index]
     assert len(stalls) > 10
-    assert max(stalls) < 0.050, f"the loop stalled {max(stalls) * 1000:.1f} ms"
+    assert max(stalls) < LIMIT, (f"the loop stalled {max(stalls) * 1000:.1f} ms (and "
+                                 f"{max(descheduled, default=0.0) * 1000:.1f} ms while the loop thread waited for a CPU)")
