@@ -8,7 +8,7 @@ costs one set lookup per kind and builds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..feed.event import Event, task_event
@@ -95,49 +95,49 @@ class Emitter:
 
     def ended(self, finishes: list[Finish], applied: Iterable[str]) -> None:
         """Attempt ends the store applied (called while their claims are still held)."""
-        if not self.bus.wanted:
-            return
-        now = self._clock.now()
-        done = set(applied)
-        events = []
-        for finish in finishes:
-            claim = self._held.get(finish.task_id)
-            if claim is None or finish.task_id not in done:
-                continue
-            task = claim.task
-            kind = ended_kind(finish, task.recurring)
-            if kind not in self.bus.wanted:
-                continue
-            data: dict[str, Any] = {"attempt": task.attempts, "node_id": self._node}
-            if finish.status is TaskStatus.SUCCEEDED or kind == "succeeded":
-                data["result"] = finish.result
-            if finish.error is not None:
-                data["error"] = finish.error
-            if finish.status is TaskStatus.PENDING and finish.run_at is not None:
-                data["run_at"] = task_event(kind, task, finish.run_at, {}).at.isoformat()
-            events.append(task_event(kind, task, now, data))
-        if events:
-            self.bus.emit(events)
+        if self.bus.wanted:
+            self._applied(finishes, applied, self._end_event)
 
     def continued(self, continuations: list[Continuation], applied: Iterable[str]) -> None:
         """Attempts that returned ``actors.Continue`` and whose next iteration the store applied
         (called while their claims are still held): ``continued``, with the next ``iteration``
         and when it is due (``run_at``)."""
-        if "continued" not in self.bus.wanted:
-            return
+        if "continued" in self.bus.wanted:
+            self._applied(continuations, applied, self._continue_event)
+
+    def _applied(self, items: Sequence[Finish | Continuation], applied: Iterable[str],
+                 build: Callable[[Any, Task, float], Event | None]) -> None:
+        """``build(item, task, now)`` for each item the store applied whose claim is held; emitted."""
         now = self._clock.now()
         done = set(applied)
         events = []
-        for item in continuations:
+        for item in items:
             claim = self._held.get(item.task_id)
             if claim is None or item.task_id not in done:
                 continue
-            task = claim.task
-            data = {"iteration": task.iteration + 1, "node_id": self._node,
-                    "run_at": task_event("continued", task, item.run_at, {}).at.isoformat()}
-            events.append(task_event("continued", task, now, data))
+            event = build(item, claim.task, now)
+            if event is not None:
+                events.append(event)
         if events:
             self.bus.emit(events)
+
+    def _end_event(self, finish: Finish, task: Task, now: float) -> Event | None:
+        kind = ended_kind(finish, task.recurring)
+        if kind not in self.bus.wanted:
+            return None
+        data: dict[str, Any] = {"attempt": task.attempts, "node_id": self._node}
+        if finish.status is TaskStatus.SUCCEEDED or kind == "succeeded":
+            data["result"] = finish.result
+        if finish.error is not None:
+            data["error"] = finish.error
+        if finish.status is TaskStatus.PENDING and finish.run_at is not None:
+            data["run_at"] = task_event(kind, task, finish.run_at, {}).at.isoformat()
+        return task_event(kind, task, now, data)
+
+    def _continue_event(self, item: Continuation, task: Task, now: float) -> Event:
+        data = {"iteration": task.iteration + 1, "node_id": self._node,
+                "run_at": task_event("continued", task, item.run_at, {}).at.isoformat()}
+        return task_event("continued", task, now, data)
 
     def changed(self, kind: str, task: Task | None, **data: Any) -> None:
         """A user's change of one task (``cancelled``, ``paused``, ``resumed``, ``retrying``),
