@@ -357,3 +357,23 @@ def test_a_rows_own_buttons_act_on_that_task_only(page: Any, served: Served) -> 
     expect(_row(page, other)).to_have_count(0)
     assert served.sup.get_task(other) is None
     assert served.wait_status(retried, "succeeded").attempts == 1
+
+
+def test_a_test_run_creates_a_task_of_a_worker_and_opens_it(page: Any, served: Served) -> None:
+    """Trigger.dev's dashboard "Test": a worker's name and its metadata as JSON, then the new task."""
+    expect = _expect()
+    open_dashboard(page, served, "/")
+    form = page.locator("#test-run")
+    form.locator("textarea[name=metadata]").fill("{not json")
+    form.locator("input[name=name]").fill("ECHO")
+    form.get_by_role("button", name="Run").click()
+    expect(page.locator("#toast")).to_contain_text("metadata: not JSON")
+    assert served.sup.get_tasks(name="ECHO") == []  # nothing was created
+    form.locator("textarea[name=metadata]").fill('{"hello": "dashboard"}')
+    form.get_by_role("button", name="Run").click()
+    detail = page.locator("#detail-view")
+    expect(detail).to_be_visible()
+    expect(detail.locator("#d-state")).to_have_text("succeeded")
+    (task,) = served.sup.get_tasks(name="ECHO")
+    assert task.metadata == {"hello": "dashboard"}
+    expect(detail.locator("#d-id")).to_contain_text(task.id[:8])

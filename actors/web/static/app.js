@@ -8,7 +8,7 @@ import { Throughput } from "./chart.js";
 import { refreshDetail } from "./detail.js";
 import { $, toSeconds, toast } from "./dom.js";
 import { refreshTasks } from "./list.js";
-import { refreshQueues, refreshSchedules, refreshStats, refreshWorkers } from "./panels.js";
+import { refreshQueues, refreshSchedules, refreshStats, refreshWorkers, wireTestRun } from "./panels.js";
 import { api, guarded, hooks, session, view } from "./shared.js";
 
 const chart = new Throughput($("#chart"));
@@ -53,6 +53,8 @@ async function tryStart() {
   refreshSchedules();
   refreshWorkers();
 }
+
+wireTestRun();
 
 $("#login-form").addEventListener("submit", (event) => {
   event.preventDefault();

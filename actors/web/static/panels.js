@@ -60,6 +60,30 @@ export async function refreshWorkers() {
       w.frequency && ` · every ${duration(w.frequency)}`, w.cron && ` · ${w.cron}`].filter(Boolean).join("")))));
 }
 
+// --- a test run (Trigger.dev's dashboard "Test"): create one task and open it --------------------
+
+/** The "Test run" form: POST /api/tasks with the worker's name and the metadata typed as JSON,
+ * then the new task's detail. Bad JSON, or a create the node refuses, is a toast. */
+export function wireTestRun() {
+  const form = $("#test-run");
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    const name = form.elements.name.value.trim();
+    let metadata;
+    try {
+      metadata = JSON.parse(form.elements.metadata.value || "{}");
+    } catch (error) {
+      toast(`metadata: not JSON (${error.message})`, true);
+      return;
+    }
+    guarded(async () => {
+      const created = await api.post("/api/tasks", { name, metadata });
+      toast(`${name}: task ${created.id.slice(0, 8)} created`);
+      window.location.hash = `#/tasks/${encodeURIComponent(created.id)}`;
+    });
+  };
+}
+
 // --- queues -------------------------------------------------------------------------------------
 
 export async function refreshQueues() {
