@@ -34,11 +34,17 @@ def test_affinity_drains_example_drains_every_key_and_cleans_up() -> None:
     assert "after removing every key: 0 drain rows left" in out
 
 
-def test_webiny_long_task_example_continues_and_stops_at_max_iterations() -> None:
+def test_webiny_long_task_example_continues_stops_at_max_iterations_validates_and_aborts() -> None:
     out = run_example("webiny_long_task.py")
     assert "exported 40 records in 4 iterations" in out
     assert "logs of iteration 2: ['iteration 2 exported up to 20']" in out
     assert "MaxIterationsExceeded: max_iterations=2 reached" in out
+    # the callable schema refused a bad cursor at create, naming the field; nothing was stored
+    assert ("schema refused the input: cursor=-5: must be a record index from 0 to 40 (field 'cursor'); "
+            "tasks stored: 0") in out
+    # the slow export was cancelled mid-run: it ended CANCELLED and its on_abort ran in the child
+    assert "slow export: cancelled" in out
+    assert "on_abort wrote: ['on_abort: export cancelled in iteration 1 (it started at record 0)']" in out
 
 
 def test_trigger_tasks_example_fans_out_on_one_worker_and_runs_its_hooks_in_the_child() -> None:
