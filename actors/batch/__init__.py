@@ -12,7 +12,8 @@ Callers compose only what they need. The modules: ``_pqueue`` (PriorityQueue),
 ``_semaphore`` (Semaphore), ``_batch_processor`` (BatchProcessor, RetryPolicy,
 ItemOutcome), ``_calls`` (plain-or-async callbacks and the error reporter),
 ``batch`` and ``_slices`` (BatchQueue), ``drain`` (TaskDrain, AffinityDrains: the
-only one that imports pykka, loaded on first use). The supervisor's dispatch uses the
+only one that imports pykka, loaded on first use), ``_drain_worker`` (the drain's plain
+``TaskWorker``: ``worker_options`` forwarded, so drain rows get the task lifecycle). The supervisor's dispatch uses the
 same PriorityQueue and Semaphore (``actors.runtime.pool``).
 """
 

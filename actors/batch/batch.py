@@ -12,7 +12,7 @@ import inspect
 import math
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +20,7 @@ from ..clock import Clock, SystemClock
 from ..errors import ValidationError
 from ._batch_processor import BatchProcessor, ItemOutcome, RetryPolicy
 from ._calls import Reporter, report, run_blocking
+from ._drain_worker import check_worker_options
 from ._pqueue import PriorityQueue, QueueStats
 from ._slices import via_process_batch
 
@@ -116,10 +117,20 @@ class BatchQueue(Generic[T]):
         sleep: the back-off wait, see :class:`BatchProcessor`.
         rng: jitter source.
         clock: time source for ``DrainStats.duration`` (default SystemClock).
+        skip_register_worker: :meth:`start` registers no drain worker (another serves the name).
+        task_metadata: keys that identify the drain row (and are stored on it).
+        task_description: the drain row's description.
+        worker_options: ``TaskWorker`` fields for the drain task's worker, forwarded by
+            :meth:`start` (see :class:`actors.batch.drain.TaskDrain`): the drain row then runs
+            ``on_start`` / ``on_success`` / middleware / ``catch_error`` like any task, as it
+            runs the node's ``sup.use`` / ``sup.on`` always. The drain calls :meth:`drain`,
+            not a ``ctx``-taking function: its items live in memory, so a durable step
+            (``ctx.step``) has nothing to replay after a crash.
 
     Raises:
         ValidationError: ``name`` is empty, ``batch_size`` is not a finite
-            number, or an interval is not a finite number > 0.
+            number, an interval is not a finite number > 0, or ``worker_options`` is bad
+            (see :class:`actors.batch.drain.TaskDrain`).
     """
 
     def __init__(
@@ -150,6 +161,7 @@ class BatchQueue(Generic[T]):
         skip_register_worker: bool = False,
         task_metadata: dict[str, Any] | None = None,
         task_description: str | None = None,
+        worker_options: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ValidationError("name", name, "must be a non-empty string")
@@ -184,6 +196,7 @@ class BatchQueue(Generic[T]):
         self._skip_register_worker = skip_register_worker
         self._task_metadata = dict(task_metadata or {})
         self._task_description = task_description
+        self._worker_options = check_worker_options(worker_options, registers=not skip_register_worker)
         self._task_drain: Any = None
         self._supervisor: Any = None
 
@@ -348,7 +361,7 @@ class BatchQueue(Generic[T]):
             self._name, self._drain_interval, description=self._task_description,
             task_metadata=self._task_metadata, skip_register_worker=self._skip_register_worker,
             on_drain=None if self._skip_register_worker else (lambda _sup: self.drain()),
-            idle_interval=self._idle_drain_interval)
+            idle_interval=self._idle_drain_interval, worker_options=self._worker_options)
         self._task_drain.start(supervisor)
 
     def update_drain_interval(self, interval: float) -> None:

@@ -14,6 +14,12 @@
 The supervisor is used through its public methods only (duck-typed), so this
 module needs no store and no backend. Drain workers run with
 ``isolation="thread"``: a drain function works on in-process objects.
+
+A drain row is a task like any other: its worker is a plain ``TaskWorker``, so the worker's
+hooks (``worker_options``, forwarded to ``TaskWorker``: ``on_start``, ``on_success``,
+``middleware``, ``catch_error``, ``retry``, ``timeout``, ...) and the node's ``sup.use`` /
+``sup.on`` run around every drain run; there is no second lifecycle here. A drain function with
+a ``ctx`` parameter gets the run's ``TaskContext`` (``ctx.step``, ``ctx.log``, ``ctx.progress``).
 """
 
 from __future__ import annotations
@@ -28,13 +34,15 @@ import pykka
 
 from ..errors import ActorsError, ValidationError
 from ..models import Task
-from ..workers import TaskWorker
+from ._drain_worker import call_drain, check_worker_options, drain_worker
 
 __all__ = ["AffinityDrains", "DrainFn", "TaskDrain"]
 
 log = logging.getLogger("actors.drain")
 
-DrainFn = Callable[[Any], Any]
+#: ``on_drain(supervisor) -> int | None``, or ``on_drain(supervisor, ctx) -> int | None`` (a
+#: parameter named ``ctx`` gets the drain run's ``TaskContext``, passed as ``ctx=``).
+DrainFn = Callable[..., Any]
 DRAIN_TAGS = ("queue", "repeat")
 
 
@@ -56,17 +64,25 @@ class TaskDrain:
         skip_register_worker: do not register a worker (another one serves the name,
             as :class:`AffinityDrains` does).
         on_drain: ``on_drain(supervisor) -> int | None``: the drain itself; required
-            unless ``skip_register_worker``.
+            unless ``skip_register_worker``. With a parameter named ``ctx`` it is called
+            ``on_drain(supervisor, ctx=ctx)``, ``ctx`` the run's ``TaskContext``.
         idle_interval: seconds to wait after a drain that returned 0.
+        worker_options: ``TaskWorker`` fields for the drain's worker (hooks, middleware,
+            ``catch_error``, ``retry``, ``timeout``, ``schema``, ``title``, ...), forwarded
+            as given; not ``name``, ``execute``, ``isolation`` (the drain's own) nor
+            ``frequency`` / ``cron`` (the row is its own schedule).
 
     Raises:
-        ValidationError: a bad interval, named.
+        ValidationError: a bad interval, or bad ``worker_options`` (an unknown or owned field,
+            a value ``TaskWorker`` refuses, options with ``skip_register_worker``), named.
     """
 
     def __init__(self, task_name: str, interval: float, *, description: str | None = None,
                  task_metadata: Mapping[str, Any] | None = None, skip_register_worker: bool = False,
-                 on_drain: DrainFn | None = None, idle_interval: float | None = None) -> None:
+                 on_drain: DrainFn | None = None, idle_interval: float | None = None,
+                 worker_options: Mapping[str, Any] | None = None) -> None:
         self.task_name = task_name
+        self._worker_options = check_worker_options(worker_options, registers=not skip_register_worker)
         self._interval = _interval("interval", interval)
         self._idle = None if idle_interval is None else _interval("idle_interval", idle_interval)
         self.description = description or f"Repeat drain: {task_name}"
@@ -102,7 +118,7 @@ class TaskDrain:
         if not self.skip_register_worker:
             if self._on_drain is None:
                 raise ActorsError("TaskDrain: on_drain is required when the worker is registered")
-            sup.register_task_worker(TaskWorker(self.task_name, self._execute, isolation="thread"))
+            sup.register_task_worker(drain_worker(self.task_name, self._execute, self._worker_options))
         matches = [task for task in sup.get_tasks(name=self.task_name, tags=list(DRAIN_TAGS))
                    if all(task.metadata.get(k) == v for k, v in self.task_metadata.items())]
         if matches:
@@ -150,7 +166,7 @@ class TaskDrain:
 
     def _execute(self, ctx: Any, options: dict[str, Any], task: Task) -> Any:
         assert self._on_drain is not None
-        count = self._on_drain(self._sup)
+        count = call_drain(self._on_drain, self._sup, ctx)
         return next_interval(count, self._interval, self._idle)
 
 
@@ -168,6 +184,7 @@ class RunDrain(NamedTuple):
     """Run the key's drain once. Reply: what ``on_drain`` returned."""
 
     supervisor: Any
+    ctx: Any = None  # the dispatching run's TaskContext (handed on to an on_drain with ``ctx``)
 
 
 class _DrainActor(pykka.ThreadingActor):
@@ -186,7 +203,7 @@ class _DrainActor(pykka.ThreadingActor):
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, RunDrain):
-            return self._on_drain(message.supervisor)
+            return call_drain(self._on_drain, message.supervisor, message.ctx)
         return None
 
 
@@ -199,17 +216,17 @@ class _Group:
         self.users = 1
         self.removed = False
 
-    def run(self, sup: Any) -> Any:
+    def run(self, sup: Any, ctx: Any = None) -> Any:
         """One drain on the key's actor; a drain actor found dead (stopped from outside) is
         restarted once (supervision: the key keeps draining)."""
         try:
-            return self.ref.ask(RunDrain(sup))
+            return self.ref.ask(RunDrain(sup, ctx))
         except pykka.ActorDeadError:
             if self.removed:
                 raise
             log.warning("drain actor of %r was dead: restarted", self.key)
             self.ref = _DrainActor.start(self.key, self.on_drain)
-            return self.ref.ask(RunDrain(sup))
+            return self.ref.ask(RunDrain(sup, ctx))
 
 
 class AffinityDrains:
@@ -231,11 +248,17 @@ class AffinityDrains:
         worker_name: the one worker name every drain row carries.
         max_interval: no key drains less often than this (seconds).
         idle_interval: seconds to wait after a drain that returned 0 (None: keep the interval).
+        worker_options: ``TaskWorker`` fields for the one dispatching worker (hooks,
+            middleware, ...), as :class:`TaskDrain`'s; its hooks run for every key's rows.
+
+    Raises:
+        ValidationError: a bad interval or bad ``worker_options``, named.
     """
 
     def __init__(self, worker_name: str = "BATCHER_DRAIN", *, max_interval: float = 30.0,
-                 idle_interval: float | None = None) -> None:
+                 idle_interval: float | None = None, worker_options: Mapping[str, Any] | None = None) -> None:
         self.worker_name = worker_name
+        self._worker_options = check_worker_options(worker_options)
         self.max_interval = _interval("max_interval", max_interval)
         self._idle = None if idle_interval is None else _interval("idle_interval", idle_interval)
         self._groups: dict[str, _Group] = {}
@@ -247,7 +270,7 @@ class AffinityDrains:
         """Register the dispatching worker, exclusively: registering another worker under
         the same name afterwards raises instead of replacing the dispatcher."""
         self._sup = sup
-        sup.register_task_worker(TaskWorker(self.worker_name, self._dispatch, isolation="thread"),
+        sup.register_task_worker(drain_worker(self.worker_name, self._dispatch, self._worker_options),
                                  exclusive=True)
 
     def keys(self) -> list[str]:
@@ -298,8 +321,9 @@ class AffinityDrains:
                     group.users = 1
             self.remove(key)
 
-    def _dispatch(self, ctx: Any, options: dict[str, Any], task: Task) -> Any:
-        key = options.get("affinity_key") or options.get("affinityKey")
+    def _dispatch(self, ctx: Any, options: Any, task: Task) -> Any:
+        meta = options if isinstance(options, Mapping) else task.metadata  # a schema model: the stored dump
+        key = meta.get("affinity_key") or meta.get("affinityKey")
         if not isinstance(key, str) or not key:
             return None
         with self._lock:
@@ -307,7 +331,7 @@ class AffinityDrains:
         if group is None:
             return None  # the key was removed while this run was queued
         try:
-            count = group.run(self._sup)
+            count = group.run(self._sup, ctx)
         except pykka.ActorDeadError:
             return None  # removed meanwhile
         with self._lock:

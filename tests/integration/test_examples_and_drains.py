@@ -34,20 +34,43 @@ def test_affinity_drains_example_drains_every_key_and_cleans_up() -> None:
     assert "after removing every key: 0 drain rows left" in out
 
 
-def test_webiny_long_task_example_continues_and_stops_at_max_iterations() -> None:
+def test_webiny_long_task_example_continues_stops_at_max_iterations_validates_and_aborts() -> None:
     out = run_example("webiny_long_task.py")
     assert "exported 40 records in 4 iterations" in out
     assert "logs of iteration 2: ['iteration 2 exported up to 20']" in out
     assert "MaxIterationsExceeded: max_iterations=2 reached" in out
+    # the callable schema refused a bad cursor at create, naming the field; nothing was stored
+    assert ("schema refused the input: cursor=-5: must be a record index from 0 to 40 (field 'cursor'); "
+            "tasks stored: 0") in out
+    # the slow export was cancelled mid-run: it ended CANCELLED and its on_abort ran in the child
+    assert "slow export: cancelled" in out
+    assert "on_abort wrote: ['on_abort: export cancelled in iteration 1 (it started at record 0)']" in out
 
 
-def test_trigger_tasks_example_fans_out_on_one_worker() -> None:
+def test_trigger_tasks_example_fans_out_on_one_worker_and_runs_its_hooks_in_the_child() -> None:
     out = run_example("trigger_tasks.py")
     assert "idempotency key: second trigger returned the first run: True" in out
     assert "onboarded: 3 welcome emails sent (user-1, user-2, user-3)" in out
     assert "attempts per email: [1, 2, 1]" in out  # user-2's first attempt failed and was retried
     assert "children of the parent: 4 (SEND_WELCOME_EMAIL, SUMMARISE)" in out  # none duplicated
     assert "heartbeats run by the schedule: at least 2" in out
+    # init -> middleware -> cleanup on every attempt, on_success only on the one that succeeded
+    hooks = out.split("hooks of user-2's email:\n")[1].split("charge ")[0].splitlines()
+    assert hooks == ["  attempt 1: init: mailer opened for attempt 1",
+                     "  attempt 1: middleware: attempt 1 timed",
+                     "  attempt 1: cleanup: mailer closed after attempt 1",
+                     "  attempt 2: init: mailer opened for attempt 2",
+                     "  attempt 2: middleware: attempt 2 timed",
+                     "  attempt 2: on_success: welcome email sent to user-2",
+                     "  attempt 2: cleanup: mailer closed after attempt 2"], out
+    # catch_error refused the retry of a CardDeclined: one attempt of 3, then the worker's own
+    # on_failure and the global sup.on("failure") ran, in that order
+    assert ("charge failed after 1 of 3 attempts (catch_error refused the retry): "
+            "CardDeclined: card 4000-0002 was declined") in out
+    assert out.split("hooks of the charge:\n")[1].splitlines() == [
+        "  attempt 1: catch_error: CardDeclined is not retried",
+        "  attempt 1: on_failure: charge of 4000-0002 failed: card 4000-0002 was declined",
+        "  attempt 1: global on failure: CHARGE_CARD failed for good"], out
 
 
 def test_web_app_example_enqueues_through_a_client_node_and_mounts_the_jobs_api() -> None:

@@ -169,3 +169,134 @@ def test_a_drain_actor_that_died_is_restarted_and_its_key_keeps_draining(
     assert drained == ["room-a"]
     assert drains.runs == {"room-a": 1}
     drains.dispose()
+
+
+# --- a drain is a task like any other: the lifecycle (issue 14 point 8) -------------------------
+
+
+def test_a_drain_rows_hooks_and_the_global_hooks_run_on_every_drain(
+        sup: actors.Supervisor, clock: ManualClock) -> None:
+    seen: list[str] = []
+    sup.on("success", lambda ctx, options, result: seen.append(f"global success {ctx.task.name} {result}"))
+
+    def timing(ctx: Any, options: Any, call_next: Any) -> Any:
+        seen.append("middleware in")
+        return call_next()
+
+    drain = TaskDrain("Q", 1.0, on_drain=lambda s: seen.append("drain") or 3, idle_interval=10.0, worker_options={
+        "on_start": lambda ctx, options: seen.append(f"start {ctx.task.id == drain.id}"),
+        "on_success": lambda ctx, options, result: seen.append(f"success {result}"),
+        "middleware": [timing], "title": "The Q drain"})
+    drain.start(sup)
+    run_for(sup, clock, 1.0)
+    assert seen == ["start True", "middleware in", "drain", "success {'nextInterval': 1000.0}",
+                    "global success Q {'nextInterval': 1000.0}"]
+    assert [w["title"] for w in sup.workers() if w["name"] == "Q"] == ["The Q drain"]
+
+
+def test_a_drain_that_aborts_fails_its_row_for_good_and_on_failure_runs(
+        sup: actors.Supervisor, clock: ManualClock) -> None:
+    failures: list[str] = []
+    sup.on("failure", lambda ctx, options, error: failures.append(f"global {type(error).__name__}"))
+
+    def on_drain(node: Any) -> int:
+        raise actors.AbortTask("the source is gone")
+
+    drain = TaskDrain("Q", 1.0, on_drain=on_drain, worker_options={
+        "on_failure": lambda ctx, options, error: failures.append(f"own {error}")})
+    task_id = drain.start(sup)
+    assert task_id is not None
+    run_for(sup, clock, 1.0)
+    assert failures == ["own the source is gone", "global AbortTask"]
+    row = sup.get_task(task_id)
+    assert row is not None and row.status is TaskStatus.FAILED
+
+
+def test_catch_error_decides_a_drain_rows_retry_and_a_drain_with_ctx_uses_a_durable_step(
+        sup: actors.Supervisor, clock: ManualClock) -> None:
+    fetched: list[int] = []
+    runs: list[Any] = []
+
+    def fetch(batch: int) -> list[str]:
+        fetched.append(batch)
+        return [f"item-{batch}"]
+
+    def on_drain(node: Any, ctx: Any) -> int:
+        items = ctx.step("batch-1", fetch, 1)  # a key per unit of work: the row is recurring
+        runs.append(items)
+        if len(runs) == 1:
+            raise ConnectionError("the sink hung up after the fetch")
+        return len(items)
+
+    drain = TaskDrain("Q", 1.0, on_drain=on_drain, worker_options={
+        "catch_error": lambda ctx, options, error: 5.0 if isinstance(error, ConnectionError) else None})
+    task_id = drain.start(sup)
+    assert task_id is not None
+    run_for(sup, clock, 1.0)
+    row = sup.get_task(task_id)
+    assert row is not None and row.steps == {"batch-1": ["item-1"]} and row.failure_count == 1
+    run_for(sup, clock, 4.0)  # catch_error asked for 5 s, not the recurring back-off of 2 s
+    assert len(runs) == 1
+    run_for(sup, clock, 1.0)
+    assert runs == [["item-1"], ["item-1"]] and fetched == [1]  # the step was replayed, not fetched again
+
+
+def test_affinity_drains_pass_the_ctx_and_their_worker_options_serve_every_key(
+        sup: actors.Supervisor) -> None:
+    seen: list[str] = []
+    drains = AffinityDrains("BATCHER_DRAIN", worker_options={
+        "on_start": lambda ctx, options: seen.append(f"start {options['affinity_key']}"),
+        "on_failure": lambda ctx, options, error: seen.append(f"failed {error}")})
+    drains.start(sup)
+    drains.add("room-a", lambda s, ctx: seen.append(f"drain {ctx.task.metadata['affinity_key']}") or 1, interval=5.0)
+
+    def broken(node: Any) -> int:
+        raise ValueError("room-b is broken")
+
+    drains.add("room-b", broken, interval=5.0)
+    ok = sup.create_task("BATCHER_DRAIN", metadata={"affinity_key": "room-a"})  # one-time runs, routed
+    bad = sup.create_task("BATCHER_DRAIN", metadata={"affinity_key": "room-b"})
+    sup.join(timeout=10)
+    assert sorted(seen) == ["drain room-a", "failed room-b is broken", "start room-a", "start room-b"]
+    assert [sup.get_task(i).status for i in (ok, bad)] == [TaskStatus.SUCCEEDED, TaskStatus.FAILED]  # type: ignore[union-attr]
+    drains.dispose()
+
+
+def test_a_batch_queue_forwards_worker_options_to_its_drain(sup: actors.Supervisor, clock: ManualClock) -> None:
+    results: list[Any] = []
+    queue: BatchQueue[str] = BatchQueue("EMBEDDING_DRAIN", lambda item: None, batch_size=5, drain_interval=1.0,
+                                        worker_options={"on_success": lambda c, o, result: results.append(result)})
+    queue.start(sup)
+    queue.enqueue("a")
+    run_for(sup, clock, 1.0)
+    assert results == [{"nextInterval": 1000.0}]
+    queue.dispose()
+
+
+@pytest.mark.parametrize(("options", "match"), [
+    ({"bogus": 1}, "worker_options='bogus': is not a TaskWorker field"),
+    ({"name": "OTHER"}, "worker_options='name': is set by the drain itself"),
+    ({"execute": print}, "worker_options='execute'"),
+    ({"isolation": "process"}, "worker_options='isolation'"),
+    ({"frequency": 5}, "worker_options='frequency'"),
+    ({"on_start": 3}, "on_start=3: must be callable"),
+    (["on_start"], "must be a mapping"),
+])
+def test_bad_worker_options_are_refused_and_nothing_is_registered_or_stored(
+        sup: actors.Supervisor, options: Any, match: str) -> None:
+    with pytest.raises(actors.ValidationError, match=match):
+        TaskDrain("Q", 1.0, on_drain=lambda s: 0, worker_options=options)
+    with pytest.raises(actors.ValidationError, match=match):
+        AffinityDrains("BATCHER_DRAIN", worker_options=options)
+    with pytest.raises(actors.ValidationError, match=match):
+        BatchQueue("Q", lambda item: None, batch_size=1, drain_interval=1.0, worker_options=options)
+    assert sup.get_task_worker("Q") is None and sup.get_tasks() == []
+
+
+def test_worker_options_need_a_worker_to_register(sup: actors.Supervisor) -> None:
+    hook = {"on_start": lambda ctx, options: None}
+    with pytest.raises(actors.ValidationError, match="skip_register_worker"):
+        TaskDrain("Q", 1.0, skip_register_worker=True, worker_options=hook)
+    with pytest.raises(actors.ValidationError, match="skip_register_worker"):
+        BatchQueue("Q", lambda item: None, batch_size=1, drain_interval=1.0, skip_register_worker=True,
+                   worker_options=hook)
