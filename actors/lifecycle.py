@@ -99,7 +99,7 @@ def decide(task: Task, token: str, outcome: Outcome, now: float, *, worker_retry
         if task.update_interval is not None:
             interval = outcome.next_interval or task.update_interval
             return Finish(task.id, token, TaskStatus.PENDING, run_at=now + interval,
-                          result=outcome.result, crash_count=task.crash_count)
+                          result=outcome.result, crash_count=task.crash_count, clear_steps=True)
         return Finish(task.id, token, TaskStatus.SUCCEEDED, result=outcome.result,
                       failure_count=task.failure_count, crash_count=task.crash_count)
     if isinstance(outcome, Cancelled):

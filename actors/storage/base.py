@@ -87,6 +87,8 @@ class Finish:
     auto-paused after too many failures). A row whose pause was requested while it
     ran goes to PAUSED instead of PENDING. ``failure_count`` and ``crash_count`` are
     the new values; ``result`` is JSON; ``error`` None clears the last error.
+    ``clear_steps``: the task's durable steps (``ctx.step``) are cleared (a recurring task's run
+    that ended well: the next run is new work).
     """
 
     task_id: str
@@ -97,6 +99,7 @@ class Finish:
     error: str | None = None
     failure_count: int = 0
     crash_count: int = 0
+    clear_steps: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 from actors.clock import from_timestamp
 from actors.errors import ValidationError
 from actors.models import Claim, Task, TaskStatus
-from actors.storage.base import Continuation, LogRecord, TaskStore
+from actors.storage.base import Continuation, Finish, LogRecord, TaskStore
 
 T0 = 1_700_000_000.0
 LEASE = 30.0
@@ -147,6 +147,16 @@ def test_steps_are_cleared_by_a_continue(store: TaskStore, make_task: MakeTask) 
     assert get(store, claim.task.id).steps == {}
     again = store.claim(["ITER"], 1, T0 + 3, "node-a", LEASE)[0]
     assert again.task.steps == {}
+
+
+@pytest.mark.parametrize("clear", [True, False])
+def test_a_finish_clears_the_steps_only_when_it_says_so(store: TaskStore, make_task: MakeTask, clear: bool) -> None:
+    """A recurring run that ended well clears them (the next run is new work); a retry keeps them."""
+    claim = claim_new(store, make_task)
+    store.save_step(claim.task.id, claim.token, "a", 1, T0 + 2)
+    finish = Finish(claim.task.id, claim.token, TaskStatus.PENDING, run_at=T0 + 10, clear_steps=clear)
+    assert store.finish([finish], T0 + 3) == [claim.task.id]
+    assert get(store, claim.task.id).steps == ({} if clear else {"a": 1})
 
 
 @pytest.mark.parametrize("key, value", [("a", object()), ("", 1), (3, 1)])

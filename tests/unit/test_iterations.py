@@ -143,6 +143,31 @@ def test_a_recurring_task_cannot_continue(sup: actors.Supervisor, clock: ManualC
     assert task.error is not None and "a recurring task cannot return actors.Continue" in task.error
 
 
+def test_a_recurring_tasks_steps_last_one_run_and_survive_its_retry(sup: actors.Supervisor,
+                                                                      clock: ManualClock) -> None:
+    """Each run that ended well starts the next one with no steps; a failed run's retry replays them."""
+    calls: list[int] = []
+
+    def tick(ctx: Any, options: dict[str, Any], task: actors.Task) -> int:
+        fetched = ctx.step("fetch", lambda: calls.append(1) or len(calls))
+        if ctx.task.failure_count == 0 and len(calls) == 2:
+            raise RuntimeError("after the step: this run is retried")
+        return int(fetched)
+
+    sup.register_task_worker(TaskWorker("TICK", tick))
+    task_id = sup.create_task("TICK", update_interval=10)
+    for _ in range(3):  # run 1 ends well; run 2 fails after its step; its retry replays the step
+        clock.advance(10)
+        sup.tick()
+        sup.join(timeout=10)
+    clock.advance(300)  # (the failed run backs off)
+    sup.tick()
+    sup.join(timeout=10)
+    task = get(sup, task_id)
+    assert len(calls) == 2  # run 2's retry did not fetch again
+    assert task.result == 2 and task.steps == {}  # and its success cleared the steps for run 3
+
+
 def test_logs_are_kept_per_iteration(sup: actors.Supervisor) -> None:
     sup.register_task_worker(TaskWorker("WALK", walk))
     task_id = sup.create_task("WALK", metadata={"cursor": 0, "end": 2})

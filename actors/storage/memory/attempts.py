@@ -152,6 +152,8 @@ class MemoryAttempts:
                     values["run_at"] = item.run_at
                 values.update(result=result, error=item.error, failure_count=item.failure_count,
                               crash_count=item.crash_count)
+                if item.clear_steps:
+                    values["steps"] = "{}"
                 row.last_run_at = now
                 row.leave_running(TaskStatus(item.status), now)
                 applied.append(item.task_id)

@@ -36,9 +36,11 @@ _FINISH = (
     "THEN 'paused' ELSE v.status END, run_at = COALESCE(v.run_at, tasks.run_at), "
     "result = v.result, error = v.error, failure_count = v.failure_count, "
     "crash_count = v.crash_count, finished_at = CASE WHEN v.status = ANY(%s) THEN %s END, "
-    f"updated_at = %s, last_run_at = %s, {pg.LEAVE_RUNNING} "
+    f"updated_at = %s, last_run_at = %s, steps = CASE WHEN v.clear_steps THEN '{{}}' ELSE tasks.steps END, "
+    f"{pg.LEAVE_RUNNING} "
     "FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[], "
-    "%s::int[], %s::int[]) AS v(id, token, status, run_at, result, error, failure_count, crash_count) "
+    "%s::int[], %s::int[], %s::bool[]) "
+    "AS v(id, token, status, run_at, result, error, failure_count, crash_count, clear_steps) "
     "WHERE tasks.id = v.id AND tasks.token = v.token AND tasks.status = 'running' RETURNING tasks.id")
 
 
@@ -166,7 +168,8 @@ class PostgresAttempts:
             [v[0].task_id for v in values], [v[0].token for v in values],
             [v[1].value for v in values], [v[0].run_at for v in values],
             [v[2] for v in values], [v[0].error for v in values],
-            [v[0].failure_count for v in values], [v[0].crash_count for v in values]))}
+            [v[0].failure_count for v in values], [v[0].crash_count for v in values],
+            [v[0].clear_steps for v in values]))}
         again = [v[0].run_at for v in values if v[1] is TaskStatus.PENDING and v[0].run_at is not None]
         if again:
             self._announce(conn, min(again))

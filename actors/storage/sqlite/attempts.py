@@ -179,12 +179,13 @@ class SQLiteAttempts:
             if status is TaskStatus.PENDING and current[1]:
                 status = TaskStatus.PAUSED
             params.append((status.value, item.run_at, result, item.error, item.failure_count,
-                           item.crash_count, now if status.finished else None, now, now,
+                           item.crash_count, now if status.finished else None, now, now, item.clear_steps,
                            item.task_id, item.token))
             applied.append(item.task_id)
         conn.executemany(
             "UPDATE tasks SET status = ?, run_at = COALESCE(?, run_at), result = ?, error = ?, "
             "failure_count = ?, crash_count = ?, finished_at = ?, updated_at = ?, last_run_at = ?, "
+            "steps = CASE WHEN ? THEN '{}' ELSE steps END, "
             f"{sq.LEAVE_RUNNING} WHERE id = ? AND token = ? AND status = 'running'", params)
         return applied
 
