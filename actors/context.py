@@ -30,8 +30,8 @@ from .iterations import Steps, effective_max_iterations
 from .messages import JobLog, JobMetadata, JobProgress
 from .models import Outcome, Raised, Succeeded, Task
 from .spec import SPEC_FIELDS, TaskSpec, build_task, check_json
-from .triggers import TaskCalls, Triggering
 from .tracing import capture
+from .triggers import TaskCalls, Triggering
 
 if TYPE_CHECKING:
     from .clock import Clock
