@@ -5,6 +5,7 @@ trace, and without opentelemetry (or without an SDK) nothing changes. Spans go t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,6 +109,17 @@ def test_a_task_created_by_a_running_task_continues_the_trace(
     assert outer.context is not None and inner.context is not None and inner.parent is not None
     assert inner.context.trace_id == outer.context.trace_id == creator.get_span_context().trace_id
     assert inner.parent.span_id == outer.context.span_id
+
+
+def test_an_async_create_inside_a_span_stores_its_trace(sup: actors.Supervisor, exporter: InMemorySpanExporter) -> None:
+    async def main() -> tuple[str, trace.Span]:
+        with trace.get_tracer("test").start_as_current_span("async creator") as creator:
+            return await sup.aio.create_task("ECHO", delay=3600), creator
+
+    task_id, creator = asyncio.run(main())
+    stored = sup.get_task(task_id)
+    assert stored is not None and stored.trace is not None
+    assert f"{creator.get_span_context().span_id:016x}" in stored.trace["traceparent"]
 
 
 def test_an_explicit_trace_is_kept_and_a_bad_one_refused(sup: actors.Supervisor) -> None:
