@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
@@ -147,7 +148,9 @@ class AsyncSupervisor:
             if self.sync._stopped:
                 raise NodeStopped()
             raise ActorsError("this async view is closed (AsyncSupervisor.close)")
-        return await asyncio.wrap_future(self._pool.submit(functools.partial(fn, *args, **kwargs)))
+        # the caller's context goes with the call (an OpenTelemetry span of the caller's task reaches a create)
+        context = contextvars.copy_context()
+        return await asyncio.wrap_future(self._pool.submit(functools.partial(context.run, fn, *args, **kwargs)))
 
 
 class _Starting:

@@ -38,6 +38,7 @@ from .errors import AbortTask, ActorsError, ValidationError
 from .iterations import MAX_ITERATIONS_EXCEEDED, Continue, continued
 from .lifecycle import is_final
 from .models import Cancelled, Raised, Succeeded
+from .tracing import start_attempt
 from .triggers import Suspend
 from .workers import HOOKS
 
@@ -134,7 +135,23 @@ def run_attempt(runnable: Callable[..., Any] | Lifecycle, ctx: TaskContext, *,
     Args:
         reason: the executor's verdict that replaces the attempt's own (``Cancelled`` once
             aborted, ``TimedOut``), asked after execute returns; the hooks see it.
+
+    With OpenTelemetry configured in this process, the attempt runs inside its span
+    (``tracing.start_attempt``: a child of the creator's span when the task carries a trace),
+    ended with the outcome; otherwise nothing more happens.
     """
+    span = start_attempt(ctx.task, ctx.attempt)
+    if span is None:
+        return _run(runnable, ctx, reason)
+    outcome: Outcome | None = None
+    try:
+        outcome = _run(runnable, ctx, reason)
+    finally:
+        span.end(outcome)
+    return outcome
+
+
+def _run(runnable: Callable[..., Any] | Lifecycle, ctx: TaskContext, reason: _Reason | None) -> Outcome:
     if not isinstance(runnable, Lifecycle):
         try:
             value = _settled(runnable(ctx, ctx.metadata, ctx.task))

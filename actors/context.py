@@ -30,6 +30,7 @@ from .iterations import Steps, effective_max_iterations
 from .messages import JobLog, JobMetadata, JobProgress
 from .models import Outcome, Raised, Succeeded, Task
 from .spec import SPEC_FIELDS, TaskSpec, build_task, check_json
+from .tracing import capture
 from .triggers import TaskCalls, Triggering
 
 if TYPE_CHECKING:
@@ -310,6 +311,10 @@ class TaskContext(Triggering):
             spec["tags"] = list(task.tags)  # an iterator would arrive empty
         if spec.get("metadata") is not None:
             spec["metadata"] = dict(task.metadata)
+        if task.trace is not None:
+            spec["trace"] = task.trace
+        elif (trace := capture()) is not None:  # this attempt's span: a pool child's create travels
+            spec["trace"] = trace
         return spec
 
     def is_aborted(self) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ValidationError
 from .spec import TaskSpec, build_task, check_json
+from .tracing import capture
 
 if TYPE_CHECKING:
     from .models import Task
@@ -70,6 +71,8 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
     """
     task = build_task(spec, task_id=task_id if spec.id is None else spec.id, now=now,
                       default_priority=worker.priority if worker is not None else None)
+    if task.trace is None and (trace := capture()) is not None:  # the creator's span (actors.tracing)
+        task = dataclasses.replace(task, trace=trace)
     if parent_id is not None:
         task = dataclasses.replace(task, parent_id=parent_id)  # children carry ``task.parent_id``
     if worker is None:

@@ -100,6 +100,7 @@ class Task:
     iteration: int = 1  # 1 for the first run; each ``actors.Continue`` adds one
     max_iterations: int | None = None  # its own limit (None: its worker's, else 500)
     steps: dict[str, Any] = field(default_factory=dict)  # ``ctx.step`` results of this iteration, by key
+    trace: dict[str, str] | None = None  # the creator's W3C trace context (traceparent, tracestate)
 
     @property
     def recurring(self) -> bool:

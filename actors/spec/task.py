@@ -25,6 +25,8 @@ __all__ = [
     "MAX_INT",
     "MAX_NAME_LENGTH",
     "MAX_SECONDS",
+    "MAX_TRACE_ENTRIES",
+    "MAX_TRACE_VALUE",
     "SPEC_FIELDS",
     "TaskSpec",
     "build_task",
@@ -37,6 +39,7 @@ __all__ = [
     "check_run_at",
     "check_task_id",
     "check_text",
+    "check_trace",
     "coerce_spec",
     "instant",
     "interval_from_metadata",
@@ -80,6 +83,7 @@ class TaskSpec:
     concurrency_key: str | None = None
     max_iterations: int | None = None
     id: str | None = field(default=None, repr=False)
+    trace: Mapping[str, str] | None = field(default=None, repr=False)
 
 
 SPEC_FIELDS = frozenset(f.name for f in fields(TaskSpec))
@@ -291,6 +295,26 @@ def check_max_iterations(field_name: str, value: object) -> int | None:
     return number
 
 
+#: At most this many entries in a task's ``trace`` carrier, each value at most ``MAX_TRACE_VALUE`` characters.
+MAX_TRACE_ENTRIES = 8
+MAX_TRACE_VALUE = 2048
+
+
+def check_trace(value: object) -> dict[str, str] | None:
+    """A task's ``trace``: None, or a W3C trace-context carrier (``{"traceparent": ...,
+    "tracestate": ...}``) as a dict of up to ``MAX_TRACE_ENTRIES`` non-empty string keys to
+    strings of at most ``MAX_TRACE_VALUE`` characters; an empty carrier is None."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or len(value) > MAX_TRACE_ENTRIES:
+        raise ValidationError("trace", value, f"must be a dict of at most {MAX_TRACE_ENTRIES} strings")
+    for key, text in value.items():
+        if not isinstance(key, str) or not key or not isinstance(text, str) or len(text) > MAX_TRACE_VALUE:
+            raise ValidationError("trace", value, f"must map non-empty strings to strings of at most "
+                                                  f"{MAX_TRACE_VALUE} characters")
+    return dict(value) or None
+
+
 def check_priority_name(value: object) -> str:
     """``value`` if it is a priority name ('high', 'normal', 'low'); ``ValidationError`` otherwise."""
     if value not in PRIORITIES:
@@ -408,6 +432,7 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         idempotency_expires_at=key_expires,
         concurrency_key=optional_str("concurrency_key", spec.concurrency_key),
         max_iterations=check_max_iterations("max_iterations", spec.max_iterations),
+        trace=check_trace(spec.trace),
         created_at=created,
         updated_at=created,
     )

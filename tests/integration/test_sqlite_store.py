@@ -159,9 +159,33 @@ def _old_file(db_path: str, version: int) -> None:
     raw.close()
 
 
-#: What migration 7 added (iterations and durable steps), dropped again to make an older file.
-_UNDO_7 = ("ALTER TABLE tasks DROP COLUMN iteration", "ALTER TABLE tasks DROP COLUMN max_iterations",
+#: What migration 8 added (the trace context), dropped again to make a version 7 file.
+_UNDO_8 = ("ALTER TABLE tasks DROP COLUMN trace",)
+#: What migrations 8 and 7 (iterations and durable steps) added, dropped again to make a version 6 file.
+_UNDO_7 = (*_UNDO_8, "ALTER TABLE tasks DROP COLUMN iteration", "ALTER TABLE tasks DROP COLUMN max_iterations",
            "ALTER TABLE tasks DROP COLUMN steps", "ALTER TABLE task_logs DROP COLUMN iteration")
+
+
+def _rewound(db_path: str, version: int, *undo: str) -> None:
+    """The closed store file at ``db_path`` made as version ``version`` left it: ``undo`` run, the version set."""
+    raw = sqlite3.connect(db_path, isolation_level=None)
+    for statement in (*undo, f"UPDATE actors_meta SET value = '{version}' WHERE key = 'schema_version'"):
+        raw.execute(statement)
+    raw.close()
+
+
+def test_a_version_7_file_gains_the_trace_column_keeping_its_tasks(db_path: str) -> None:
+    """Migration 8: ``trace`` on tasks (NULL for the tasks already there)."""
+    store = SQLiteStore(db_path)
+    store.add([task(1)])
+    store.close()
+    _rewound(db_path, 7, *_UNDO_8)
+    store = SQLiteStore(db_path)
+    assert [(t.id, t.trace) for t in store.query(TaskQuery())] == [("t000001", None)]
+    carrier = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    store.add([dataclasses.replace(task(2), trace=carrier)])
+    assert store.get("t000002").trace == carrier  # type: ignore[union-attr]
+    store.close()
 
 
 def test_a_version_6_file_gains_iterations_and_steps_keeping_its_tasks_and_logs(db_path: str) -> None:
@@ -170,10 +194,7 @@ def test_a_version_6_file_gains_iterations_and_steps_keeping_its_tasks_and_logs(
     store.add([task(1)])
     store.append_logs([LogRecord("t000001", 1, T0, "INFO", "before")])
     store.close()
-    raw = sqlite3.connect(db_path, isolation_level=None)
-    for statement in (*_UNDO_7, "UPDATE actors_meta SET value = '6' WHERE key = 'schema_version'"):
-        raw.execute(statement)  # the file as version 6 left it
-    raw.close()
+    _rewound(db_path, 6, *_UNDO_7)
     store = SQLiteStore(db_path)
     assert [(t.id, t.iteration, t.max_iterations, t.steps) for t in store.query(TaskQuery())] == [
         ("t000001", 1, None, {})]
@@ -188,12 +209,8 @@ def test_a_version_5_file_gains_queues_keeping_its_tasks(db_path: str) -> None:
     store = SQLiteStore(db_path)
     store.add([task(1)])
     store.close()
-    raw = sqlite3.connect(db_path, isolation_level=None)
-    for statement in (*_UNDO_7, "DROP TABLE queues", "DROP TABLE queue_starts",
-                      "ALTER TABLE tasks DROP COLUMN concurrency_key",
-                      "UPDATE actors_meta SET value = '5' WHERE key = 'schema_version'"):
-        raw.execute(statement)  # the file as version 5 left it
-    raw.close()
+    _rewound(db_path, 5, *_UNDO_7, "DROP TABLE queues", "DROP TABLE queue_starts",
+             "ALTER TABLE tasks DROP COLUMN concurrency_key")
     store = SQLiteStore(db_path)
     assert [(t.id, t.concurrency_key) for t in store.query(TaskQuery())] == [("t000001", None)]
     assert store.set_queue("q", {"concurrency": 1}).concurrency == 1

@@ -37,8 +37,12 @@ KERNEL = {
     "actors.storage.capabilities", "actors.storage.iterating", "actors.storage.clustering", "actors.iterations",
     "actors.triggers",
     "actors.feed", "actors.feed.event", "actors.feed.bus",
-    "actors.feed.follow", "actors.storage.changes",
+    "actors.feed.follow", "actors.storage.changes", "actors.tracing",
 }
+
+#: The kernel's optional libraries: imported lazily (inside a function, never at module level) by
+#: their one kernel module, which works without them (``actors.tracing``: OpenTelemetry).
+KERNEL_OPTIONAL = {"actors.tracing": "opentelemetry"}
 
 #: Where each third-party library may be imported (module names, or packages ending in ".").
 HOMES = {
@@ -57,6 +61,7 @@ HOMES = {
     "pydantic": {"actors.web."},
     "uvicorn": {"actors.web.server"},
     "prometheus_client": {"actors.web.metrics"},
+    "opentelemetry": {"actors.tracing"},
 }
 
 #: The composition root: the only modules that may name concrete stores and executors.
@@ -113,9 +118,21 @@ def _is_module(name: str) -> bool:
 
 def test_the_kernel_imports_only_the_standard_library_and_the_kernel() -> None:
     breaks = [(module, imported) for module in KERNEL if module in MODULES for imported in MODULES[module]
-              if _third_party(imported) or (_is_module(imported) and imported not in KERNEL
-                                            and imported != "actors.storage" and imported != "actors")]
+              if (_third_party(imported) and _third_party(imported) != KERNEL_OPTIONAL.get(module))
+              or (_is_module(imported) and imported not in KERNEL
+                  and imported != "actors.storage" and imported != "actors")]
     assert breaks == []
+
+
+@pytest.mark.parametrize("module", sorted(KERNEL_OPTIONAL))
+def test_the_kernel_imports_its_optional_library_lazily(module: str) -> None:
+    path = PACKAGE.parent.joinpath(*module.split(".")).with_suffix(".py")
+    tree = ast.parse(path.read_text(), str(path))
+    top = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    names = [alias.name for node in top if isinstance(node, ast.Import) for alias in node.names]
+    names += [node.module or "" for node in top if isinstance(node, ast.ImportFrom)]
+    assert not [name for name in names if name.split(".")[0] == KERNEL_OPTIONAL[module]]
+    assert any(_third_party(imported) == KERNEL_OPTIONAL[module] for imported in MODULES[module])
 
 
 @pytest.mark.parametrize("library", sorted(HOMES))

@@ -22,7 +22,7 @@ __all__ = ["Row", "check_priority", "dumps_json", "stored_changes"]
 __all__ = ["Row", "check_priority", "dumps_json", "stored_changes"]
 
 _TIME_FIELDS = frozenset({"run_at", "created_at", "updated_at", "finished_at", "idempotency_expires_at"})
-_JSON_FIELDS = frozenset({"metadata", "result", "retry", "steps"})
+_JSON_FIELDS = frozenset({"metadata", "result", "retry", "steps", "trace"})
 _TASK_FIELDS = tuple(f.name for f in fields(Task))
 
 
@@ -58,6 +58,7 @@ class Row:
         values["result"] = dumps_json("result", task.result)
         values["retry"] = None if task.retry is None else dumps_json("retry", dict(task.retry))
         values["steps"] = dumps_json("steps", dict(task.steps))
+        values["trace"] = None if task.trace is None else dumps_json("trace", dict(task.trace))
         return cls(seq, values)
 
     def task(self) -> Task:

@@ -121,6 +121,8 @@ MIGRATIONS: tuple[str, ...] = (
     "ALTER TABLE tasks ADD COLUMN max_iterations INTEGER; "
     "ALTER TABLE tasks ADD COLUMN steps TEXT NOT NULL DEFAULT '{}'; "
     "ALTER TABLE task_logs ADD COLUMN iteration INTEGER NOT NULL DEFAULT 1",
+    # trace context (issue 15, OpenTelemetry): the creator's W3C carrier as a JSON object (NULL: no span)
+    "ALTER TABLE tasks ADD COLUMN trace TEXT",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,7 +1,7 @@
 """The task row codec shared by the SQL stores (SQLite and PostgreSQL): stdlib only.
 
-A ``Task`` travels to a row as ``task_row`` (JSON text for tags, metadata, result
-and retry; the priority as its rank 0 = high; times as epoch seconds) and back
+A ``Task`` travels to a row as ``task_row`` (JSON text for tags, metadata, result,
+retry, steps and trace; the priority as its rank 0 = high; times as epoch seconds) and back
 as ``to_task``. Nothing read back is unpickled: the columns hold JSON only.
 """
 
@@ -27,7 +27,7 @@ TASK_COLUMNS: tuple[str, ...] = (
     "failure_count", "crash_count", "progress", "result", "error", "created_at",
     "updated_at", "finished_at", "max_attempts", "max_failures", "timeout", "retry",
     "idempotency_key", "idempotency_expires_at", "parent_id", "concurrency_key",
-    "iteration", "max_iterations", "steps",
+    "iteration", "max_iterations", "steps", "trace",
 )
 
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -77,6 +77,7 @@ def task_row(task: Task) -> tuple[Any, ...]:
         None if task.retry is None else dumps("retry", dict(task.retry)), task.idempotency_key,
         _ts(task.idempotency_expires_at), task.parent_id, task.concurrency_key,
         task.iteration, task.max_iterations, dumps("steps", dict(task.steps)),
+        None if task.trace is None else dumps("trace", dict(task.trace)),
     )
 
 
@@ -85,7 +86,7 @@ def to_task(row: Sequence[Any]) -> Task:
     (task_id, name, description, status, priority, queue, tags, metadata, room_id, world_id,
      entity_id, run_at, update_interval, attempts, failure_count, crash_count, progress, result,
      error, created_at, updated_at, finished_at, max_attempts, max_failures, timeout, retry,
-     key, key_expires, parent_id, concurrency_key, iteration, max_iterations, steps) = row
+     key, key_expires, parent_id, concurrency_key, iteration, max_iterations, steps, trace) = row
     return Task(
         id=task_id, name=name, description=description, status=_STATUS[status],
         priority=PRIORITIES[priority], queue=queue, tags=tuple(load(tags)),
@@ -98,7 +99,7 @@ def to_task(row: Sequence[Any]) -> Task:
         retry=None if retry is None else load(retry), idempotency_key=key,
         idempotency_expires_at=from_timestamp(key_expires), parent_id=parent_id,
         concurrency_key=concurrency_key, iteration=iteration, max_iterations=max_iterations,
-        steps=load(steps),
+        steps=load(steps), trace=None if trace is None else load(trace),
     )
 
 

@@ -178,6 +178,12 @@ def _migrate_to_7(db: Database) -> None:
     db.execute("ALTER TABLE task_logs ADD COLUMN iteration INTEGER NOT NULL DEFAULT 1")
 
 
+def _migrate_to_8(db: Database) -> None:
+    """Trace context (issue 15, OpenTelemetry): ``trace``, the creator's W3C trace-context carrier
+    (``traceparent`` / ``tracestate``) as a JSON object, NULL when the create had no span."""
+    db.table("tasks").add_column("trace", str)
+
+
 #: The queue settings table (both SQL stores).
 QUEUES_DDL = ("CREATE TABLE queues (name TEXT PRIMARY KEY, concurrency INTEGER, key_concurrency INTEGER, "
               "rate_count INTEGER, rate_period REAL, paused INTEGER NOT NULL DEFAULT 0)")
@@ -212,7 +218,8 @@ END;
 
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``. Append; never edit a released one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4,
-                                                      _migrate_to_5, _migrate_to_6, _migrate_to_7)
+                                                      _migrate_to_5, _migrate_to_6, _migrate_to_7,
+                                                      _migrate_to_8)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
