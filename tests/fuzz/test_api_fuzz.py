@@ -94,8 +94,10 @@ def expected_fields(name: str, kwargs: Mapping[str, Any], now: float) -> dict[st
     else:
         due = now + (interval or 0.0)
     failures = kwargs.get("max_failures")
-    if failures is None and "maxFailures" in meta:
-        failures = -1 if meta["maxFailures"] is None else meta["maxFailures"]
+    raw = meta.get("maxFailures", 0)
+    if failures is None and "maxFailures" in meta and (raw is None or type(raw) is int):
+        # (a create refuses any other maxFailures; an update case compares only the fields it changed)
+        failures = -1 if raw is None else raw
     failures = 5 if failures is None else (-1 if failures <= 0 else failures)
     given_retry = kwargs.get("retry")
     out = {

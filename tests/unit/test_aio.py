@@ -81,6 +81,8 @@ def test_events_as_an_async_iterator_end_when_the_node_stops(clock: ManualClock)
                 if event.kind == "succeeded":
                     break
             assert await node.wait(task_id, timeout=10) == 2
+            await stream.aclose()  # (a break leaves the generator suspended, still subscribed)
+            assert node.sync.stats()["events"]["subscribers"] == 0
             rest = node.events()
             ending = asyncio.ensure_future(rest.__anext__())
             while node.sync.stats()["events"]["subscribers"] < 1:
