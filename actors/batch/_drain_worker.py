@@ -5,6 +5,7 @@
   any ``TaskWorker`` field except the ones the drain owns.
 - :func:`drain_worker` — the ``TaskWorker`` itself, thread-isolated (a drain works on
   in-process objects).
+- :func:`check_interval` — a drain's interval (seconds > 0).
 - :func:`call_drain` — calls ``on_drain(supervisor)``, or ``on_drain(supervisor, ctx=ctx)``
   when the function has a parameter named ``ctx`` (so it can use ``ctx.step`` / ``ctx.log``);
   older one-argument drain functions keep working.
@@ -20,9 +21,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ValidationError
+from ..spec import seconds
 from ..workers import TaskWorker
 
-__all__ = ["OWNED", "call_drain", "check_worker_options", "drain_worker"]
+__all__ = ["OWNED", "call_drain", "check_interval", "check_worker_options", "drain_worker"]
 
 #: ``TaskWorker`` fields a drain sets itself (``frequency`` / ``cron``: the drain row is its own
 #: schedule; a periodic worker would add a second one).
@@ -82,3 +84,12 @@ def _takes_ctx(fn: Callable[..., Any]) -> bool:
 
 def _never(ctx: Any, options: Any, task: Any) -> None:  # pragma: no cover - never registered
     raise AssertionError("the probe worker of check_worker_options never runs")
+
+
+def check_interval(field: str, value: object) -> float:
+    """A drain's interval: seconds (a number or a ``timedelta``) > 0, else ``ValidationError``
+    naming ``field`` (``drain_interval``, ``idle_interval``, ...)."""
+    number = seconds(field, value, allow_zero=False)
+    if number is None:
+        raise ValidationError(field, value, "must be a number of seconds > 0")
+    return number

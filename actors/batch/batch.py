@@ -20,6 +20,7 @@ from ..clock import Clock, SystemClock
 from ..errors import ValidationError
 from ._batch_processor import BatchProcessor, ItemOutcome, RetryPolicy
 from ._calls import Reporter, report, run_blocking
+from ._drain_worker import check_interval as _interval
 from ._drain_worker import check_worker_options
 from ._pqueue import PriorityQueue, QueueStats
 from ._slices import via_process_batch
@@ -27,7 +28,6 @@ from ._slices import via_process_batch
 __all__ = ["BatchQueue", "DrainStats"]
 
 T = TypeVar("T")
-
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,6 @@ class DrainStats:
     batch_size: int
     remaining: int
     duration: float
-
-
-def _interval(field: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(field, value, "must be a number of seconds")
-    if not math.isfinite(value) or value <= 0:
-        raise ValidationError(field, value, "must be finite and > 0")
-    return float(value)
 
 
 class BatchQueue(Generic[T]):

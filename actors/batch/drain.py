@@ -25,7 +25,6 @@ a ``ctx`` parameter gets the run's ``TaskContext`` (``ctx.step``, ``ctx.log``, `
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -35,6 +34,7 @@ import pykka
 from ..errors import ActorsError, ValidationError
 from ..models import Task
 from ._drain_worker import call_drain, check_worker_options, drain_worker
+from ._drain_worker import check_interval as _interval
 
 __all__ = ["AffinityDrains", "DrainFn", "TaskDrain"]
 
@@ -44,13 +44,6 @@ log = logging.getLogger("actors.drain")
 #: parameter named ``ctx`` gets the drain run's ``TaskContext``, passed as ``ctx=``).
 DrainFn = Callable[..., Any]
 DRAIN_TAGS = ("queue", "repeat")
-
-
-def _interval(field: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value <= 0:
-        raise ValidationError(field, value, "must be a finite number of seconds > 0")
-    return float(value)
 
 
 class TaskDrain:

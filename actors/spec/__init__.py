@@ -1,6 +1,6 @@
 """What a caller may ask for when creating or changing a task, and every check a field passes:
-the one home of the field checks (``task``: at create and update; ``stored``: what a store
-accepts). Pure: ids and times are arguments.
+the one home of the field checks (``values``: each field; ``task``: a create as a whole;
+``stored``: what a store accepts). Pure: ids and times are arguments.
 """
 
 from __future__ import annotations
@@ -18,14 +18,19 @@ from .stored import (
 )
 from .task import (
     DEFAULT_MAX_FAILURES,
+    SPEC_FIELDS,
+    TaskSpec,
+    build_task,
+    coerce_spec,
+    interval_from_metadata,
+    new_ids,
+)
+from .values import (
     MAX_INT,
     MAX_NAME_LENGTH,
     MAX_SECONDS,
     MAX_TRACE_ENTRIES,
     MAX_TRACE_VALUE,
-    SPEC_FIELDS,
-    TaskSpec,
-    build_task,
     check_json,
     check_max_iterations,
     check_name,
@@ -36,11 +41,8 @@ from .task import (
     check_task_id,
     check_text,
     check_trace,
-    coerce_spec,
     instant,
-    interval_from_metadata,
     json_text,
-    new_ids,
     optional_str,
     seconds,
 )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from .task import MAX_INT, MAX_SECONDS, check_text
+from .values import MAX_INT, MAX_SECONDS, check_text
 
 __all__ = ["QUEUE_FIELDS", "check_queue_changes", "check_queue_name", "check_queues", "parse_rate"]
 

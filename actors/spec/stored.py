@@ -14,7 +14,7 @@ from typing import Any
 from ..clock import to_timestamp
 from ..errors import ValidationError
 from ..models import Task, TaskStatus
-from .task import _tags, check_priority_name
+from .values import _tags, check_priority_name
 
 __all__ = [
     "UPDATABLE_FIELDS",

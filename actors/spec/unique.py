@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from ..clock import from_timestamp
 from ..errors import ValidationError
-from .task import check_text, seconds
+from .values import check_text, seconds
 
 __all__ = ["check_idempotency"]
 

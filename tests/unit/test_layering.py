@@ -28,8 +28,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "actors"
 
 #: Modules of the kernel (stdlib only): anything may import them.
 KERNEL = {
-    "actors.clock", "actors.errors", "actors.models", "actors.spec", "actors.spec.task", "actors.spec.stored",
-    "actors.spec.unique",
+    "actors.clock", "actors.errors", "actors.models", "actors.spec", "actors.spec.task", "actors.spec.values",
+    "actors.spec.stored", "actors.spec.unique",
     "actors.retry", "actors.cron",
     "actors.lifecycle", "actors.messages", "actors.events", "actors.context", "actors.attempt", "actors.schema",
     "actors.creating", "actors.requests", "actors.jsonvalues",

@@ -64,10 +64,10 @@ def test_each_store_is_exported_by_its_package() -> None:
     ("an attempt cannot finish RUNNING", "spec/stored.py"),
     ("a task cannot be added RUNNING", "spec/stored.py"),
     ("an unfinished task needs run_at", "spec/stored.py"),
-    ("must be 'high', 'normal' or 'low'", "spec/task.py"),
-    ("each tag must be a non-empty string", "spec/task.py"),
+    ("must be 'high', 'normal' or 'low'", "spec/values.py"),
+    ("each tag must be a non-empty string", "spec/values.py"),
     ("cannot be updated (allowed:", "spec/stored.py"),
-    ("not JSON: {exc}", "spec/task.py"),
+    ("not JSON: {exc}", "spec/values.py"),
 ])
 def test_each_rule_and_field_check_is_written_once(text: str, home: str) -> None:
     package = STORAGE.parent

@@ -299,33 +299,20 @@ class ProcessExecutor(Guard):
                 slot.leaving = str(message[1])
                 slot.accepting = False
             elif message[0] == "create":
-                self._answer_create(slot, message[1:])
+                self._answer(slot, answer_create, self._create, *message[1:])
             elif message[0] == "step":
-                self._answer_step(slot, message[1:])
+                self._answer(slot, answer_step, self._step, *message[1:])
             elif message[0] in ("trigger", "look"):
-                self._answer_call(slot, message)
+                self._answer(slot, answer_call, self._calls, *message)
 
-    def _answer_create(self, slot: Slot, request: tuple[Any, ...]) -> None:
-        """A child's ``ctx.create_task``: answered on a helper thread, so the loop keeps
-        serving every child while the worker's ``validate`` runs."""
+    def _answer(self, slot: Slot, answer: Callable[..., None], target: Any, *request: Any) -> None:
+        """A child's request (``ctx.create_task``, ``ctx.step``, ``ctx.trigger`` / ``ctx.wait``):
+        answered on a helper thread (``bookkeeping.answer_*``), so the loop keeps serving every
+        child while the store writes or the worker's ``validate`` runs."""
         def reply(message: tuple[Any, ...]) -> None:
             self._send(slot, message)
 
-        self._loop.helpers.submit(functools.partial(answer_create, self._create, reply, *request))
-
-    def _answer_step(self, slot: Slot, request: tuple[Any, ...]) -> None:
-        """A child's ``ctx.step``: written on a helper thread (a store write), the loop serving on."""
-        def reply(message: tuple[Any, ...]) -> None:
-            self._send(slot, message)
-
-        self._loop.helpers.submit(functools.partial(answer_step, self._step, reply, *request))
-
-    def _answer_call(self, slot: Slot, message: tuple[Any, ...]) -> None:
-        """A child's ``ctx.trigger`` / ``ctx.wait`` request: answered on a helper thread too."""
-        def reply(answer: tuple[Any, ...]) -> None:
-            self._send(slot, answer)
-
-        self._loop.helpers.submit(functools.partial(answer_call, self._calls, reply, *message))
+        self._loop.helpers.submit(functools.partial(answer, target, reply, *request))
 
     def _check_alive(self, slot: Slot) -> None:
         """Every ``_QUIET_CHECK`` s: a child dead without closing its stream (a grandchild holds
