@@ -53,6 +53,11 @@ class CreateTask(BaseModel):
     idempotency_key: str | None = None
     idempotency_ttl: float | None = None
     concurrency_key: str | None = None
+    max_iterations: int | None = None
+
+#: ``create_task`` keywords the HTTP body leaves out: ``id`` (the node picks it) and ``trace`` (taken
+#: from the request's own span, never from its body).
+NOT_IN_BODY = frozenset({"id", "trace"})
 
 
 class Created(BaseModel):
