@@ -373,9 +373,9 @@ class _Sink(pykka.ThreadingActor):
         return self.count
 
 
-def pykka_tell_burst() -> Callable[[int], Timing]:
-    """``count`` tells sent in a row to one actor (its inbox fills; the actor drains it), then
-    one ``ask`` as a barrier. CPU parts: the sending thread, the actor's thread."""
+def _to_sink(send: Callable[[Any, int], Any], part: str) -> Callable[[int], Timing]:
+    """``count`` messages sent to one actor with ``send(ref, i)`` from this thread. CPU parts:
+    this thread (named ``part``) and the actor's thread."""
 
     def run(count: int) -> Timing:
         ref = _Sink.start()
@@ -385,39 +385,27 @@ def pykka_tell_burst() -> Callable[[int], Timing]:
             def loop() -> dict[str, float]:
                 start = time.thread_time()
                 for i in range(count):
-                    ref.tell(i)
-                sent = time.thread_time() - start
-                actor = _asked(ref, "cpu") - actor0
-                return {"sender": sent, "actor": actor}
+                    send(ref, i)
+                spent = time.thread_time() - start
+                return {part: spent, "actor": _asked(ref, "cpu") - actor0}
 
             return _timed(loop)
         finally:
             ref.stop()
 
     return run
+
+
+def pykka_tell_burst() -> Callable[[int], Timing]:
+    """``count`` tells sent in a row to one actor (its inbox fills; the actor drains it), then
+    one ``ask`` as a barrier. CPU parts: the sending thread, the actor's thread."""
+    return _to_sink(lambda ref, i: ref.tell(i), "sender")
 
 
 def pykka_ask() -> Callable[[int], Timing]:
     """``ref.ask(message)`` from this thread, blocking for the reply (as ``create_task`` asks
     the supervisor). CPU parts: the asking thread, the actor's thread."""
-
-    def run(count: int) -> Timing:
-        ref = _Sink.start()
-        try:
-            actor0 = _asked(ref, "cpu")
-
-            def loop() -> dict[str, float]:
-                start = time.thread_time()
-                for i in range(count):
-                    ref.ask(i)
-                asking = time.thread_time() - start
-                return {"caller": asking, "actor": _asked(ref, "cpu") - actor0}
-
-            return _timed(loop)
-        finally:
-            ref.stop()
-
-    return run
+    return _to_sink(lambda ref, i: ref.ask(i), "caller")
 
 
 def queue_handoff() -> Callable[[int], Timing]:
