@@ -137,12 +137,17 @@ filterForm.addEventListener("input", (event) => {
   else typing = setTimeout(() => setFilter(name, value.trim()), 300);
 });
 filterForm.addEventListener("submit", (event) => event.preventDefault());
-filterForm.addEventListener("reset", () => {
+filterForm.addEventListener("reset", (event) => {
+  // Emptied here and now, not after the form's own reset: a clear deferred to later could undo a
+  // filter chosen right after (the filters said "any" while the select showed the choice).
+  event.preventDefault();
   clearTimeout(typing);
-  setTimeout(() => { // after the form has emptied its fields
-    for (const key of Object.keys(view.filters)) view.filters[key] = "";
-    setFilter("status", "");
-  }, 0);
+  for (const key of Object.keys(view.filters)) {
+    view.filters[key] = "";
+    const field = $(`#filters [name=${key}]`);
+    if (field) field.value = "";
+  }
+  setFilter("status", "");
 });
 $("#prev").addEventListener("click", () => { view.offset = Math.max(0, view.offset - PAGE_SIZE); refreshTasks(); });
 $("#next").addEventListener("click", () => { view.offset += PAGE_SIZE; refreshTasks(); });
