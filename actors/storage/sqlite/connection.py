@@ -115,13 +115,22 @@ class Guarded:
     """One connection behind a lock; every ``sqlite3`` error leaves as ``StoreError`` naming the path."""
 
     def __init__(self, conn: sqlite3.Connection, path: str,
-                 ended: Callable[[bool], None] | None = None, busy_timeout: float = 5.0) -> None:
+                 ended: Callable[[bool], None] | None = None, busy_timeout: float = 5.0,
+                 writes: threading.RLock | None = None) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.RLock()
+        # shared by every connection of one store: its writers in this process queue here
+        self._writes = writes if writes is not None else threading.RLock()
         self._ended = ended  # ended(committed), lock held, after each transaction commits or rolls back
         self._busy_timeout = busy_timeout
+        # SQLite's busy handler is on only while ``read`` runs: a transaction needs none (see
+        # ``_begin``), so it costs no pragma statements
         self._busy_pragma = f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}"
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+        except sqlite3.Error as exc:
+            raise self.error(exc) from exc
 
     def error(self, exc: BaseException) -> StoreError:
         return StoreError(f"task store {self.path!r}: {exc}")
@@ -133,8 +142,13 @@ class Guarded:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: commit on success, roll back on any error."""
-        with self._lock:
+        """One ``BEGIN IMMEDIATE`` transaction: commit on success, roll back on any error.
+
+        Holds the store's in-process write lock (``writes``) from ``BEGIN`` to ``COMMIT``: two
+        threads of this process writing the file wait on that lock, woken the moment the other
+        commits, instead of polling SQLite's lock (``_begin``'s sleeps are for other processes).
+        """
+        with self._lock, self._writes:
             conn = self._connection()
             try:
                 self._begin(conn)
@@ -160,33 +174,36 @@ class Guarded:
         SQLite's own busy handler sleeps 1 ms, then 2, 5, 10 ... ms between tries, while a
         write transaction here holds the lock for ~0.1 ms: two processes writing one file
         often (a producer and a serving node) lost most of their time sleeping. So the
-        handler is off while beginning, and this retries after 50 µs, doubling to 2 ms,
-        until ``busy_timeout`` has passed (then SQLite's "database is locked" error).
-        Statements inside the transaction keep the handler (they hold the lock already).
+        handler is off (it is off but while ``read`` runs), and this retries after 50 µs,
+        doubling to 2 ms, until ``busy_timeout`` has passed (then SQLite's "database is
+        locked" error). Statements inside the transaction need no handler: in WAL mode a
+        transaction that holds the write lock is not refused as busy (only beginning one
+        can be).
         """
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            deadline = time.monotonic() + self._busy_timeout
-            pause = 0.00005
-            while True:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() + pause > deadline:
-                        raise
-                time.sleep(pause)
-                pause = min(pause * 2, 0.002)
-        finally:
-            conn.execute(self._busy_pragma)
+        deadline = time.monotonic() + self._busy_timeout
+        pause = 0.00005
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """The connection for reads (autocommit: each statement sees one snapshot)."""
+        """The connection for reads (autocommit: each statement sees one snapshot), with
+        SQLite's busy handler on (``busy_timeout``) while the caller reads."""
         with self._lock:
             conn = self._connection()
             try:
-                yield conn
+                conn.execute(self._busy_pragma)
+                try:
+                    yield conn
+                finally:
+                    conn.execute("PRAGMA busy_timeout = 0")
             except sqlite3.Error as exc:
                 raise self.error(exc) from exc
 
@@ -211,10 +228,12 @@ class PerThread:
     comes first; after ``close``, ``get`` raises ``StoreError``.
     """
 
-    def __init__(self, path: str, opener: Callable[[], sqlite3.Connection], busy_timeout: float) -> None:
+    def __init__(self, path: str, opener: Callable[[], sqlite3.Connection], busy_timeout: float,
+                 writes: threading.RLock | None = None) -> None:
         self._path = path
         self._open = opener
         self._busy_timeout = busy_timeout
+        self._writes = writes
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open_ones: weakref.WeakSet[Guarded] = weakref.WeakSet()
@@ -232,7 +251,7 @@ class PerThread:
                 conn = self._open()
             except sqlite3.Error as exc:
                 raise StoreError(f"task store {self._path!r}: {exc}") from None
-            db = Guarded(conn, self._path, busy_timeout=self._busy_timeout)
+            db = Guarded(conn, self._path, busy_timeout=self._busy_timeout, writes=self._writes)
             self._open_ones.add(db)
         self._local.db = db
         return db

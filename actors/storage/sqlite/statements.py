@@ -42,7 +42,11 @@ SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
 SELECT_SEQ = "SELECT seq, " + ", ".join(TASK_COLUMNS) + " FROM tasks"
 INSERT = (f"INSERT INTO tasks (seq, {', '.join(TASK_COLUMNS)}) "
           f"VALUES (?, {', '.join('?' for _ in TASK_COLUMNS)})")
-NEXT_SEQ = f"SELECT MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE({FTS_WATERMARK}, 0))"
+_NEXT_SEQ = f"MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE({FTS_WATERMARK}, 0)) + 1"
+NEXT_SEQ = f"SELECT {_NEXT_SEQ} - 1"
+# One task (a create one by one): its seq computed in the INSERT itself, one statement.
+INSERT_ONE = (f"INSERT INTO tasks (seq, {', '.join(TASK_COLUMNS)}) "
+              f"VALUES ({_NEXT_SEQ}, {', '.join('?' for _ in TASK_COLUMNS)})")
 _QUEUE = "COALESCE(queue, 'default')"
 LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = 0"
 class IdClash(Exception):
@@ -126,13 +130,8 @@ def insert(conn: sqlite3.Connection, tasks: Sequence[Task], rows: list[tuple[Any
                              "WHERE id = ?", (task_id,))
             else:
                 known[key] = task_id
-    # We hold the write lock, so the next seq values are ours to hand out: above every row
-    # and above the search index's watermark (a seq freed by deleting the newest rows is
-    # not handed out again while the index may still count it as indexed).
-    seq = conn.execute(NEXT_SEQ).fetchone()[0]
     out: list[str] = []
-    fresh: list[tuple[Any, ...]] = []
-    tag_rows: list[tuple[str, int]] = []
+    fresh: list[tuple[Task, tuple[Any, ...]]] = []
     for task, row in zip(tasks, rows, strict=True):
         key = task.idempotency_key
         if key is not None and key in known:
@@ -140,18 +139,26 @@ def insert(conn: sqlite3.Connection, tasks: Sequence[Task], rows: list[tuple[Any
             continue
         if key is not None:
             known[key] = task.id
-        seq += 1
         out.append(task.id)
-        fresh.append((seq, *row))
-        tag_rows.extend((tag, seq) for tag in task.tags)
+        fresh.append((task, row))
+    # We hold the write lock, so the next seq values are ours to hand out: above every row
+    # and above the search index's watermark (a seq freed by deleting the newest rows is
+    # not handed out again while the index may still count it as indexed).
     try:
-        conn.executemany(INSERT, fresh)
+        if len(fresh) == 1:
+            seqs = [conn.execute(INSERT_ONE, fresh[0][1]).lastrowid]  # seq is the rowid
+        else:
+            first = conn.execute(NEXT_SEQ).fetchone()[0] + 1
+            seqs = list(range(first, first + len(fresh)))
+            conn.executemany(INSERT, [(seq, *row) for seq, (_, row) in zip(seqs, fresh, strict=True)])
     except sqlite3.IntegrityError as exc:
         if "tasks.id" in str(exc):
             raise IdClash from None
         column = str(exc).rpartition(".")[2]  # e.g. "NOT NULL constraint failed: tasks.name"
         raise ValidationError(column, None, f"refused by the task table: {exc}") from None
-    conn.executemany("INSERT OR IGNORE INTO task_tags (tag, task_seq) VALUES (?, ?)", tag_rows)
+    tag_rows = [(tag, seq) for seq, (task, _) in zip(seqs, fresh, strict=True) for tag in task.tags]
+    if tag_rows:
+        conn.executemany("INSERT OR IGNORE INTO task_tags (tag, task_seq) VALUES (?, ?)", tag_rows)
     return out
 
 
