@@ -1,7 +1,8 @@
 """Typed messages between actors, and the events an executor reports.
 
 Stdlib only. One NamedTuple per interaction; each actor dispatches on the type
-in one place. Nothing mutable is shared: tasks travel as frozen snapshots.
+in one place. Nothing mutable is shared: tasks travel as frozen snapshots (the one exception,
+``Stored``, holds counts and names behind a lock).
 
 The supervisor's operations, for an application built on pykka that asks the
 supervisor's ``ActorRef`` (``sup.ref``) directly; each replies as the handle's method
@@ -28,7 +29,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -225,14 +227,49 @@ class Flush(NamedTuple):
     """Write the buffered worker events in one transaction (sent to self)."""
 
 
+class Stored:
+    """What creates stored since the supervisor last looked: how many tasks, the earliest due
+    time, the names. Filled by the creating threads (``fold``) until the supervisor ``take``s
+    it; a burst of creates is one ``Created`` message, however many tasks it stored.
+
+    The one object on the create path that two threads touch, behind one lock: it holds
+    counts and names, never a task. ``fold`` on a taken batch returns False (the caller
+    starts the next batch and tells it).
+    """
+
+    __slots__ = ("_lock", "_taken", "count", "due", "names")
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+        self._taken = False
+        self.count = 0
+        self.due: float | None = None  # the earliest run_at among them (None: none will be due)
+        self.names: set[str] = set()
+
+    def fold(self, count: int, due: float | None, names: Iterable[str]) -> bool:
+        """Add ``count`` stored tasks (earliest due ``due``, of ``names``); False once taken."""
+        with self._lock:
+            if self._taken:
+                return False
+            self.count += count
+            if due is not None:
+                self.due = due if self.due is None else min(self.due, due)
+            self.names.update(names)
+            return True
+
+    def take(self) -> tuple[int, float | None, frozenset[str]]:
+        """Seal the batch: (count, earliest due, names). Later ``fold`` calls return False."""
+        with self._lock:
+            self._taken = True
+            return self.count, self.due, frozenset(self.names)
+
+
 class Created(NamedTuple):
     """Told by a caller that stored new tasks itself (``create_task`` inserts from its own
-    thread): claim them when due. The supervisor notes ``due`` for the workers it has of
-    ``names``; the rows are in the store already."""
+    thread): claim them when due. The supervisor ``take``s the batch and notes its due time
+    for the workers it has of its names; the rows are in the store already."""
 
-    task_ids: list[str]
-    due: float | None  # the earliest run_at among them (None: none will be due)
-    names: frozenset[str]
+    stored: Stored
 
 
 class Pump(NamedTuple):

@@ -12,7 +12,7 @@ supervisor stays the only one that claims or changes a task after it exists.
 
 from __future__ import annotations
 
-import contextlib
+import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,9 @@ class Creating:
         _stopped: bool
         _gate: Gate
         _emit: Emitter
+        _folding: threading.Lock  # the ``Stored`` batches' lock (shared with the supervisor)
+        _stored: msgs.Stored | None  # the batch the supervisor has not taken yet (or has just)
+        _serving: bool
 
         def _tell(self, message: object) -> None: ...
 
@@ -103,9 +106,25 @@ class Creating:
             raise as_actors_error(exc) from exc
         self._emit.created(tasks, ids)
         due = [task.run_at.timestamp() for task in tasks if task.run_at is not None and not task.status.finished]
-        with contextlib.suppress(NodeStopped):  # stopped meanwhile: the rows are stored, claimed later
-            self._tell(msgs.Created(ids, min(due) if due else None, frozenset(task.name for task in tasks)))
+        self._announce(len(tasks), min(due) if due else None, {task.name for task in tasks})
         return ids
+
+    def _announce(self, count: int, due: float | None, names: set[str]) -> None:
+        """Tell the supervisor what was stored: folded into the ``Created`` it has not taken yet,
+        else in a new one (a burst of creates costs it one message). Two threads that both
+        start one tell one each; every batch told is taken, and a fold lands only in a batch
+        not yet taken. A node without workers claims nothing: its supervisor is not told."""
+        if not self._serving:
+            return
+        stored = self._stored
+        if stored is not None and stored.fold(count, due, names):
+            return
+        self._stored = stored = msgs.Stored(self._folding)
+        stored.fold(count, due, names)
+        try:
+            self._tell(msgs.Created(stored))
+        except NodeStopped:  # stopped meanwhile: the rows are stored, claimed later
+            self._stored = None
 
     def _save_step(self, task_id: str, token: str, key: str, value: Any) -> None:
         """The executors' ``StepWriter`` (``ctx.step`` of the attempt holding ``token``): the store's

@@ -15,6 +15,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
@@ -67,7 +68,7 @@ class Supervisor(Creating, Inspection, QueueMethods, HookMethods, Observing):
 
     def __init__(self, *, ref: pykka.ActorRef[Any], store: TaskStore, clock: Clock, workers: list[pykka.ActorRef[Any]],
                  scheduler: Waker | None, node_id: str,
-                 gate: Gate | None = None, bus: EventBus | None = None) -> None:
+                 gate: Gate | None = None, bus: EventBus | None = None, serving: bool = True) -> None:
         self.ref = ref
         self.store = store
         self.clock = clock
@@ -78,6 +79,9 @@ class Supervisor(Creating, Inspection, QueueMethods, HookMethods, Observing):
         self._exclusive: set[str] = set()
         self._stopped = False
         self._gate = gate or Gate()  # closed by the supervisor when it stops the node itself
+        self._folding = threading.Lock()  # the creates' ``Stored`` batches (``Creating._announce``)
+        self._stored: msgs.Stored | None = None
+        self._serving = serving  # False (no workers): its supervisor claims nothing, is told no ``Created``
         self._bus = bus or EventBus()  # shared with the supervisor actor (``feed.bus``)
         self._emit = Emitter(self._bus, clock, node_id, {})  # the creates' events
         self._aio: AsyncSupervisor | None = None  # ``aio``, made on first use

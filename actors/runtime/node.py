@@ -186,7 +186,7 @@ def start_node(cls: type[H], store: str | os.PathLike[str] | TaskStore, *, worke
                                     bus=bus)
     # the handle first: the executors' ``ctx.create_task`` goes through its create path
     handle = cls(ref=sup_ref, store=task_store, clock=clock, workers=crew.refs,
-                 scheduler=scheduler, node_id=node, gate=gate, bus=bus)
+                 scheduler=scheduler, node_id=node, gate=gate, bus=bus, serving=serving)
     options = {"kill_grace": kill_grace, "rss_limit_mb": rss_limit_mb,
                "max_tasks_per_child": max_tasks_per_child}
     calls = NodeCalls(handle)

@@ -72,7 +72,7 @@ class TaskOperations:
         fenced: int
 
         def _invalidate(self) -> None: ...
-        def _hint(self, when: float) -> None: ...
+        def _hint(self, when: float, *, at_once: bool = False) -> None: ...
         def _took(self, planned: PlannedClaim, claims: list[Claim]) -> None: ...
         def _drop_held(self, task_id: str) -> Claim | None: ...
         def _settle(self, task_ids: list[str]) -> None: ...
@@ -91,10 +91,12 @@ class TaskOperations:
 
     def _on_created(self, message: Created) -> None:
         """A caller stored new tasks itself (the handle's create path): claim them when due,
-        from a ``Pump`` after the inbox (a burst of creates shares one claim)."""
-        if self._stopping or message.due is None or not any(name in self._workers for name in message.names):
+        at once when nothing else waits in the inbox, else from a ``Pump`` after it (a burst of
+        creates shares one claim)."""
+        _, due, names = message.stored.take()
+        if self._stopping or due is None or not any(name in self._workers for name in names):
             return
-        self._hint(message.due)
+        self._hint(due, at_once=True)
 
     def _create(self, tasks: list[Task]) -> list[str]:
         """Store new tasks; when they are due now and a worker of their kind has room, claim

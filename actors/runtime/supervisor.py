@@ -202,11 +202,15 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._planner.changed()
         self._pump()
 
-    def _hint(self, when: float) -> None:
+    def _hint(self, when: float, *, at_once: bool = False) -> None:
         """A task becomes due at ``when``: claim then (and wake the scheduler for it), from a
-        ``Pump`` to self after whatever is already in the inbox (one claim per burst)."""
+        ``Pump`` to self after whatever is already in the inbox (one claim per burst).
+        ``at_once`` (a handler, not a step inside one): with nothing in the inbox to fold in,
+        claim now instead, a hop less between a create and its start."""
         self._note_due(when)
-        if self._planner.pump():
+        if at_once and not self._planner.pump_pending and self.actor_inbox.empty():
+            self._pump()
+        elif self._planner.pump():
             self.actor_ref.tell(msgs.Pump())
 
     def _note_due(self, when: float) -> None:
