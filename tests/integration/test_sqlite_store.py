@@ -479,4 +479,58 @@ def test_a_writer_waits_for_another_process_lock_in_short_retries_not_sqlite_sle
         store.close()
     begins = statements.count("BEGIN IMMEDIATE")
     assert begins >= 2, statements[:5]  # retried here, not inside one sleeping SQLite call
-    assert "PRAGMA busy_timeout = 0" in statements and "PRAGMA busy_timeout = 5000" in statements
+    first = statements.index("BEGIN IMMEDIATE")
+    assert statements[first - 1] == "PRAGMA busy_timeout = 0"  # SQLite's handler is off meanwhile
+
+
+def test_a_create_of_one_task_is_three_statements(db_path: str) -> None:
+    """One by one, a create is BEGIN, one INSERT (its seq computed inside it), COMMIT: no
+    pragma around the transaction, no seq query, no tag insert for an untagged task."""
+    statements: list[str] = []
+    store = SQLiteStore(db_path, trace=statements.append)
+    try:
+        store.add([task(1)])  # opens this thread's connection
+        statements.clear()
+        assert store.add([task(2)]) == ["t000002"]
+        assert [s.split(" (")[0] for s in statements] == ["BEGIN IMMEDIATE", "INSERT INTO tasks", "COMMIT"]
+        statements.clear()
+        store.add([task(3, tags=["a", "b"])])
+        assert sum(s.startswith("INSERT OR IGNORE INTO task_tags") for s in statements) == 2
+        assert [t.id for t in store.query(TaskQuery(tags=("a",)))] == ["t000003"]
+        assert store.counts()["pending"] == 3
+    finally:
+        store.close()
+
+
+def test_writers_in_one_process_wait_on_a_lock_not_on_sqlite_retries(db_path: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A create's transaction on its thread's connection and the store's own transaction take
+    turns on the store's in-process lock: the second begins the moment the first commits, and
+    never sleeps in the retry loop meant for other processes."""
+    from actors.storage.sqlite import connection
+
+    sleeps: list[float] = []
+    real_sleep = connection.time.sleep
+    monkeypatch.setattr(connection.time, "sleep", lambda s: (sleeps.append(s), real_sleep(s)))
+    store = SQLiteStore(db_path)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # the store's own connection, as the supervisor's claims use it
+        with store._db.tx() as conn:
+            conn.execute("SELECT 1")
+            inside.set()
+            assert release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert inside.wait(5)
+        timer = threading.Timer(0.05, release.set)
+        timer.start()
+        store.add([task(1)])  # this thread's own connection: waits on the lock, then inserts
+        timer.join()
+    finally:
+        release.set()
+        holder.join()
+        store.close()
+    assert sleeps == []

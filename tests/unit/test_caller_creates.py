@@ -13,7 +13,7 @@ import pytest
 
 import actors
 from actors import ManualClock, TaskStatus, TaskWorker
-from actors.messages import GetTask
+from actors.messages import Created, GetTask
 from actors.models import Task
 from actors.storage.memory import MemoryStore
 from actors.testing import inline_supervisor
@@ -49,6 +49,49 @@ def test_a_create_is_stored_from_the_callers_thread_while_the_supervisor_is_busy
         assert node.wait(task_id, timeout=10) == 1  # the supervisor claimed it afterwards
     finally:
         store.release.set()
+        node.stop()
+
+
+def test_creates_the_supervisor_has_not_taken_yet_fold_into_one_created_message() -> None:
+    store = Blocking()
+    node = inline_supervisor(store, clock=ManualClock(), workers=1)
+    told: list[object] = []
+    tell = node._tell
+
+    def counting(message: object) -> None:
+        told.append(message)
+        tell(message)
+
+    node._tell = counting  # type: ignore[method-assign]
+    try:
+        node.register_task_worker(TaskWorker("ADD", lambda ctx, options, task: 1))
+        busy = node.ref.ask(GetTask("block"), block=False)
+        assert store.entered.wait(10)
+        ids = [node.create_task("ADD") for _ in range(5)] + node.create_tasks([{"name": "ADD"}] * 3)
+        created = [m for m in told if isinstance(m, Created)]
+        assert len(created) == 1  # the supervisor took nothing meanwhile: one batch, still open
+        store.release.set()
+        busy.get(timeout=10)
+        assert [node.wait(task_id, timeout=10) for task_id in ids] == [1] * 8  # all claimed from it
+        assert created[0].stored.take()[0] == 8
+        node.create_task("ADD")  # the batch was taken: the next create tells a new one
+        assert len([m for m in told if isinstance(m, Created)]) == 2
+    finally:
+        store.release.set()
+        node.stop()
+
+
+def test_a_node_without_workers_tells_its_supervisor_nothing_of_its_creates() -> None:
+    node = inline_supervisor(clock=ManualClock(), workers=0)
+    told: list[object] = []
+    node._tell = told.append  # type: ignore[method-assign]
+    try:
+        task_id = node.create_task("ADD")
+        node.create_tasks([{"name": "ADD"}])
+        assert told == []  # it claims nothing: a serving node on the store claims the rows
+        stored = node.get_task(task_id)
+        assert stored is not None and stored.status is TaskStatus.PENDING
+    finally:
         node.stop()
 
 

@@ -31,3 +31,16 @@ def test_a_tick_is_plain_data_and_attach_carries_nothing() -> None:
     assert messages.Tick._fields == ("now", "scheduled")
     assert messages.Attach._fields == ()
     assert not hasattr(messages, "WorkerSlot")  # the supervisor's view of a worker is no message
+
+
+def test_a_stored_batch_folds_counts_due_times_and_names_until_taken() -> None:
+    import threading
+
+    from actors.messages import Stored
+
+    stored = Stored(threading.Lock())
+    assert stored.fold(2, None, ["A"])
+    assert stored.fold(1, 20.0, ["B"]) and stored.fold(3, 10.0, ["A"])
+    assert stored.take() == (6, 10.0, frozenset({"A", "B"}))
+    assert not stored.fold(1, 5.0, ["C"])  # taken: the caller starts the next batch
+    assert stored.take() == (6, 10.0, frozenset({"A", "B"}))
