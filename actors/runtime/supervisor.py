@@ -6,13 +6,14 @@ A thin shell over the node's parts, each in its own module: every message type h
 ends in batches, a ``Flush`` sent to itself runs after everything already queued), waits are the
 waiters' (``waiters``; tasks waiting in ``ctx.wait``: ``awaiting``), claimed work waits for a worker
 in the pool (``pool``), periodic duties are maintenance's, what a worker's attempts run is
-``hooks.Plans``, and failing safe and supervising its children are the ``supervising`` mixin's.
+``hooks.Plans``, what a tick does is the ``ticking`` mixin's, and failing safe and supervising its
+children are the ``supervising`` mixin's. Under load, claims and flushes are paced
+(``planner.hold``): one that comes within ``linger`` of the last waits for the tick at its end.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from ..errors import NodeStopped
 from ..feed.bus import EventBus
 from ..lifecycle import continuation, decide
 from ..models import Claim, Continued, TaskStatus, Waiting
-from ..storage.base import Continuation, Finish, TaskStore, data_versioned
+from ..storage.base import Continuation, Finish, TaskStore
 from ..workers import TaskWorker
 from .awaiting import Awaiting
 from .children import FixedWorkers, Waker, Workers, WorkerSlot
@@ -43,6 +44,7 @@ from .planner import ClaimPlanner, PlannedClaim
 from .queues import queue_handlers
 from .recorder import Recorder
 from .supervising import Supervising
+from .ticking import Ticking
 from .waiters import DELETED, Waiters
 
 __all__ = ["DELETED", "SupervisorActor", "SupervisorConfig"]
@@ -57,7 +59,7 @@ _WHILE_HALTED = frozenset({msgs.WorkerEvents, msgs.Flush, msgs.ChildExited, msgs
                            msgs.Unwatch})
 
 
-class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
+class SupervisorActor(TaskOperations, Supervising, Ticking, pykka.ThreadingActor):
     """Owns the store; decides; the rest of the node only sends it messages.
 
     Args:
@@ -98,7 +100,8 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         self._slots: list[WorkerSlot] = []
         self._stopping = False
         self._planner = ClaimPlanner(node_id=config.node_id, lease_ttl=config.lease_ttl, slots=config.slots,
-                                     pool=config.pool, serving=config.serving, queues=config.queues)
+                                     pool=config.pool, serving=config.serving, queues=config.queues,
+                                     linger=config.linger)
         self._health = Health()
         self._recorder = Recorder(store, clock, self._health, self._failed)
         self._waiters = Waiters()
@@ -164,7 +167,10 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
     def _on_events(self, message: msgs.WorkerEvents) -> None:
         self._events.add(len(message.events))
         if self._recorder.add(message.events):
-            self.actor_ref.tell(msgs.Flush())
+            if self._paced():
+                self._recorder.defer()  # the tick flushes them, with what comes meanwhile
+            else:
+                self.actor_ref.tell(msgs.Flush())
 
     def _on_pump(self, message: msgs.Pump) -> None:
         self._planner.pumped()
@@ -201,6 +207,15 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
         """Something may have become due (a change, a new worker, time passed): claim now."""
         self._planner.changed()
         self._pump()
+
+    def _paced(self) -> bool:
+        """True when a claim or a flush asked for now waits its turn (``planner.hold``): the
+        scheduler ticks when it may run, and the tick runs it. Never without a scheduler (a
+        manual clock: the test's own ``tick`` drives it)."""
+        if self._scheduler is None or not self._planner.hold(self._clock.now()):
+            return False
+        self._scheduler.wake_at(self._planner.resume_at())
+        return True
 
     def _hint(self, when: float, *, at_once: bool = False) -> None:
         """A task becomes due at ``when``: claim then (and wake the scheduler for it), from a
@@ -241,6 +256,7 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
                            getattr(self._store, "claim_held_back", False))
         if not claims:
             return
+        self._planner.cycled(self._clock.now())
         self._emit.started(claims)
         items = []  # Work: the job, and what it runs (the worker's execute, or its hooks too)
         for claim in claims:
@@ -257,76 +273,13 @@ class SupervisorActor(TaskOperations, Supervising, pykka.ThreadingActor):
                 and not self._recorder.pending and not self._planner.pump_pending):
             self._waiters.idle()
 
-    def _wake_scheduler(self, now: float) -> None:
-        """Look up the store's next due time (a query) and wake the scheduler for it."""
-        if self._scheduler is None or not self._health.ready("wake", now):
-            return  # (a failed look is tried again by the tick at its retry time)
-        wake = self._maintenance.next_wake() if self._cfg.serving else math.inf
-        try:
-            due = self._store.next_due(list(self._workers)) if self._cfg.serving else None
-        except Exception as exc:
-            self._failed("wake", exc)
-            return
-        self._health.succeeded("wake", now)
-        self._planner.known(due)
-        wake = min(wake, self._planner.next_wake(now))
-        if due is not None and due <= now:
-            # due already: claim it now, not on a tick asked for at once (with every slot or
-            # worker busy that tick would claim nothing and ask for the next: a busy loop)
-            self._pump()
-        self._scheduler.wake_at(max(wake, now))
-
-    # --- time passing ------------------------------------------------------------------------
-
-    def _tick(self, now: float) -> None:
-        """Time passed. Claims only when something may be due: a known due time came, or
-        another process wrote to the store (``data_version`` moved), so idle polls are cheap."""
-        self.last_tick = now
-        if self._recorder.buffer and not self._recorder.pending and self._ready("finish", "create", "write"):
-            self._flush()  # attempt ends kept while the store was unavailable
-        if self._recorder.unreleased:
-            self._recorder.write_releases()
-        try:
-            external = self._external_change()
-        except Exception as exc:
-            self._failed("poll", exc)
-            external = False
-        else:
-            self._health.succeeded("poll", now)
-        if external:
-            self._maintenance.schedules_changed(elsewhere_at=now)  # another node may have added one
-        if self._cfg.serving and now >= self._maintenance.next_wake():
-            self._maintenance.run(now, holding=bool(self._held), worker_names=self._workers)
-            external = True
-        if self._waiters and external:
-            self._settle(self._waiters.task_ids())
-        if external:
-            self._planner.external()
-        self._pump()
-        if self._planner.look(now, external=external, failing=self._health.failing("wake")):
-            self._wake_scheduler(now)
-        elif self._scheduler is not None:  # nothing new, or nothing we could take: keep the due time we know
-            wake = min(self._planner.next_wake(now), self._maintenance.next_wake())
-            self._scheduler.wake_at(max(wake, now))
-        retry = self._health.next_retry()
-        if retry is not None and self._scheduler is not None:
-            self._scheduler.wake_at(max(retry, now))  # a failed operation is tried again then
-
-    def _external_change(self) -> bool:
-        version_of = self._store.data_version if data_versioned(self._store) else None
-        if version_of is None:
-            return True  # a store that cannot tell: assume it changed
-        version = version_of()
-        changed = version != self._data_version
-        self._data_version = version
-        return bool(changed)
-
     # --- what workers report ---------------------------------------------------------------
 
     def _flush(self) -> None:
         now = self._clock.now()
         batch = self._recorder.take()
         if batch.done:
+            self._planner.cycled(now)
             self._flushes.add(len(batch.done))
             self._dispatch.ended([(event.task_id, event.token) for event in batch.done])
         reported = self._emit.before(batch)

@@ -7,6 +7,7 @@ actor that keeps what it is dispatched: no child process, no sleeps.
 from __future__ import annotations
 
 import collections
+import threading
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,10 +20,12 @@ from actors import ManualClock, TaskWorker
 from actors.clock import from_timestamp
 from actors.messages import (
     Attach,
+    Created,
     CreateTasks,
     Dispatch,
     JobDone,
     RegisterWorker,
+    Stored,
     Tick,
     WorkerEvents,
 )
@@ -103,9 +106,10 @@ class _Wakes:
 
 
 @contextmanager
-def _node(store: MemoryStore, clock: ManualClock, wakes: _Wakes | None = None) -> Iterator[tuple[Any, Any]]:
-    """A node with one process worker (pool 1, 4 slots)."""
-    config = SupervisorConfig(node_id="node", slots={"process": 4}, pool={"process": 1})
+def _node(store: MemoryStore, clock: ManualClock, wakes: _Wakes | None = None,
+          linger: float = 0.0) -> Iterator[tuple[Any, Any]]:
+    """A node with one process worker (pool 1, 4 slots); no pacing unless ``linger`` is given."""
+    config = SupervisorConfig(node_id="node", slots={"process": 4}, pool={"process": 1}, linger=linger)
     worker = _Worker.start()
     ref = SupervisorActor.start(store, clock, config, workers=FixedWorkers([WorkerSlot("process", worker)]),
                                 scheduler=wakes)
@@ -274,3 +278,63 @@ def test_a_worker_whose_executor_refuses_work_is_retired_and_its_jobs_go_back_un
         ref.stop()
         broken.stop()
         sound.stop()
+
+
+def _created(store: MemoryStore, clock: ManualClock) -> tuple[Task, Created]:
+    """A task stored by "the handle" and the ``Created`` it tells."""
+    task = _task(clock)
+    store.add([task])
+    stored = Stored(threading.Lock())
+    stored.fold(1, clock.now(), [task.name])
+    return task, Created(stored)
+
+
+def test_under_load_a_claim_and_a_flush_wait_for_the_linger_and_then_share_one_transaction(
+        clock: ManualClock) -> None:
+    """Pacing: a create or an attempt end that comes less than ``linger`` after the last claim
+    or flush waits for the tick the supervisor asks for then; that tick writes the attempt end
+    and claims the new work in one transaction."""
+    store, wakes = _Counting(), _Wakes()
+    with _node(store, clock, wakes, linger=0.01) as (ref, worker):
+        first, message = _created(store, clock)
+        ref.tell(message)  # nothing ran lately: claimed at once
+        ref.ask(None)
+        assert [job.task.id for job in _jobs(worker)] == [first.id]
+        store.calls.clear()
+        job = _jobs(worker)[0]
+        clock.advance(0.002)
+        ref.tell(WorkerEvents((JobDone(first.id, job.token, Succeeded(1)),)))
+        second, message = _created(store, clock)
+        ref.tell(message)
+        ref.ask(None)
+        ref.ask(None)
+        assert store.calls["finish"] == store.calls["finish_and_claim"] == store.calls["claim"] == 0
+        assert wakes.asked[-1] == pytest.approx(clock.now() + 0.008)  # the last claim + linger
+        running = store.get(first.id)
+        assert running is not None and running.status is TaskStatus.RUNNING
+        clock.advance(0.008)
+        ref.ask(Tick(clock.now()))
+        assert store.calls["finish_and_claim"] == 1 and store.calls["claim"] == 0
+        assert [job.task.id for job in _jobs(worker)] == [first.id, second.id]
+        done = store.get(first.id)
+        assert done is not None and done.status is TaskStatus.SUCCEEDED
+
+
+def test_at_a_low_rate_nothing_waits_for_the_linger(clock: ManualClock) -> None:
+    store, wakes = _Counting(), _Wakes()
+    with _node(store, clock, wakes, linger=0.01) as (ref, worker):
+        first, message = _created(store, clock)
+        ref.tell(message)
+        ref.ask(None)
+        job = _jobs(worker)[0]
+        clock.advance(0.05)  # longer than the linger since the claim
+        ref.tell(WorkerEvents((JobDone(first.id, job.token, Succeeded(1)),)))
+        ref.ask(None)
+        ref.ask(None)
+        done = store.get(first.id)
+        assert done is not None and done.status is TaskStatus.SUCCEEDED  # flushed at once
+        clock.advance(0.05)
+        second, message = _created(store, clock)
+        ref.tell(message)
+        ref.ask(None)
+        assert [job.task.id for job in _jobs(worker)] == [first.id, second.id]  # claimed at once
