@@ -72,11 +72,6 @@ class Recorder:
         self.pending = True
         return True
 
-    def defer(self) -> None:
-        """No ``Flush`` is sent for what :meth:`add` buffered: a later tick flushes it (the next
-        ``add`` asks again)."""
-        self.pending = False
-
     def take(self) -> Batch:
         """Empty the buffer (the ``Flush`` is being handled), its events by kind."""
         self.pending = False

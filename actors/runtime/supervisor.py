@@ -7,8 +7,8 @@ ends in batches, a ``Flush`` sent to itself runs after everything already queued
 waiters' (``waiters``; tasks waiting in ``ctx.wait``: ``awaiting``), claimed work waits for a worker
 in the pool (``pool``), periodic duties are maintenance's, what a worker's attempts run is
 ``hooks.Plans``, what a tick does is the ``ticking`` mixin's, and failing safe and supervising its
-children are the ``supervising`` mixin's. Under load, claims and flushes are paced
-(``planner.hold``): one that comes within ``linger`` of the last waits for the tick at its end.
+children are the ``supervising`` mixin's. Under load, claims for creates are paced
+(``planner.hold``): one that comes within ``linger`` of the last claim waits until then.
 """
 
 from __future__ import annotations
@@ -167,10 +167,7 @@ class SupervisorActor(TaskOperations, Supervising, Ticking, pykka.ThreadingActor
     def _on_events(self, message: msgs.WorkerEvents) -> None:
         self._events.add(len(message.events))
         if self._recorder.add(message.events):
-            if self._paced():
-                self._recorder.defer()  # the tick flushes them, with what comes meanwhile
-            else:
-                self.actor_ref.tell(msgs.Flush())
+            self.actor_ref.tell(msgs.Flush())
 
     def _on_pump(self, message: msgs.Pump) -> None:
         self._planner.pumped()
@@ -209,12 +206,12 @@ class SupervisorActor(TaskOperations, Supervising, Ticking, pykka.ThreadingActor
         self._pump()
 
     def _paced(self) -> bool:
-        """True when a claim or a flush asked for now waits its turn (``planner.hold``): the
-        scheduler ticks when it may run, and the tick runs it. Never without a scheduler (a
-        manual clock: the test's own ``tick`` drives it)."""
+        """True when a claim for creates waits its turn (``planner.hold``): the scheduler sends
+        a ``Pump`` when it may run (an attempt end may claim them sooner). Never without a
+        scheduler (a manual clock: the test's own ``tick`` drives it)."""
         if self._scheduler is None or not self._planner.hold(self._clock.now()):
             return False
-        self._scheduler.wake_at(self._planner.resume_at())
+        self._scheduler.pump_at(self._planner.resume_at())
         return True
 
     def _hint(self, when: float, *, at_once: bool = False) -> None:
@@ -279,7 +276,6 @@ class SupervisorActor(TaskOperations, Supervising, Ticking, pykka.ThreadingActor
         now = self._clock.now()
         batch = self._recorder.take()
         if batch.done:
-            self._planner.cycled(now)
             self._flushes.add(len(batch.done))
             self._dispatch.ended([(event.task_id, event.token) for event in batch.done])
         reported = self._emit.before(batch)

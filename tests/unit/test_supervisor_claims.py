@@ -24,6 +24,7 @@ from actors.messages import (
     CreateTasks,
     Dispatch,
     JobDone,
+    Pump,
     RegisterWorker,
     Stored,
     Tick,
@@ -100,9 +101,13 @@ class _Wakes:
 
     def __init__(self) -> None:
         self.asked: list[float] = []
+        self.pumps: list[float] = []
 
     def wake_at(self, when: float) -> None:
         self.asked.append(when)
+
+    def pump_at(self, when: float) -> None:
+        self.pumps.append(when)
 
 
 @contextmanager
@@ -281,43 +286,65 @@ def test_a_worker_whose_executor_refuses_work_is_retired_and_its_jobs_go_back_un
 
 
 def _created(store: MemoryStore, clock: ManualClock) -> tuple[Task, Created]:
-    """A task stored by "the handle" and the ``Created`` it tells."""
-    task = _task(clock)
+    """A task stored by "the handle" (due a millisecond ago) and the ``Created`` it tells."""
+    task = _task(clock, delay=-0.001)
     store.add([task])
     stored = Stored(threading.Lock())
     stored.fold(1, clock.now(), [task.name])
     return task, Created(stored)
 
 
-def test_under_load_a_claim_and_a_flush_wait_for_the_linger_and_then_share_one_transaction(
+def _end(ref: Any, worker: Any, clock: ManualClock, task_id: str) -> None:
+    """The worker reports ``task_id`` succeeded, 1 ms later; the flush has run on return."""
+    clock.advance(0.001)
+    job = next(job for job in _jobs(worker) if job.task.id == task_id)
+    ref.tell(WorkerEvents((JobDone(task_id, job.token, Succeeded(1)),)))
+    ref.ask(None)
+    ref.ask(None)
+
+
+def test_under_load_a_claim_for_creates_waits_for_the_linger_then_takes_what_came_meanwhile(
         clock: ManualClock) -> None:
-    """Pacing: a create or an attempt end that comes less than ``linger`` after the last claim
-    or flush waits for the tick the supervisor asks for then; that tick writes the attempt end
-    and claims the new work in one transaction."""
+    """Pacing: a create that comes less than ``linger`` after the last claim that took tasks is
+    claimed by the ``Pump`` the scheduler sends then, with the creates that came meanwhile."""
     store, wakes = _Counting(), _Wakes()
     with _node(store, clock, wakes, linger=0.01) as (ref, worker):
         first, message = _created(store, clock)
-        ref.tell(message)  # nothing ran lately: claimed at once
+        ref.tell(message)  # nothing was claimed lately: claimed at once
         ref.ask(None)
         assert [job.task.id for job in _jobs(worker)] == [first.id]
+        _end(ref, worker, clock, first.id)  # the worker is free again
         store.calls.clear()
-        job = _jobs(worker)[0]
-        clock.advance(0.002)
-        ref.tell(WorkerEvents((JobDone(first.id, job.token, Succeeded(1)),)))
-        second, message = _created(store, clock)
+        clock.advance(0.001)
+        later = []
+        for _ in range(2):
+            task, message = _created(store, clock)
+            later.append(task.id)
+            ref.tell(message)
+        ref.ask(None)
+        assert store.calls["claim"] == 0  # held: the last claim was 2 ms ago
+        assert wakes.pumps and all(at == pytest.approx(clock.now() + 0.008, abs=1e-6) for at in wakes.pumps)
+        clock.advance(0.008)
+        ref.ask(Pump())
+        assert store.calls["claim"] == 1  # both in one claim
+        assert [job.task.id for job in _jobs(worker)] == [first.id, *later]
+
+
+def test_an_attempt_end_takes_the_creates_pacing_held_back(clock: ManualClock) -> None:
+    store, wakes = _Counting(), _Wakes()
+    with _node(store, clock, wakes, linger=0.01) as (ref, worker):
+        first, message = _created(store, clock)
         ref.tell(message)
         ref.ask(None)
+        job = _jobs(worker)[0]
+        clock.advance(0.002)
+        second, message = _created(store, clock)
+        ref.tell(message)  # held: the last claim was 2 ms ago
+        ref.tell(WorkerEvents((JobDone(first.id, job.token, Succeeded(1)),)))
         ref.ask(None)
-        assert store.calls["finish"] == store.calls["finish_and_claim"] == store.calls["claim"] == 0
-        assert wakes.asked[-1] == pytest.approx(clock.now() + 0.008)  # the last claim + linger
-        running = store.get(first.id)
-        assert running is not None and running.status is TaskStatus.RUNNING
-        clock.advance(0.008)
-        ref.ask(Tick(clock.now()))
-        assert store.calls["finish_and_claim"] == 1 and store.calls["claim"] == 0
+        ref.ask(None)
+        assert store.calls["finish_and_claim"] == 1  # the end and the held create, one transaction
         assert [job.task.id for job in _jobs(worker)] == [first.id, second.id]
-        done = store.get(first.id)
-        assert done is not None and done.status is TaskStatus.SUCCEEDED
 
 
 def test_at_a_low_rate_nothing_waits_for_the_linger(clock: ManualClock) -> None:
@@ -326,15 +353,10 @@ def test_at_a_low_rate_nothing_waits_for_the_linger(clock: ManualClock) -> None:
         first, message = _created(store, clock)
         ref.tell(message)
         ref.ask(None)
-        job = _jobs(worker)[0]
+        _end(ref, worker, clock, first.id)
         clock.advance(0.05)  # longer than the linger since the claim
-        ref.tell(WorkerEvents((JobDone(first.id, job.token, Succeeded(1)),)))
-        ref.ask(None)
-        ref.ask(None)
-        done = store.get(first.id)
-        assert done is not None and done.status is TaskStatus.SUCCEEDED  # flushed at once
-        clock.advance(0.05)
         second, message = _created(store, clock)
         ref.tell(message)
         ref.ask(None)
         assert [job.task.id for job in _jobs(worker)] == [first.id, second.id]  # claimed at once
+        assert wakes.pumps == []
