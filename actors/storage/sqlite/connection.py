@@ -17,6 +17,12 @@ from .schema import migrate
 __all__ = ["WRITER_AUTOCHECKPOINT", "Checkpointer", "Guarded", "PerThread", "open_connection"]
 
 
+#: WAL pages after which a writer checkpoints by itself (a safety net: normally the
+#: ``Checkpointer`` thread keeps the WAL far smaller, off the writers' commits). Set on the
+#: store's connection (``Checkpointer``) and on every further one (``open_connection``).
+WRITER_AUTOCHECKPOINT = 10_000
+
+
 def open_connection(path: str, *, synchronous: str, busy_timeout: float,
                     trace: Callable[[str], object] | None = None, schema: bool = True) -> sqlite3.Connection:
     """Open ``path``, set the pragmas and bring the schema to ``SCHEMA_VERSION``.
@@ -46,6 +52,8 @@ def open_connection(path: str, *, synchronous: str, busy_timeout: float,
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         if not schema:
             conn.execute(f"PRAGMA synchronous = {synchronous}")
+            # a create's COMMIT must not checkpoint (and fsync) at SQLite's 1,000 pages either
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT}")
             return conn
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if path != ":memory:" and str(mode).lower() != "wal":
@@ -60,10 +68,6 @@ def open_connection(path: str, *, synchronous: str, busy_timeout: float,
         raise StoreError(f"cannot open the task store {path!r}: {exc}") from None
     return conn
 
-
-#: WAL pages after which the writer checkpoints by itself (a safety net: normally the
-#: ``Checkpointer`` thread keeps the WAL far smaller, off the writer's commits).
-WRITER_AUTOCHECKPOINT = 10_000
 
 
 class Checkpointer:
