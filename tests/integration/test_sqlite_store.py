@@ -502,6 +502,22 @@ def test_a_create_of_one_task_is_three_statements(db_path: str) -> None:
         store.close()
 
 
+def test_a_creates_connection_leaves_checkpoints_to_the_checkpoint_thread(db_path: str) -> None:
+    """SQLite checkpoints (and fsyncs) inside the COMMIT that crosses ``wal_autocheckpoint``
+    pages: a create's own connection has the store's large setting, not SQLite's 1,000."""
+    from actors.storage.sqlite.connection import WRITER_AUTOCHECKPOINT
+
+    store = SQLiteStore(db_path)
+    try:
+        store.add([task(1)])
+        creators = store._creators
+        assert creators is not None
+        with creators.get().read() as conn:
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WRITER_AUTOCHECKPOINT
+    finally:
+        store.close()
+
+
 def test_writers_in_one_process_wait_on_a_lock_not_on_sqlite_retries(db_path: str,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A create's transaction on its thread's connection and the store's own transaction take
