@@ -10,6 +10,7 @@ handle, so ``validated_task`` must run in the caller's thread, never on the supe
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,13 @@ if TYPE_CHECKING:
     from .models import Task
     from .workers import TaskWorker
 
-__all__ = ["ValidateContext", "validated_task"]
+__all__ = ["Capture", "ValidateContext", "validated_task"]
+
+
+class Capture(enum.Enum):
+    """``validated_task(trace=Capture.NOW)``: capture the creator's trace context per task."""
+
+    NOW = "now"
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,8 @@ class ValidateContext:
 
 
 def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWorker | None,
-                   supervisor: Any, parent_id: str | None = None) -> Task:
+                   supervisor: Any, parent_id: str | None = None,
+                   trace: dict[str, str] | Capture | None = Capture.NOW) -> Task:
     """The PENDING task ``spec`` describes, checked field by field, with ``worker``'s defaults
     (priority, queue), checked against ``worker.schema`` (the stored metadata is the schema's
     output) and accepted by ``worker.validate`` (when the worker has one).
@@ -63,6 +71,9 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
         supervisor: the handle ``validate`` finds as ``ctx.supervisor``.
         parent_id: the running task creating this one (``ValidateContext.parent_id``), kept
             as the task's ``parent_id`` (``get_tasks(parent_id=...)`` lists a task's children).
+        trace: the creator's trace context, kept when ``spec`` gives none: ``Capture.NOW``
+            (the default) captures it here (``actors.tracing.capture``); a batch captures it
+            once and passes it (None: there is none).
 
     Raises:
         ValidationError: a bad field (named, with its value; a schema's field by its name,
@@ -70,15 +81,11 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
             false value or raised (field ``metadata``; its own ``ValidationError`` as is).
     """
     task = build_task(spec, task_id=task_id if spec.id is None else spec.id, now=now,
-                      default_priority=worker.priority if worker is not None else None)
-    if task.trace is None and (trace := capture()) is not None:  # the creator's span (actors.tracing)
-        task = dataclasses.replace(task, trace=trace)
-    if parent_id is not None:
-        task = dataclasses.replace(task, parent_id=parent_id)  # children carry ``task.parent_id``
+                      default_priority=worker.priority if worker is not None else None,
+                      default_queue=worker.queue or None if worker is not None else None,
+                      default_trace=capture() if trace is Capture.NOW else trace, parent_id=parent_id)
     if worker is None:
         return task
-    if worker.queue and task.queue is None:
-        task = dataclasses.replace(task, queue=worker.queue)
     if worker.input_schema is not None:  # the model's JSON dump (or the callable's dict) is stored
         task = dataclasses.replace(task, metadata=check_json("metadata", worker.input_schema.check(task.metadata)))
     if worker.validate is not None:

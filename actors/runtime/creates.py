@@ -22,6 +22,7 @@ from ..errors import ActorsError, NodeStopped, as_actors_error
 from ..models import Task
 from ..requests import check_create_fields, check_specs
 from ..spec import TaskSpec, coerce_spec, new_ids
+from ..tracing import capture
 from ..triggers import Looked, looked
 
 if TYPE_CHECKING:
@@ -79,20 +80,28 @@ class Creating:
             NodeStopped: the node is stopped; nothing is stored.
             StoreError: the store refused the write; nothing is stored.
         """
-        return self.create_tasks([TaskSpec(name=name, **check_create_fields(fields))])[0]
+        return self.create_tasks([coerce_spec({**check_create_fields(fields), "name": name})])[0]
 
     def create_tasks(self, specs: Iterable[TaskSpec | Mapping[str, Any]]) -> list[str]:
         """Store many tasks in one transaction; all or nothing. Returns their ids in order."""
         return self._create(check_specs(specs))
 
-    def _build(self, spec: TaskSpec, task_id: str, parent_id: str | None = None) -> Task:
-        worker = self._task_workers.get(spec.name) if isinstance(spec.name, str) else None
-        return validated_task(spec, task_id=task_id, now=self.clock.now(), worker=worker, supervisor=self,
-                              parent_id=parent_id)
+    def _build(self, given: list[TaskSpec | Mapping[str, Any]], parent_id: str | None) -> list[Task]:
+        """The checked tasks of one create: one ``now`` (the batch's creation time), one capture
+        of the creator's trace context and one read of random bytes for the ids, for all."""
+        now = self.clock.now()
+        trace = capture()
+        workers = self._task_workers
+        tasks = []
+        for index, (item, task_id) in enumerate(zip(given, new_ids(len(given)), strict=True)):
+            spec = coerce_spec(item, index)
+            worker = workers.get(spec.name) if isinstance(spec.name, str) else None
+            tasks.append(validated_task(spec, task_id=task_id, now=now, worker=worker, supervisor=self,
+                                        parent_id=parent_id, trace=trace))
+        return tasks
 
     def _create(self, given: list[TaskSpec | Mapping[str, Any]], parent_id: str | None = None) -> list[str]:
-        fresh = new_ids(len(given))
-        tasks = [self._build(coerce_spec(spec, index), fresh[index], parent_id) for index, spec in enumerate(given)]
+        tasks = self._build(given, parent_id)
         if self._stopped:
             raise NodeStopped()
         self._gate.check()
