@@ -191,7 +191,7 @@ class Claim:
     token: str
 
 
-def direct_constructor(cls: type[_Frozen]) -> Callable[[Mapping[str, Any]], _Frozen]:
+def direct_constructor(cls: type[_Frozen], *, adopt: bool = False) -> Callable[[Mapping[str, Any]], _Frozen]:
     """A constructor of the (frozen, slot-less) dataclass ``cls`` from a mapping of field values,
     equal to ``cls(**values)`` but without ``__init__``'s ``object.__setattr__`` per field (35 of
     them cost a ``Task`` about 4 µs, most of a create's bookkeeping).
@@ -200,21 +200,28 @@ def direct_constructor(cls: type[_Frozen]) -> Callable[[Mapping[str, Any]], _Fro
     object, as ``__init__`` does). ``values`` must hold only field names and every field without
     a default: the caller has checked them (this is for hot paths that build their values
     field by field, ``build_task`` and ``coerce_spec``); ``cls`` must have no ``__post_init__``.
+
+    ``adopt``: a ``dict`` holding every field becomes the object's state as is (no copy; the
+    caller hands it over and keeps no reference); anything else is copied as above.
     """
     defaults = {f.name: f.default for f in fields(cls)  # type: ignore[arg-type]
                 if f.default is not MISSING}
     factories = [(f.name, f.default_factory) for f in fields(cls)  # type: ignore[arg-type]
                  if f.default_factory is not MISSING]
+    count = len(fields(cls))  # type: ignore[arg-type]
     if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
         raise TypeError(f"direct_constructor: {cls.__name__} has __post_init__ or __slots__")
     new = object.__new__
     setter = object.__setattr__
 
     def construct(values: Mapping[str, Any]) -> _Frozen:
-        state = {**defaults, **values}
-        for name, factory in factories:
-            if name not in values:
-                state[name] = factory()
+        if adopt and values.__class__ is dict and len(values) == count:
+            state = values
+        else:
+            state = {**defaults, **values}
+            for name, factory in factories:
+                if name not in values:
+                    state[name] = factory()
         obj = new(cls)
         setter(obj, "__dict__", state)
         return obj

@@ -222,6 +222,15 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         "entity_id": None if spec.entity_id is None else optional_str("entity_id", spec.entity_id),
         "run_at": created if due == now else from_timestamp(due),
         "update_interval": interval,
+        "attempts": 0,
+        "failure_count": 0,
+        "crash_count": 0,
+        "progress": None,
+        "result": None,
+        "error": None,
+        "created_at": created,
+        "updated_at": created,
+        "finished_at": None,
         "max_attempts": max_attempts,
         "max_failures": max_failures,
         "timeout": timeout,
@@ -231,16 +240,17 @@ def build_task(spec: TaskSpec, *, task_id: str, now: float, default_priority: st
         "parent_id": parent_id,
         "concurrency_key": (None if spec.concurrency_key is None
                             else optional_str("concurrency_key", spec.concurrency_key)),
+        "iteration": 1,
         "max_iterations": (None if spec.max_iterations is None
                            else check_max_iterations("max_iterations", spec.max_iterations)),
+        "steps": {},
         "trace": default_trace if spec.trace is None else check_trace(spec.trace) or default_trace,
-        "created_at": created,
-        "updated_at": created,
     })
 
 
-#: ``Task(**values)`` without a ``__setattr__`` per field (``build_task`` has checked each one).
-_new_task = direct_constructor(Task)
+#: ``Task(**values)`` without a ``__setattr__`` per field (``build_task`` has checked each one and
+#: hands over a dict of every field, in ``Task``'s order).
+_new_task = direct_constructor(Task, adopt=True)
 
 #: The last ``(now, from_timestamp(now))``: a batch of creates shares one ``now``, so one datetime.
 _last_now: tuple[float, datetime] = (math.nan, datetime.min)
