@@ -79,6 +79,8 @@ def check_text(field_name: str, value: object) -> str:
     Refused: a non-string, a NUL character (PostgreSQL text cannot hold one) and a lone
     surrogate (not encodable as UTF-8, so neither SQLite nor PostgreSQL can store it).
     """
+    if value.__class__ is str and value.isascii() and "\x00" not in value:
+        return value  # (ASCII has no surrogate: it encodes)
     if not isinstance(value, str):
         raise ValidationError(field_name, value, "must be a string")
     if "\x00" in value:

@@ -80,10 +80,12 @@ def task_row(task: Task) -> tuple[Any, ...]:
     created_at, run_at, updated_at = task.created_at, task.run_at, task.updated_at
     created = _ts(created_at)
     tags, steps, result, retry, trace = task.tags, task.steps, task.result, task.retry, task.trace
+    metadata = task.metadata
     return (
         task.id, task.name, task.description, status.value, rank(priority) if at is None else at, task.queue,
         "[]" if tags.__class__ is tuple and not tags else dumps("tags", list(tags)),
-        dumps("metadata", dict(task.metadata)), task.room_id, task.world_id, task.entity_id,
+        dumps("metadata", metadata if metadata.__class__ is dict else dict(metadata)), task.room_id,
+        task.world_id, task.entity_id,
         created if run_at is created_at else _ts(run_at), task.update_interval, task.attempts,
         task.failure_count, task.crash_count, task.progress, "null" if result is None else dumps("result", result),
         task.error, created, created if updated_at is created_at else _ts(updated_at), _ts(task.finished_at),
