@@ -10,25 +10,19 @@ handle, so ``validated_task`` must run in the caller's thread, never on the supe
 from __future__ import annotations
 
 import dataclasses
-import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ValidationError
-from .spec import TaskSpec, build_task, check_json
+from .spec import TaskSpec, build_task, check_json, coerce_spec
 from .tracing import capture
 
 if TYPE_CHECKING:
     from .models import Task
     from .workers import TaskWorker
 
-__all__ = ["Capture", "ValidateContext", "validated_task"]
-
-
-class Capture(enum.Enum):
-    """``validated_task(trace=Capture.NOW)``: capture the creator's trace context per task."""
-
-    NOW = "now"
+__all__ = ["ValidateContext", "validated_task", "validated_tasks"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +50,7 @@ class ValidateContext:
 
 
 def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWorker | None,
-                   supervisor: Any, parent_id: str | None = None,
-                   trace: dict[str, str] | Capture | None = Capture.NOW) -> Task:
+                   supervisor: Any, parent_id: str | None = None) -> Task:
     """The PENDING task ``spec`` describes, checked field by field, with ``worker``'s defaults
     (priority, queue), checked against ``worker.schema`` (the stored metadata is the schema's
     output) and accepted by ``worker.validate`` (when the worker has one).
@@ -71,9 +64,6 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
         supervisor: the handle ``validate`` finds as ``ctx.supervisor``.
         parent_id: the running task creating this one (``ValidateContext.parent_id``), kept
             as the task's ``parent_id`` (``get_tasks(parent_id=...)`` lists a task's children).
-        trace: the creator's trace context, kept when ``spec`` gives none: ``Capture.NOW``
-            (the default) captures it here (``actors.tracing.capture``); a batch captures it
-            once and passes it (None: there is none).
 
     Raises:
         ValidationError: a bad field (named, with its value; a schema's field by its name,
@@ -81,11 +71,45 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
             false value or raised (field ``metadata``; its own ``ValidationError`` as is).
     """
     task = build_task(spec, task_id=task_id if spec.id is None else spec.id, now=now,
-                      default_priority=worker.priority if worker is not None else None,
-                      default_queue=worker.queue or None if worker is not None else None,
-                      default_trace=capture() if trace is Capture.NOW else trace, parent_id=parent_id)
-    if worker is None:
+                      default_priority=None if worker is None else worker.priority,
+                      default_queue=None if worker is None else worker.queue or None,
+                      default_trace=capture(), parent_id=parent_id)
+    if worker is None or (worker.input_schema is None and worker.validate is None):
         return task
+    return _accepted(task, worker, supervisor, parent_id)
+
+
+def validated_tasks(specs: Sequence[TaskSpec | Mapping[str, Any]], task_ids: Sequence[str], *, now: float,
+                    workers: Mapping[str, TaskWorker], supervisor: Any, parent_id: str | None,
+                    trace: dict[str, str] | None) -> list[Task]:
+    """``validated_task`` of each of one create's specs (a dict is read by ``coerce_spec``, named
+    ``specs[i]``), each with the worker registered under its name in ``workers``, all created at
+    ``now`` and carrying the creator's ``trace`` context (``tracing.capture()``, taken once by
+    the caller) unless the spec gives its own.
+
+    Raises:
+        ValidationError: as ``validated_task``, for the first spec refused.
+    """
+    tasks: list[Task] = []
+    for index, (item, task_id) in enumerate(zip(specs, task_ids, strict=True)):
+        spec = coerce_spec(item, index)
+        name = spec.name
+        worker = workers.get(name) if isinstance(name, str) else None
+        given = task_id if spec.id is None else spec.id
+        if worker is None:
+            tasks.append(build_task(spec, task_id=given, now=now, default_trace=trace, parent_id=parent_id))
+            continue
+        task = build_task(spec, task_id=given, now=now, default_priority=worker.priority,
+                          default_queue=worker.queue or None, default_trace=trace, parent_id=parent_id)
+        if worker.input_schema is not None or worker.validate is not None:
+            task = _accepted(task, worker, supervisor, parent_id)
+        tasks.append(task)
+    return tasks
+
+
+def _accepted(task: Task, worker: TaskWorker, supervisor: Any, parent_id: str | None) -> Task:
+    """``task`` with its metadata as ``worker.schema`` gives it back, once ``worker.validate``
+    accepts it (``ValidationError`` otherwise, field ``metadata``)."""
     if worker.input_schema is not None:  # the model's JSON dump (or the callable's dict) is stored
         task = dataclasses.replace(task, metadata=check_json("metadata", worker.input_schema.check(task.metadata)))
     if worker.validate is not None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import messages as msgs
-from ..creating import validated_task
+from ..creating import validated_tasks
 from ..errors import ActorsError, NodeStopped, as_actors_error
 from ..models import Task
 from ..requests import check_create_fields, check_specs
@@ -89,16 +89,8 @@ class Creating:
     def _build(self, given: list[TaskSpec | Mapping[str, Any]], parent_id: str | None) -> list[Task]:
         """The checked tasks of one create: one ``now`` (the batch's creation time), one capture
         of the creator's trace context and one read of random bytes for the ids, for all."""
-        now = self.clock.now()
-        trace = capture()
-        workers = self._task_workers
-        tasks = []
-        for index, (item, task_id) in enumerate(zip(given, new_ids(len(given)), strict=True)):
-            spec = coerce_spec(item, index)
-            worker = workers.get(spec.name) if isinstance(spec.name, str) else None
-            tasks.append(validated_task(spec, task_id=task_id, now=now, worker=worker, supervisor=self,
-                                        parent_id=parent_id, trace=trace))
-        return tasks
+        return validated_tasks(given, new_ids(len(given)), now=self.clock.now(), workers=self._task_workers,
+                               supervisor=self, parent_id=parent_id, trace=capture())
 
     def _create(self, given: list[TaskSpec | Mapping[str, Any]], parent_id: str | None = None) -> list[str]:
         tasks = self._build(given, parent_id)
