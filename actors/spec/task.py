@@ -85,7 +85,7 @@ def coerce_spec(spec: TaskSpec | Mapping[str, Any], index: int | None = None) ->
     """A ``TaskSpec`` from a spec or a dict of ``create_task`` keyword names."""
     if isinstance(spec, TaskSpec):
         return spec
-    if isinstance(spec, Mapping) and "name" in spec and SPEC_FIELDS.issuperset(spec):
+    if (spec.__class__ is dict or isinstance(spec, Mapping)) and "name" in spec and SPEC_FIELDS.issuperset(spec):
         return _new_spec(spec)  # = TaskSpec(**spec), its keys checked just now
     where = "specs" if index is None else f"specs[{index}]"
     if not isinstance(spec, Mapping):
