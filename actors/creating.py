@@ -1,10 +1,11 @@
-"""How a spec becomes the ``Task`` to store: ``validated_task``, the one place every create goes
-through (``Supervisor.create_tasks`` and ``ctx.create_task`` from a running task alike), and the
+"""How a spec becomes the ``Task`` to store: ``validated_tasks`` (a create's specs at once) and
+``validated_task`` (one), the one place every create goes through (``Supervisor.create_tasks``
+and ``ctx.create_task`` from a running task alike; the actor's ``CreateTask``), and the
 ``ValidateContext`` a worker's ``validate`` receives.
 
 Stdlib and the actors kernel only. ``validate`` is user code that may call the supervisor
-handle, so ``validated_task`` must run in the caller's thread, never on the supervisor actor's
-(it would wait on itself).
+handle, so the handle's creates run them in the caller's thread, never on the supervisor
+actor's (it would wait on itself).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 (``Creating``, a mixin of ``Supervisor``) and the ``Gate`` a create checks before it inserts.
 The executors' ``StepWriter`` (``ctx.step``) writes the same way, from the calling thread.
 
-A create validates its tasks (``validated_task``) and inserts them through the store's named
+A create validates its tasks (``validated_tasks``) and inserts them through the store's named
 transition ``add`` in the calling thread, on a connection of its own (SQLite: one per thread;
 PostgreSQL: one from its pool; memory: its lock), then tells the supervisor a ``Created``
 (the ids, the earliest due time, the names) so it claims them when due: a burst of creates
