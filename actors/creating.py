@@ -1,27 +1,29 @@
-"""How a spec becomes the ``Task`` to store: ``validated_task``, the one place every create goes
-through (``Supervisor.create_tasks`` and ``ctx.create_task`` from a running task alike), and the
+"""How a spec becomes the ``Task`` to store: ``validated_tasks`` (a create's specs at once) and
+``validated_task`` (one), the one place every create goes through (``Supervisor.create_tasks``
+and ``ctx.create_task`` from a running task alike; the actor's ``CreateTask``), and the
 ``ValidateContext`` a worker's ``validate`` receives.
 
 Stdlib and the actors kernel only. ``validate`` is user code that may call the supervisor
-handle, so ``validated_task`` must run in the caller's thread, never on the supervisor actor's
-(it would wait on itself).
+handle, so the handle's creates run them in the caller's thread, never on the supervisor
+actor's (it would wait on itself).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ValidationError
-from .spec import TaskSpec, build_task, check_json
+from .spec import TaskSpec, build_task, check_json, coerce_spec
 from .tracing import capture
 
 if TYPE_CHECKING:
     from .models import Task
     from .workers import TaskWorker
 
-__all__ = ["ValidateContext", "validated_task"]
+__all__ = ["ValidateContext", "validated_task", "validated_tasks"]
 
 
 @dataclass(frozen=True)
@@ -70,15 +72,45 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
             false value or raised (field ``metadata``; its own ``ValidationError`` as is).
     """
     task = build_task(spec, task_id=task_id if spec.id is None else spec.id, now=now,
-                      default_priority=worker.priority if worker is not None else None)
-    if task.trace is None and (trace := capture()) is not None:  # the creator's span (actors.tracing)
-        task = dataclasses.replace(task, trace=trace)
-    if parent_id is not None:
-        task = dataclasses.replace(task, parent_id=parent_id)  # children carry ``task.parent_id``
-    if worker is None:
+                      default_priority=None if worker is None else worker.priority,
+                      default_queue=None if worker is None else worker.queue or None,
+                      default_trace=capture(), parent_id=parent_id)
+    if worker is None or (worker.input_schema is None and worker.validate is None):
         return task
-    if worker.queue and task.queue is None:
-        task = dataclasses.replace(task, queue=worker.queue)
+    return _accepted(task, worker, supervisor, parent_id)
+
+
+def validated_tasks(specs: Sequence[TaskSpec | Mapping[str, Any]], task_ids: Sequence[str], *, now: float,
+                    workers: Mapping[str, TaskWorker], supervisor: Any, parent_id: str | None,
+                    trace: dict[str, str] | None) -> list[Task]:
+    """``validated_task`` of each of one create's specs (a dict is read by ``coerce_spec``, named
+    ``specs[i]``), each with the worker registered under its name in ``workers``, all created at
+    ``now`` and carrying the creator's ``trace`` context (``tracing.capture()``, taken once by
+    the caller) unless the spec gives its own.
+
+    Raises:
+        ValidationError: as ``validated_task``, for the first spec refused.
+    """
+    tasks: list[Task] = []
+    for index, (item, task_id) in enumerate(zip(specs, task_ids, strict=True)):
+        spec = coerce_spec(item, index)
+        name = spec.name
+        worker = workers.get(name) if isinstance(name, str) else None
+        given = task_id if spec.id is None else spec.id
+        if worker is None:
+            tasks.append(build_task(spec, task_id=given, now=now, default_trace=trace, parent_id=parent_id))
+            continue
+        task = build_task(spec, task_id=given, now=now, default_priority=worker.priority,
+                          default_queue=worker.queue or None, default_trace=trace, parent_id=parent_id)
+        if worker.input_schema is not None or worker.validate is not None:
+            task = _accepted(task, worker, supervisor, parent_id)
+        tasks.append(task)
+    return tasks
+
+
+def _accepted(task: Task, worker: TaskWorker, supervisor: Any, parent_id: str | None) -> Task:
+    """``task`` with its metadata as ``worker.schema`` gives it back, once ``worker.validate``
+    accepts it (``ValidationError`` otherwise, field ``metadata``)."""
     if worker.input_schema is not None:  # the model's JSON dump (or the callable's dict) is stored
         task = dataclasses.replace(task, metadata=check_json("metadata", worker.input_schema.check(task.metadata)))
     if worker.validate is not None:

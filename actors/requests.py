@@ -36,10 +36,10 @@ __all__ = ["check_changes", "check_create_fields", "check_specs", "task_query"]
 
 def check_create_fields(fields: Mapping[str, Any]) -> Mapping[str, Any]:
     """``create_task``'s keywords, refused (``ValidationError`` naming the first) if one is unknown."""
+    if SPEC_FIELDS.issuperset(fields):
+        return fields
     unknown = sorted((key for key in fields if key not in SPEC_FIELDS), key=repr)
-    if unknown:
-        raise ValidationError(unknown[0], fields[unknown[0]], "is not a keyword of create_task")
-    return fields
+    raise ValidationError(unknown[0], fields[unknown[0]], "is not a keyword of create_task")
 
 
 def check_specs(specs: object) -> list[Any]:

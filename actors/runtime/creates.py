@@ -2,7 +2,7 @@
 (``Creating``, a mixin of ``Supervisor``) and the ``Gate`` a create checks before it inserts.
 The executors' ``StepWriter`` (``ctx.step``) writes the same way, from the calling thread.
 
-A create validates its tasks (``validated_task``) and inserts them through the store's named
+A create validates its tasks (``validated_tasks``) and inserts them through the store's named
 transition ``add`` in the calling thread, on a connection of its own (SQLite: one per thread;
 PostgreSQL: one from its pool; memory: its lock), then tells the supervisor a ``Created``
 (the ids, the earliest due time, the names) so it claims them when due: a burst of creates
@@ -17,11 +17,12 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import messages as msgs
-from ..creating import validated_task
+from ..creating import validated_tasks
 from ..errors import ActorsError, NodeStopped, as_actors_error
 from ..models import Task
 from ..requests import check_create_fields, check_specs
 from ..spec import TaskSpec, coerce_spec, new_ids
+from ..tracing import capture
 from ..triggers import Looked, looked
 
 if TYPE_CHECKING:
@@ -79,20 +80,20 @@ class Creating:
             NodeStopped: the node is stopped; nothing is stored.
             StoreError: the store refused the write; nothing is stored.
         """
-        return self.create_tasks([TaskSpec(name=name, **check_create_fields(fields))])[0]
+        return self.create_tasks([coerce_spec({**check_create_fields(fields), "name": name})])[0]
 
     def create_tasks(self, specs: Iterable[TaskSpec | Mapping[str, Any]]) -> list[str]:
         """Store many tasks in one transaction; all or nothing. Returns their ids in order."""
         return self._create(check_specs(specs))
 
-    def _build(self, spec: TaskSpec, task_id: str, parent_id: str | None = None) -> Task:
-        worker = self._task_workers.get(spec.name) if isinstance(spec.name, str) else None
-        return validated_task(spec, task_id=task_id, now=self.clock.now(), worker=worker, supervisor=self,
-                              parent_id=parent_id)
+    def _build(self, given: list[TaskSpec | Mapping[str, Any]], parent_id: str | None) -> list[Task]:
+        """The checked tasks of one create: one ``now`` (the batch's creation time), one capture
+        of the creator's trace context and one read of random bytes for the ids, for all."""
+        return validated_tasks(given, new_ids(len(given)), now=self.clock.now(), workers=self._task_workers,
+                               supervisor=self, parent_id=parent_id, trace=capture())
 
     def _create(self, given: list[TaskSpec | Mapping[str, Any]], parent_id: str | None = None) -> list[str]:
-        fresh = new_ids(len(given))
-        tasks = [self._build(coerce_spec(spec, index), fresh[index], parent_id) for index, spec in enumerate(given)]
+        tasks = self._build(given, parent_id)
         if self._stopped:
             raise NodeStopped()
         self._gate.check()

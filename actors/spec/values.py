@@ -79,6 +79,8 @@ def check_text(field_name: str, value: object) -> str:
     Refused: a non-string, a NUL character (PostgreSQL text cannot hold one) and a lone
     surrogate (not encodable as UTF-8, so neither SQLite nor PostgreSQL can store it).
     """
+    if value.__class__ is str and value.isascii() and "\x00" not in value:
+        return value  # (ASCII has no surrogate: it encodes)
     if not isinstance(value, str):
         raise ValidationError(field_name, value, "must be a string")
     if "\x00" in value:
@@ -96,16 +98,26 @@ def check_task_id(value: object) -> str:
 
 
 _ENCODE = json.JSONEncoder(allow_nan=False).encode
+_PLAIN = (str, bool)
+#: Ints within this bound always have a decimal text (``sys.set_int_max_str_digits`` is >= 640).
+_HUGE = 10**600
 
 
 def check_json(field_name: str, mapping: object) -> dict[str, Any]:
     """A plain dict that round-trips through JSON, or ValidationError naming the key."""
-    if not isinstance(mapping, Mapping):
+    if mapping.__class__ is not dict and not isinstance(mapping, Mapping):  # (an ABC check costs more)
         raise ValidationError(field_name, mapping, "must be a dict")
     out = dict(mapping)
-    for key in out:
+    plain = True  # every value a JSON scalar: it encodes, and holds nothing nested
+    for key, value in out.items():
         if not isinstance(key, str):
             raise ValidationError(field_name, key, "keys must be strings")
+        if plain and not (value is None or value.__class__ in _PLAIN
+                          or (value.__class__ is int and -_HUGE < value < _HUGE)
+                          or (value.__class__ is float and math.isfinite(value))):
+            plain = False
+    if plain:
+        return out
     try:
         _ENCODE(out)  # one pass over the whole dict; only a failure looks for the culprit
     except (TypeError, ValueError, RecursionError) as whole:

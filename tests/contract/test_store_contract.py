@@ -118,6 +118,15 @@ def test_add_keeps_every_field_of_a_task_it_is_given(store: TaskStore, ops: Ops,
     assert ops.get(task.id) == task
 
 
+def test_a_batch_whose_tasks_set_different_fields_keeps_each_tasks_own(store: TaskStore, ops: Ops,
+                                                                        make_task: MakeTask) -> None:
+    tasks = [make_task(), make_task(queue="q", tags=["a"]), make_task(room_id="r", timeout=2.5, idempotency_key="k"),
+             make_task(status=TaskStatus.SUCCEEDED, finished_at=from_timestamp(T0), result=[1]),
+             make_task(progress=0.0, error="", max_attempts=1, parent_id="p", concurrency_key="c", max_iterations=2)]
+    assert store.add(tasks) == [task.id for task in tasks]
+    assert [ops.get(task.id) for task in tasks] == tasks
+
+
 def test_add_nothing_returns_an_empty_list(store: TaskStore) -> None:
     assert store.add([]) == []
     assert sum(store.counts().values()) == 0

@@ -284,6 +284,27 @@ def test_claims_and_attempt_ends_do_not_touch_the_search_index(db_path: str) -> 
     assert claims and not any("tasks_fts" in s for s in statements)
 
 
+def test_the_columns_an_insert_may_leave_out_are_the_nullable_ones_without_a_default(db_path: str) -> None:
+    from actors.storage.sqlite import statements as _sqlite_statements
+
+    SQLiteStore(db_path).close()
+    with sqlite3.connect(db_path) as raw:
+        info = raw.execute("PRAGMA table_info(tasks)").fetchall()
+    nullable = {name for _cid, name, _type, notnull, default, _pk in info if not notnull and default is None}
+    assert set(_sqlite_statements.OMISSIBLE_COLUMNS) == nullable & set(_sqlite_statements.TASK_COLUMNS)
+
+
+def test_an_insert_binds_the_columns_some_task_of_the_batch_sets(db_path: str) -> None:
+    statements: list[str] = []
+    store = SQLiteStore(db_path, trace=statements.append)
+    plain, queued = task(1), task(2, queue="crm", max_attempts=3)
+    store.add([plain, queued])
+    [insert] = {s.partition(") VALUES")[0] for s in statements if s.startswith("INSERT INTO tasks ")}
+    assert "queue" in insert and "max_attempts" in insert and "room_id" not in insert and "timeout" not in insert
+    assert store.get(plain.id) == plain and store.get(queued.id) == queued
+    store.close()
+
+
 def test_errors_after_opening_are_store_errors_naming_the_path(db_path: str) -> None:
     store = SQLiteStore(db_path, busy_timeout=0.05)
     store.add([task(1)])

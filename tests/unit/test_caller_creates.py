@@ -181,3 +181,25 @@ def test_creates_from_eight_threads_on_an_sqlite_file_land_exactly_once(tmp_path
         assert seen == {(n, i) for n in range(8) for i in range(200)}
     finally:
         node.stop()
+
+
+class Ticking(ManualClock):
+    """A clock one second later at each read."""
+
+    def now(self) -> float:
+        return self.advance(1.0)
+
+
+def test_the_tasks_of_one_create_share_its_creation_time() -> None:
+    node = inline_supervisor(clock=Ticking(), workers=0)
+    try:
+        node.register_task_worker(TaskWorker("ADD", lambda ctx, options, task: 1))
+        ids = node.create_tasks([{"name": "ADD"}, {"name": "ADD", "delay": 5}, {"name": "ADD"}])
+        ids.append(node.create_task("ADD"))
+        stamps = [(task.created_at.timestamp(), task.run_at.timestamp()) for task in map(node.get_task, ids)
+                  if task is not None and task.created_at is not None and task.run_at is not None]
+        first = stamps[0][0]
+        assert stamps[:3] == [(first, first), (first, first + 5), (first, first)]
+        assert stamps[3][0] > first  # the next create reads the clock again
+    finally:
+        node.stop()

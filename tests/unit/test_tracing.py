@@ -153,3 +153,14 @@ def test_without_an_sdk_an_attempt_starts_no_span(sup: actors.Supervisor, monkey
     assert tracing.available() is True
     assert tracing.start_attempt(task, 1) is None
     assert tracing.capture() is None  # no current span
+
+
+def test_every_task_of_a_batch_carries_the_creators_trace_unless_it_gives_its_own(
+        sup: actors.Supervisor, exporter: InMemorySpanExporter) -> None:
+    own = {"traceparent": "00-" + "3" * 32 + "-" + "4" * 16 + "-01"}
+    with trace.get_tracer("test").start_as_current_span("creator") as creator:
+        ids = sup.create_tasks([{"name": "ECHO", "delay": 3600}, {"name": "ECHO", "delay": 3600, "trace": own},
+                                {"name": "ECHO", "delay": 3600}])
+    span_id = f"{creator.get_span_context().span_id:016x}"
+    traces = [task.trace for task in map(sup.get_task, ids) if task is not None]
+    assert [carrier["traceparent"].split("-")[2] for carrier in traces if carrier] == [span_id, "4" * 16, span_id]

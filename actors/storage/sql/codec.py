@@ -35,6 +35,7 @@ FINISHED = ("succeeded", "failed", "cancelled")
 ALL_STATUSES = tuple(status.value for status in TaskStatus)
 _DECODE = json.JSONDecoder().decode
 _STATUS = {status.value: status for status in TaskStatus}
+_RANK = {name: at for at, name in enumerate(PRIORITIES)}
 RUNNING_VALUE = TaskStatus.RUNNING.value
 # Positions in a TASK_COLUMNS row that claim patches after its UPDATE.
 AT_STATUS, AT_ATTEMPTS, AT_UPDATED = (TASK_COLUMNS.index(c) for c in ("status", "attempts", "updated_at"))
@@ -65,19 +66,34 @@ def rank(priority: object) -> int:
 
 
 def task_row(task: Task) -> tuple[Any, ...]:
-    """The INSERT parameters for ``task`` (in ``TASK_COLUMNS`` order), validated."""
-    status = check_storable(task)
+    """The INSERT parameters for ``task`` (in ``TASK_COLUMNS`` order), validated.
+
+    Any ``Task`` may come here (the stores are public), so every check runs; the common values
+    of a new task (PENDING with a ``run_at``, a priority name, no tags, result or steps, one
+    creation time) take a shortcut to the same row.
+    """
+    status = task.status
+    if status is not TaskStatus.PENDING or task.run_at is None:
+        status = check_storable(task)
+    priority = task.priority
+    at = _RANK.get(priority) if priority.__class__ is str else None
+    created_at, run_at, updated_at = task.created_at, task.run_at, task.updated_at
+    created = _ts(created_at)
+    tags, steps, result, retry, trace = task.tags, task.steps, task.result, task.retry, task.trace
+    metadata = task.metadata
     return (
-        task.id, task.name, task.description, status.value, rank(task.priority), task.queue,
-        dumps("tags", list(task.tags)), dumps("metadata", dict(task.metadata)), task.room_id,
-        task.world_id, task.entity_id, _ts(task.run_at), task.update_interval, task.attempts,
-        task.failure_count, task.crash_count, task.progress, dumps("result", task.result),
-        task.error, _ts(task.created_at), _ts(task.updated_at), _ts(task.finished_at),
-        task.max_attempts, task.max_failures, task.timeout,
-        None if task.retry is None else dumps("retry", dict(task.retry)), task.idempotency_key,
-        _ts(task.idempotency_expires_at), task.parent_id, task.concurrency_key,
-        task.iteration, task.max_iterations, dumps("steps", dict(task.steps)),
-        None if task.trace is None else dumps("trace", dict(task.trace)),
+        task.id, task.name, task.description, status.value, rank(priority) if at is None else at, task.queue,
+        "[]" if tags.__class__ is tuple and not tags else dumps("tags", list(tags)),
+        dumps("metadata", metadata if metadata.__class__ is dict else dict(metadata)), task.room_id,
+        task.world_id, task.entity_id,
+        created if run_at is created_at else _ts(run_at), task.update_interval, task.attempts,
+        task.failure_count, task.crash_count, task.progress, "null" if result is None else dumps("result", result),
+        task.error, created, created if updated_at is created_at else _ts(updated_at), _ts(task.finished_at),
+        task.max_attempts, task.max_failures, task.timeout, None if retry is None else dumps("retry", dict(retry)),
+        task.idempotency_key, _ts(task.idempotency_expires_at), task.parent_id, task.concurrency_key,
+        task.iteration, task.max_iterations,
+        "{}" if steps.__class__ is dict and not steps else dumps("steps", dict(steps)),
+        None if trace is None else dumps("trace", dict(trace)),
     )
 
 

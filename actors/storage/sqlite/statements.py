@@ -29,10 +29,10 @@ from ..sql.codec import (
 from .schema import FTS_WATERMARK
 
 __all__ = [
-    "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "CHUNK", "FINISHED", "INSERT",
-    "LEAVE_RUNNING", "RUNNING_VALUE", "SELECT", "SELECT_SEQ", "TASK_COLUMNS", "IdClash", "chunks", "claim_sql",
-    "dumps", "fetch", "fetch_seqs", "insert", "load", "marks", "next_due_sql", "task_row", "to_task", "untag",
-    "update_columns",
+    "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "CHUNK", "FINISHED", "LEAVE_RUNNING",
+    "OMISSIBLE_COLUMNS", "RUNNING_VALUE", "SELECT", "SELECT_SEQ", "TASK_COLUMNS", "IdClash", "chunks",
+    "claim_sql", "dumps", "fetch", "fetch_seqs", "insert", "insert_sql", "load", "marks", "next_due_sql",
+    "task_row", "to_task", "untag", "update_columns",
 ]
 
 # --- rows: codec, SQL text and shared statements ------------------------------------
@@ -40,15 +40,38 @@ __all__ = [
 CHUNK = 500  # ids per "IN (...)" list, well under SQLite's variable limit
 SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
 SELECT_SEQ = "SELECT seq, " + ", ".join(TASK_COLUMNS) + " FROM tasks"
-INSERT = (f"INSERT INTO tasks (seq, {', '.join(TASK_COLUMNS)}) "
-          f"VALUES (?, {', '.join('?' for _ in TASK_COLUMNS)})")
 _NEXT_SEQ = f"MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE({FTS_WATERMARK}, 0)) + 1"
 NEXT_SEQ = f"SELECT {_NEXT_SEQ} - 1"
-# One task (a create one by one): its seq computed in the INSERT itself, one statement.
-INSERT_ONE = (f"INSERT INTO tasks (seq, {', '.join(TASK_COLUMNS)}) "
-              f"VALUES ({_NEXT_SEQ}, {', '.join('?' for _ in TASK_COLUMNS)})")
 _QUEUE = "COALESCE(queue, 'default')"
 LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = 0"
+
+
+#: The ``TASK_COLUMNS`` that are nullable with no DEFAULT: an INSERT that leaves one out stores
+#: NULL, as binding None would (a test holds this to the schema).
+OMISSIBLE_COLUMNS = ("queue", "room_id", "world_id", "entity_id", "run_at", "update_interval", "progress",
+                     "error", "created_at", "updated_at", "finished_at", "max_attempts", "timeout", "retry",
+                     "idempotency_key", "idempotency_expires_at", "parent_id", "concurrency_key",
+                     "max_iterations", "trace")
+_OMISSIBLE = tuple(sorted(TASK_COLUMNS.index(column) for column in OMISSIBLE_COLUMNS))
+
+
+@lru_cache(maxsize=256)
+def _present(absent: tuple[int, ...]) -> tuple[int, ...]:
+    """The positions in ``TASK_COLUMNS`` an INSERT binds when those of ``absent`` are NULL in every row."""
+    return tuple(at for at in range(len(TASK_COLUMNS)) if at not in absent)
+
+
+@lru_cache(maxsize=256)
+def insert_sql(present: tuple[int, ...], one: bool = False) -> str:
+    """The INSERT of ``seq`` and the ``TASK_COLUMNS`` at positions ``present`` (the others: NULL).
+
+    ``one``: the seq computed in the INSERT itself (a create one by one is one statement), else
+    bound as the first parameter.
+    """
+    names = ", ".join(TASK_COLUMNS[at] for at in present)
+    return f"INSERT INTO tasks (seq, {names}) VALUES ({_NEXT_SEQ if one else '?'}, {marks(len(present))})"
+
+
 class IdClash(Exception):
     """An inserted id already exists (raised inside ``add``'s transaction)."""
 
@@ -130,33 +153,42 @@ def insert(conn: sqlite3.Connection, tasks: Sequence[Task], rows: list[tuple[Any
                              "WHERE id = ?", (task_id,))
             else:
                 known[key] = task_id
-    out: list[str] = []
-    fresh: list[tuple[Task, tuple[Any, ...]]] = []
-    for task, row in zip(tasks, rows, strict=True):
-        key = task.idempotency_key
-        if key is not None and key in known:
-            out.append(known[key])
-            continue
-        if key is not None:
-            known[key] = task.id
-        out.append(task.id)
-        fresh.append((task, row))
+    out: list[str] = [task.id for task in tasks]
+    kept, fresh = tasks, rows
+    if keys:  # a task whose key is taken (in the table or earlier in the batch) is not inserted
+        kept, fresh = [], []
+        for at, (task, row) in enumerate(zip(tasks, rows, strict=True)):
+            key = task.idempotency_key
+            if key is not None and key in known:
+                out[at] = known[key]
+                continue
+            if key is not None:
+                known[key] = task.id
+            kept.append(task)
+            fresh.append(row)
+    if not fresh:
+        return out
+    # Column by column, the NULL columns left out (SQLite binds a None far slower than a value:
+    # most of a new task's 35 are None, and leaving them out was most of the insert's cost).
+    columns = list(zip(*fresh, strict=True))
+    present = _present(tuple(at for at in _OMISSIBLE if columns[at].count(None) == len(fresh)))
     # We hold the write lock, so the next seq values are ours to hand out: above every row
     # and above the search index's watermark (a seq freed by deleting the newest rows is
     # not handed out again while the index may still count it as indexed).
     try:
-        if len(fresh) == 1:
-            seqs = [conn.execute(INSERT_ONE, fresh[0][1]).lastrowid]  # seq is the rowid
+        if len(fresh) == 1:  # seq is the rowid
+            seqs: Sequence[int | None] = [
+                conn.execute(insert_sql(present, True), [columns[at][0] for at in present]).lastrowid]
         else:
             first = conn.execute(NEXT_SEQ).fetchone()[0] + 1
-            seqs = list(range(first, first + len(fresh)))
-            conn.executemany(INSERT, [(seq, *row) for seq, (_, row) in zip(seqs, fresh, strict=True)])
+            seqs = range(first, first + len(fresh))
+            conn.executemany(insert_sql(present), zip(seqs, *(columns[at] for at in present), strict=True))
     except sqlite3.IntegrityError as exc:
         if "tasks.id" in str(exc):
             raise IdClash from None
         column = str(exc).rpartition(".")[2]  # e.g. "NOT NULL constraint failed: tasks.name"
         raise ValidationError(column, None, f"refused by the task table: {exc}") from None
-    tag_rows = [(tag, seq) for seq, (task, _) in zip(seqs, fresh, strict=True) for tag in task.tags]
+    tag_rows = [(tag, seq) for seq, task in zip(seqs, kept, strict=True) for tag in task.tags]
     if tag_rows:
         conn.executemany("INSERT OR IGNORE INTO task_tags (tag, task_seq) VALUES (?, ?)", tag_rows)
     return out
