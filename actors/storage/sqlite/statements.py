@@ -170,16 +170,18 @@ def insert(conn: sqlite3.Connection, tasks: Sequence[Task], rows: list[tuple[Any
         return out
     # Column by column, the NULL columns left out (SQLite binds a None far slower than a value:
     # most of a new task's 35 are None, and leaving them out was most of the insert's cost).
-    columns = list(zip(*fresh, strict=True))
-    present = _present(tuple(at for at in _OMISSIBLE if columns[at].count(None) == len(fresh)))
     # We hold the write lock, so the next seq values are ours to hand out: above every row
     # and above the search index's watermark (a seq freed by deleting the newest rows is
     # not handed out again while the index may still count it as indexed).
     try:
         if len(fresh) == 1:  # seq is the rowid
+            row = fresh[0]
+            present = _present(tuple(at for at in _OMISSIBLE if row[at] is None))
             seqs: Sequence[int | None] = [
-                conn.execute(insert_sql(present, True), [columns[at][0] for at in present]).lastrowid]
+                conn.execute(insert_sql(present, True), [row[at] for at in present]).lastrowid]
         else:
+            columns = list(zip(*fresh, strict=True))
+            present = _present(tuple(at for at in _OMISSIBLE if columns[at].count(None) == len(fresh)))
             first = conn.execute(NEXT_SEQ).fetchone()[0] + 1
             seqs = range(first, first + len(fresh))
             conn.executemany(insert_sql(present), zip(seqs, *(columns[at] for at in present), strict=True))
