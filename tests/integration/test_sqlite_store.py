@@ -537,37 +537,3 @@ def test_a_creates_connection_leaves_checkpoints_to_the_checkpoint_thread(db_pat
             assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WRITER_AUTOCHECKPOINT
     finally:
         store.close()
-
-
-def test_writers_in_one_process_wait_on_a_lock_not_on_sqlite_retries(db_path: str,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """A create's transaction on its thread's connection and the store's own transaction take
-    turns on the store's in-process lock: the second begins the moment the first commits, and
-    never sleeps in the retry loop meant for other processes."""
-    from actors.storage.sqlite import connection
-
-    sleeps: list[float] = []
-    real_sleep = connection.time.sleep
-    monkeypatch.setattr(connection.time, "sleep", lambda s: (sleeps.append(s), real_sleep(s)))
-    store = SQLiteStore(db_path)
-    inside, release = threading.Event(), threading.Event()
-
-    def hold() -> None:  # the store's own connection, as the supervisor's claims use it
-        with store._db.tx() as conn:
-            conn.execute("SELECT 1")
-            inside.set()
-            assert release.wait(5)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert inside.wait(5)
-        timer = threading.Timer(0.05, release.set)
-        timer.start()
-        store.add([task(1)])  # this thread's own connection: waits on the lock, then inserts
-        timer.join()
-    finally:
-        release.set()
-        holder.join()
-        store.close()
-    assert sleeps == []

@@ -119,13 +119,10 @@ class Guarded:
     """One connection behind a lock; every ``sqlite3`` error leaves as ``StoreError`` naming the path."""
 
     def __init__(self, conn: sqlite3.Connection, path: str,
-                 ended: Callable[[bool], None] | None = None, busy_timeout: float = 5.0,
-                 writes: threading.RLock | None = None) -> None:
+                 ended: Callable[[bool], None] | None = None, busy_timeout: float = 5.0) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.RLock()
-        # shared by every connection of one store: its writers in this process queue here
-        self._writes = writes if writes is not None else threading.RLock()
         self._ended = ended  # ended(committed), lock held, after each transaction commits or rolls back
         self._busy_timeout = busy_timeout
         # SQLite's busy handler is on only while ``read`` runs: a transaction needs none (see
@@ -148,11 +145,13 @@ class Guarded:
     def tx(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: commit on success, roll back on any error.
 
-        Holds the store's in-process write lock (``writes``) from ``BEGIN`` to ``COMMIT``: two
-        threads of this process writing the file wait on that lock, woken the moment the other
-        commits, instead of polling SQLite's lock (``_begin``'s sleeps are for other processes).
+        Threads of this process writing the file take turns on SQLite's lock like other
+        processes do (``_begin``'s short retries). Measured: a lock shared in-process instead,
+        which woke the waiter the moment the holder committed, put a one-by-one producer and
+        the supervisor in lockstep (a claim per create: batches of 1.5, a third of the rate,
+        ``benchmarks/threads.py``); the retry's pauses let creates gather between claims.
         """
-        with self._lock, self._writes:
+        with self._lock:
             conn = self._connection()
             try:
                 self._begin(conn)
@@ -232,12 +231,10 @@ class PerThread:
     comes first; after ``close``, ``get`` raises ``StoreError``.
     """
 
-    def __init__(self, path: str, opener: Callable[[], sqlite3.Connection], busy_timeout: float,
-                 writes: threading.RLock | None = None) -> None:
+    def __init__(self, path: str, opener: Callable[[], sqlite3.Connection], busy_timeout: float) -> None:
         self._path = path
         self._open = opener
         self._busy_timeout = busy_timeout
-        self._writes = writes
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open_ones: weakref.WeakSet[Guarded] = weakref.WeakSet()
@@ -255,7 +252,7 @@ class PerThread:
                 conn = self._open()
             except sqlite3.Error as exc:
                 raise StoreError(f"task store {self._path!r}: {exc}") from None
-            db = Guarded(conn, self._path, busy_timeout=self._busy_timeout, writes=self._writes)
+            db = Guarded(conn, self._path, busy_timeout=self._busy_timeout)
             self._open_ones.add(db)
         self._local.db = db
         return db

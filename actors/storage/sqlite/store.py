@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -85,13 +84,12 @@ class SQLiteStore(SQLiteAttempts, SQLiteIterations, SQLiteMaintenance, SQLiteQue
         self._wake = WakeBus(self.path)
         self._wake_due: float | None = math.inf  # what the open transaction announced (inf: nothing)
         sync = str(synchronous).upper()
-        writes = threading.RLock()  # this process's writers of the file take turns here (``Guarded.tx``)
         self._db = Guarded(open_connection(self.path, synchronous=sync, busy_timeout=busy_timeout, trace=trace),
-                           self.path, ended=self._tx_ended, busy_timeout=busy_timeout, writes=writes)
+                           self.path, ended=self._tx_ended, busy_timeout=busy_timeout)
         # creates insert on their caller's own connection (a private ":memory:" has only the one)
         self._creators = None if self.path == ":memory:" else PerThread(
             self.path, lambda: open_connection(self.path, synchronous=sync, busy_timeout=busy_timeout,
-                                               trace=trace, schema=False), busy_timeout, writes)
+                                               trace=trace, schema=False), busy_timeout)
         self._checkpointer = None if self.path == ":memory:" else Checkpointer(self.path, self._db)
 
     def __repr__(self) -> str:
