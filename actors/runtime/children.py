@@ -69,10 +69,6 @@ class Waker(Protocol):
         """Tick no later than ``when``."""
         ...
 
-    def pump_at(self, when: float) -> None:
-        """Send a ``Pump`` no later than ``when``."""
-        ...
-
     def taken(self) -> None:
         """The supervisor started handling the last scheduled tick."""
         ...

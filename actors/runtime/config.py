@@ -28,4 +28,3 @@ class SupervisorConfig:
     restart_window: float = 10.0  # ... within this many seconds and the node stops itself
     dispatch: str = "direct"  # "actor": a priority-queue actor feeds the workers (runtime/dispatch.py)
     queues: tuple[str, ...] | None = None  # claim only these queues (None: every queue)
-    linger: float = 0.001  # a claim or flush for creates / attempt ends waits this long after the last

@@ -29,13 +29,7 @@ The rules:
   transaction) while every slot is held, or while every worker of the kind has a task
   and the last claim found no backlog;
 - while no kind has room (``saturated``), looking up the next due time tells nothing the
-  next attempt end would not: the look is owed, and made once a worker has room;
-- pacing (:meth:`ClaimPlanner.hold`): a claim or a flush for creates and attempt ends waits
-  while the last one ran less than ``linger`` ago, and runs then, with whatever came
-  meanwhile. At a low rate nothing waits (the last one is long past); under a producer
-  that saturates the node, what arrives in between shares one transaction instead of the
-  node answering each create on its own, and the producer, which shares the process, gets
-  the time in between.
+  next attempt end would not: the look is owed, and made once a worker has room.
 
 Example:
     >>> planner = ClaimPlanner(node_id="n", lease_ttl=30.0, slots={"process": 4}, pool={"process": 1})
@@ -75,12 +69,11 @@ class ClaimPlanner:
         pool: worker actors per kind (0 or absent: only the slots bound the claims).
         serving: False for a client-only node: it plans no claim.
         queues: the queues this node claims from (None: every queue); each claim carries it.
-        linger: seconds a claim or a flush waits after the last one (see :meth:`hold`).
     """
 
     def __init__(self, *, node_id: str, lease_ttl: float, slots: Mapping[str, int],
                  pool: Mapping[str, int] | None = None, serving: bool = True,
-                 queues: Collection[str] | None = None, linger: float = 0.0) -> None:
+                 queues: Collection[str] | None = None) -> None:
         self._node_id = node_id
         self._ttl = lease_ttl
         self._slots = dict(slots)
@@ -94,8 +87,6 @@ class ClaimPlanner:
         self._known_due = -math.inf  # the earliest due time the store told us, lowered by our writes
         self._look_pending = False  # a look-up was skipped while saturated
         self.pump_pending = False  # a Pump is on its way to the supervisor
-        self._linger = linger
-        self._cycled_at = -math.inf  # the last claim or flush
         self._attached = False
         self._stopping = False
 
@@ -221,20 +212,6 @@ class ClaimPlanner:
         """When to tick for due work: the known due time if it is still ahead (else never:
         what is due now is claimed by the pump after each attempt end)."""
         return self._known_due if self._known_due > now else math.inf
-
-    def hold(self, now: float) -> bool:
-        """True when a claim or a flush asked for at ``now`` should wait until
-        :meth:`resume_at`: the last one that took or wrote something (:meth:`cycled`) ran less
-        than ``linger`` ago."""
-        return now < self._cycled_at + self._linger
-
-    def resume_at(self) -> float:
-        """When what :meth:`hold` kept back may run."""
-        return self._cycled_at + self._linger
-
-    def cycled(self, now: float) -> None:
-        """A claim took tasks, or a flush wrote attempt ends, at ``now``."""
-        self._cycled_at = now
 
     def pump(self) -> bool:
         """True when the supervisor should send itself a ``Pump`` (none is on its way), so a

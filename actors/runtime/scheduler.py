@@ -27,7 +27,7 @@ import threading
 from typing import Any
 
 from ..clock import Clock
-from ..messages import ChildExited, Pump, Tick
+from ..messages import ChildExited, Tick
 
 __all__ = ["Scheduler"]
 
@@ -49,7 +49,6 @@ class Scheduler:
         self._clock = clock
         self._poll = poll_interval
         self._wake = -math.inf  # tick at once on start
-        self._pump = math.inf  # when to send a Pump (``pump_at``)
         self._cond = threading.Condition()
         self._stopped = False
         self._in_flight = False  # a tick was sent and the supervisor has not taken it yet
@@ -114,45 +113,31 @@ class Scheduler:
         is_alive = getattr(self._target, "is_alive", None)
         return is_alive is not None and not is_alive()
 
-    def pump_at(self, when: float) -> None:
-        """Send a ``Pump`` (a claim, nothing else a tick does) no later than ``when``: the
-        supervisor's pacing resumes the claims it held back (``planner.hold``)."""
-        with self._cond:
-            if when < self._pump:
-                self._pump = when
-                self._cond.notify()
-
     def _run(self) -> None:
         last_tick = -math.inf
         while True:
             with self._cond:
                 if self._stopped:
                     return
-                now = self._clock.now()
-                message: Tick | Pump
-                if now >= self._pump:
-                    self._pump = math.inf
-                    message = Pump()
-                elif self._in_flight:
+                if self._in_flight:
                     # the tick in the inbox reads the clock and the store when it is handled:
                     # any wake-up requested until then is served by it or by the next one
-                    self._cond.wait(timeout=min(self._poll, self._pump - now))
+                    self._cond.wait(timeout=self._poll)
                     if self._in_flight and self._target_gone():
                         log.debug("scheduler target stopped; scheduler exits")
                         return
                     continue
-                else:
-                    deadline = min(self._wake, last_tick + self._poll, self._pump)
-                    if now < deadline:
-                        self._cond.wait(timeout=deadline - now)
-                        continue
-                    # the supervisor answers each tick with wake_at(its next due time)
-                    self._wake = math.inf
-                    self._in_flight = True
-                    last_tick = now
-                    message = Tick(now, scheduled=True)
+                now = self._clock.now()
+                deadline = min(self._wake, last_tick + self._poll)
+                if now < deadline:
+                    self._cond.wait(timeout=deadline - now)
+                    continue
+                # the supervisor answers each tick with wake_at(its next due time)
+                self._wake = math.inf
+                self._in_flight = True
+                last_tick = now
             try:
-                self._target.tell(message)
+                self._target.tell(Tick(now, scheduled=True))
             except Exception:  # the supervisor is gone: nothing left to wake
                 log.debug("scheduler target stopped; scheduler exits")
                 return

@@ -7,8 +7,7 @@ ends in batches, a ``Flush`` sent to itself runs after everything already queued
 waiters' (``waiters``; tasks waiting in ``ctx.wait``: ``awaiting``), claimed work waits for a worker
 in the pool (``pool``), periodic duties are maintenance's, what a worker's attempts run is
 ``hooks.Plans``, what a tick does is the ``ticking`` mixin's, and failing safe and supervising its
-children are the ``supervising`` mixin's. Under load, claims for creates are paced
-(``planner.hold``): one that comes within ``linger`` of the last claim waits until then.
+children are the ``supervising`` mixin's.
 """
 
 from __future__ import annotations
@@ -100,8 +99,7 @@ class SupervisorActor(TaskOperations, Supervising, Ticking, pykka.ThreadingActor
         self._slots: list[WorkerSlot] = []
         self._stopping = False
         self._planner = ClaimPlanner(node_id=config.node_id, lease_ttl=config.lease_ttl, slots=config.slots,
-                                     pool=config.pool, serving=config.serving, queues=config.queues,
-                                     linger=config.linger)
+                                     pool=config.pool, serving=config.serving, queues=config.queues)
         self._health = Health()
         self._recorder = Recorder(store, clock, self._health, self._failed)
         self._waiters = Waiters()
@@ -205,15 +203,6 @@ class SupervisorActor(TaskOperations, Supervising, Ticking, pykka.ThreadingActor
         self._planner.changed()
         self._pump()
 
-    def _paced(self) -> bool:
-        """True when a claim for creates waits its turn (``planner.hold``): the scheduler sends
-        a ``Pump`` when it may run (an attempt end may claim them sooner). Never without a
-        scheduler (a manual clock: the test's own ``tick`` drives it)."""
-        if self._scheduler is None or not self._planner.hold(self._clock.now()):
-            return False
-        self._scheduler.pump_at(self._planner.resume_at())
-        return True
-
     def _hint(self, when: float, *, at_once: bool = False) -> None:
         """A task becomes due at ``when``: claim then (and wake the scheduler for it), from a
         ``Pump`` to self after whatever is already in the inbox (one claim per burst).
@@ -253,7 +242,6 @@ class SupervisorActor(TaskOperations, Supervising, Ticking, pykka.ThreadingActor
                            getattr(self._store, "claim_held_back", False))
         if not claims:
             return
-        self._planner.cycled(self._clock.now())
         self._emit.started(claims)
         items = []  # Work: the job, and what it runs (the worker's execute, or its hooks too)
         for claim in claims:

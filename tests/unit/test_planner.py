@@ -150,20 +150,3 @@ def test_one_pump_per_burst(clock: ManualClock) -> None:
     assert planner.pump() and not planner.pump() and planner.pump_pending
     planner.pumped()
     assert planner.pump()
-
-
-def test_pacing_holds_what_comes_within_the_linger_of_the_last_claim_or_flush() -> None:
-    planner = ClaimPlanner(node_id="n", lease_ttl=30.0, slots={"process": 4}, linger=0.002)
-    assert not planner.hold(0.0)  # nothing ran yet
-    planner.cycled(10.0)
-    assert planner.hold(10.0) and planner.hold(10.0019)
-    assert planner.resume_at() == 10.002
-    assert not planner.hold(10.002)
-    planner.cycled(10.5)
-    assert planner.hold(10.501) and planner.resume_at() == 10.502
-
-
-def test_without_a_linger_nothing_is_held() -> None:
-    planner = ClaimPlanner(node_id="n", lease_ttl=30.0, slots={"process": 4})
-    planner.cycled(10.0)
-    assert not planner.hold(10.0)

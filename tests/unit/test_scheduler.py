@@ -22,7 +22,7 @@ import pytest
 import actors
 from actors import ManualClock, TaskWorker
 from actors.clock import from_timestamp
-from actors.messages import Attach, Pump, RegisterWorker, Tick
+from actors.messages import Attach, RegisterWorker, Tick
 from actors.models import Claim, Task
 from actors.runtime.scheduler import Scheduler
 from actors.runtime.supervisor import SupervisorActor, SupervisorConfig
@@ -89,37 +89,6 @@ def test_a_woken_scheduler_sends_no_tick_until_the_supervisor_took_the_last(cloc
     finally:
         scheduler.stop()
     assert not scheduler.alive
-
-
-def test_pump_at_sends_a_pump_when_due_even_with_a_tick_in_flight(clock: ManualClock) -> None:
-    """Pacing's resume: a ``Pump`` at the time asked, not folded into the tick in the inbox."""
-
-    class Both(_Target):
-        def __init__(self, clock: ManualClock) -> None:
-            super().__init__(clock)
-            self.pumps = 0
-
-        def tell(self, message: Any) -> None:
-            if isinstance(message, Pump):
-                with self._lock:
-                    self.pumps += 1
-            else:
-                super().tell(message)
-
-    target = Both(clock)
-    scheduler = Scheduler(target, clock, poll_interval=0.01).start()
-    try:
-        eventually(lambda: target.count() == 1)  # the tick at start, never taken
-        scheduler.pump_at(clock.now() + 5.0)
-        _woke_since(target, clock.now(), ticks=1)
-        assert target.pumps == 0  # not before its time
-        clock.advance(5.0)
-        eventually(lambda: target.pumps == 1)
-        clock.advance(5.0)
-        _woke_since(target, clock.now(), ticks=1)
-        assert target.pumps == 1 and target.count() == 1  # one Pump per pump_at, and no tick
-    finally:
-        scheduler.stop()
 
 
 def test_a_scheduler_whose_supervisor_stopped_with_a_tick_in_flight_exits(clock: ManualClock) -> None:

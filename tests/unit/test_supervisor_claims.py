@@ -7,7 +7,6 @@ actor that keeps what it is dispatched: no child process, no sleeps.
 from __future__ import annotations
 
 import collections
-import threading
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,13 +19,10 @@ from actors import ManualClock, TaskWorker
 from actors.clock import from_timestamp
 from actors.messages import (
     Attach,
-    Created,
     CreateTasks,
     Dispatch,
     JobDone,
-    Pump,
     RegisterWorker,
-    Stored,
     Tick,
     WorkerEvents,
 )
@@ -101,20 +97,15 @@ class _Wakes:
 
     def __init__(self) -> None:
         self.asked: list[float] = []
-        self.pumps: list[float] = []
 
     def wake_at(self, when: float) -> None:
         self.asked.append(when)
 
-    def pump_at(self, when: float) -> None:
-        self.pumps.append(when)
-
 
 @contextmanager
-def _node(store: MemoryStore, clock: ManualClock, wakes: _Wakes | None = None,
-          linger: float = 0.0) -> Iterator[tuple[Any, Any]]:
-    """A node with one process worker (pool 1, 4 slots); no pacing unless ``linger`` is given."""
-    config = SupervisorConfig(node_id="node", slots={"process": 4}, pool={"process": 1}, linger=linger)
+def _node(store: MemoryStore, clock: ManualClock, wakes: _Wakes | None = None) -> Iterator[tuple[Any, Any]]:
+    """A node with one process worker (pool 1, 4 slots)."""
+    config = SupervisorConfig(node_id="node", slots={"process": 4}, pool={"process": 1})
     worker = _Worker.start()
     ref = SupervisorActor.start(store, clock, config, workers=FixedWorkers([WorkerSlot("process", worker)]),
                                 scheduler=wakes)
@@ -283,80 +274,3 @@ def test_a_worker_whose_executor_refuses_work_is_retired_and_its_jobs_go_back_un
         ref.stop()
         broken.stop()
         sound.stop()
-
-
-def _created(store: MemoryStore, clock: ManualClock) -> tuple[Task, Created]:
-    """A task stored by "the handle" (due a millisecond ago) and the ``Created`` it tells."""
-    task = _task(clock, delay=-0.001)
-    store.add([task])
-    stored = Stored(threading.Lock())
-    stored.fold(1, clock.now(), [task.name])
-    return task, Created(stored)
-
-
-def _end(ref: Any, worker: Any, clock: ManualClock, task_id: str) -> None:
-    """The worker reports ``task_id`` succeeded, 1 ms later; the flush has run on return."""
-    clock.advance(0.001)
-    job = next(job for job in _jobs(worker) if job.task.id == task_id)
-    ref.tell(WorkerEvents((JobDone(task_id, job.token, Succeeded(1)),)))
-    ref.ask(None)
-    ref.ask(None)
-
-
-def test_under_load_a_claim_for_creates_waits_for_the_linger_then_takes_what_came_meanwhile(
-        clock: ManualClock) -> None:
-    """Pacing: a create that comes less than ``linger`` after the last claim that took tasks is
-    claimed by the ``Pump`` the scheduler sends then, with the creates that came meanwhile."""
-    store, wakes = _Counting(), _Wakes()
-    with _node(store, clock, wakes, linger=0.01) as (ref, worker):
-        first, message = _created(store, clock)
-        ref.tell(message)  # nothing was claimed lately: claimed at once
-        ref.ask(None)
-        assert [job.task.id for job in _jobs(worker)] == [first.id]
-        _end(ref, worker, clock, first.id)  # the worker is free again
-        store.calls.clear()
-        clock.advance(0.001)
-        later = []
-        for _ in range(2):
-            task, message = _created(store, clock)
-            later.append(task.id)
-            ref.tell(message)
-        ref.ask(None)
-        assert store.calls["claim"] == 0  # held: the last claim was 2 ms ago
-        assert wakes.pumps and all(at == pytest.approx(clock.now() + 0.008, abs=1e-6) for at in wakes.pumps)
-        clock.advance(0.008)
-        ref.ask(Pump())
-        assert store.calls["claim"] == 1  # both in one claim
-        assert [job.task.id for job in _jobs(worker)] == [first.id, *later]
-
-
-def test_an_attempt_end_takes_the_creates_pacing_held_back(clock: ManualClock) -> None:
-    store, wakes = _Counting(), _Wakes()
-    with _node(store, clock, wakes, linger=0.01) as (ref, worker):
-        first, message = _created(store, clock)
-        ref.tell(message)
-        ref.ask(None)
-        job = _jobs(worker)[0]
-        clock.advance(0.002)
-        second, message = _created(store, clock)
-        ref.tell(message)  # held: the last claim was 2 ms ago
-        ref.tell(WorkerEvents((JobDone(first.id, job.token, Succeeded(1)),)))
-        ref.ask(None)
-        ref.ask(None)
-        assert store.calls["finish_and_claim"] == 1  # the end and the held create, one transaction
-        assert [job.task.id for job in _jobs(worker)] == [first.id, second.id]
-
-
-def test_at_a_low_rate_nothing_waits_for_the_linger(clock: ManualClock) -> None:
-    store, wakes = _Counting(), _Wakes()
-    with _node(store, clock, wakes, linger=0.01) as (ref, worker):
-        first, message = _created(store, clock)
-        ref.tell(message)
-        ref.ask(None)
-        _end(ref, worker, clock, first.id)
-        clock.advance(0.05)  # longer than the linger since the claim
-        second, message = _created(store, clock)
-        ref.tell(message)
-        ref.ask(None)
-        assert [job.task.id for job in _jobs(worker)] == [first.id, second.id]  # claimed at once
-        assert wakes.pumps == []
