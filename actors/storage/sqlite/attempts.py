@@ -64,7 +64,7 @@ class SQLiteAttempts:
                     params.extend((name, now, *extra, size))
             params.append(size)
             sql = sq.claim_sql(len(wanted), bool(only), blocked is not None)
-            return conn.execute(sql, params).fetchall()
+            return sorted(conn.execute(sql, params), key=sq.claim_order)
 
         if gate is None:
             rows = fetch(limit, None, None)
