@@ -62,3 +62,16 @@ def test_decoded_json_values_are_fresh_objects() -> None:
     first, second = to_task(task_row(EMPTY_JSON)), to_task(task_row(EMPTY_JSON))
     assert first.metadata == {} and first.metadata is not second.metadata
     assert first.steps is not second.steps and first.result is not second.result
+
+
+def test_equal_times_share_one_datetime_within_a_row_and_across_a_read() -> None:
+    # a task due at once has run_at == created_at; a claim's rows all have updated_at == its now
+    now = Task(id="a", name="X", run_at=_AT, created_at=_AT, updated_at=_AT)
+    later = dataclasses.replace(now, id="b", run_at=_AT.replace(second=59))
+    alone = to_task(task_row(now))
+    assert alone.run_at is alone.created_at is alone.updated_at
+    times: dict[float, datetime] = {}
+    first, second = to_task(task_row(now), times), to_task(task_row(later), times)
+    assert (first, second) == (now, later)
+    assert second.updated_at is first.updated_at and second.run_at is not first.run_at
+    assert sorted(times) == sorted({_AT.timestamp(), later.run_at.timestamp()})  # type: ignore[union-attr]

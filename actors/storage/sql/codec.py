@@ -102,7 +102,7 @@ def task_row(task: Task) -> tuple[Any, ...]:
     )
 
 
-def to_task(row: Sequence[Any]) -> Task:
+def to_task(row: Sequence[Any], times: dict[float, datetime] | None = None) -> Task:
     """A ``Task`` from a row selected as ``TASK_COLUMNS``.
 
     The hot path of every claim (one call per claimed row): the fields go straight into the
@@ -110,6 +110,11 @@ def to_task(row: Sequence[Any]) -> Task:
     frozen dataclass: no ``__post_init__``, no slots, ``TASK_COLUMNS`` in field order; the
     unit tests hold that), skipping its 34 frozen ``__setattr__`` calls; the common empty
     JSON values skip the decoder (``load``).
+
+    ``times``: epoch seconds -> ``datetime`` already made, shared by the rows of one read
+    (a claim's rows all have ``updated_at`` = its ``now``): equal times share one (immutable)
+    ``datetime``, made once, and pickled once per message to a pool child. Within a row they
+    are shared anyway (``run_at`` = ``created_at`` for a task due at once).
     """
     fields = dict(zip(TASK_COLUMNS, row, strict=True))
     fields["status"] = _STATUS[fields["status"]]
@@ -122,9 +127,14 @@ def to_task(row: Sequence[Any]) -> Task:
     for name in _OPTIONAL_JSON:
         if fields[name] is not None:
             fields[name] = load(fields[name])
+    made = {} if times is None else times
     for name in _TIMES:
-        if fields[name] is not None:
-            fields[name] = _from_ts(fields[name], _UTC)
+        seconds = fields[name]
+        if seconds is not None:
+            at = made.get(seconds)
+            if at is None:
+                at = made[seconds] = _from_ts(seconds, _UTC)
+            fields[name] = at
     task: Task = object.__new__(Task)
     task.__dict__.update(fields)
     return task

@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from ...models import PRIORITIES, Claim, TaskStatus
@@ -82,11 +83,12 @@ class SQLiteAttempts:
             "lease_expires_at = ?, updated_at = ? WHERE seq = ?",
             [(request.owner, token, expires, now, row[0]) for row, token in zip(rows, tokens, strict=True)])
         claims: list[Claim] = []
+        times: dict[float, datetime] = {}  # one datetime per time (every updated_at is now)
         for row, token in zip(rows, tokens, strict=True):
             values = list(row[1:])  # as it was; patch what the UPDATE changed
             values[sq.AT_STATUS], values[sq.AT_UPDATED] = sq.RUNNING_VALUE, now
             values[sq.AT_ATTEMPTS] += 1
-            claims.append(Claim(sq.to_task(values), token))
+            claims.append(Claim(sq.to_task(values, times), token))
         return claims
 
     def renew(self, owner: str, now: float, lease_ttl: float) -> int:
