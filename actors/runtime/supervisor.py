@@ -243,14 +243,17 @@ class SupervisorActor(TaskOperations, Supervising, Ticking, pykka.ThreadingActor
         if not claims:
             return
         self._emit.started(claims)
+        held, workers, kind, node_timeout = self._held, self._workers, planned.kind, self._cfg.default_timeout
         items = []  # Work: the job, and what it runs (the worker's execute, or its hooks too)
         for claim in claims:
-            self._held[claim.task.id] = claim
-            worker = self._workers[claim.task.name]
-            timeout = next((t for t in (claim.task.timeout, worker.timeout, self._cfg.default_timeout)
-                            if t is not None), None)  # task > worker > node
-            job = msgs.Job(claim.task, claim.token, claim.task.attempts, timeout, worker.max_iterations)
-            items.append(msgs.Work(job, self._plans.of(worker), planned.kind))
+            task = claim.task
+            held[task.id] = claim
+            worker = workers[task.name]
+            timeout = task.timeout  # task > worker > node
+            if timeout is None:
+                timeout = node_timeout if worker.timeout is None else worker.timeout
+            job = msgs.Job(task, claim.token, task.attempts, timeout, worker.max_iterations)
+            items.append(msgs.Work(job, self._plans.of(worker), kind))
         self._dispatch.put(items)
 
     def _check_idle(self) -> None:

@@ -68,7 +68,8 @@ def check_storable(task: Task) -> TaskStatus:
 
 def check_finish_status(status: TaskStatus) -> TaskStatus:
     """The status an attempt ends in (anything but RUNNING); ``ValidationError`` otherwise."""
-    status = TaskStatus(status)
+    if type(status) is not TaskStatus:  # a member passes as it is (once per attempt end)
+        status = TaskStatus(status)
     if status is TaskStatus.RUNNING:
         raise ValidationError("status", status.value, "an attempt cannot finish RUNNING")
     return status

@@ -449,7 +449,11 @@ def test_hot_paths_and_filtered_queries_use_indexes(db_path: str) -> None:
     assert details, statements
     assert _full_scans(details) == []
     claim_plan = [d for d, sql in details if "AND run_at <=" in sql and "tasks" in d]
-    assert len(claim_plan) == 6 and all("tasks_claim" in d for d in claim_plan), claim_plan
+    # one arm per (tier, name), each an index range tasks_claim covers (no row read for a
+    # candidate), then the picked rows by their seq
+    arms = [d for d in claim_plan if "tasks_claim" in d]
+    assert len(arms) == 6 and all("COVERING INDEX tasks_claim" in d for d in arms), claim_plan
+    assert [d for d in claim_plan if d not in arms] == ["SEARCH tasks USING INTEGER PRIMARY KEY (rowid=?)"]
     store.close()
 
 

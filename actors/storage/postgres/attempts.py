@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -20,7 +21,7 @@ from ..base import ClaimRequest, Finish, LogRecord
 from ..sql import codec
 from . import schema as pg
 
-__all__ = ["PostgresAttempts"]
+__all__ = ["PostgresAttempts", "claims_of"]
 
 _FINISHED = list(codec.FINISHED)
 _CLAIM = (
@@ -42,6 +43,14 @@ _FINISH = (
     "%s::int[], %s::int[], %s::bool[]) "
     "AS v(id, token, status, run_at, result, error, failure_count, crash_count, clear_steps) "
     "WHERE tasks.id = v.id AND tasks.token = v.token AND tasks.status = 'running' RETURNING tasks.id")
+
+
+def claims_of(rows: list[Any]) -> list[Claim]:
+    """The claims of the rows a claim's UPDATE returned (``seq, token, *TASK_COLUMNS``), in
+    claim order: priority, ``run_at``, then ``seq``."""
+    rows.sort(key=lambda row: (row[2 + 4], row[2 + 11], row[0]))
+    times: dict[float, datetime] = {}  # one datetime per time (every updated_at is the claim's now)
+    return [Claim(codec.to_task(row[2:], times), row[1]) for row in rows]
 
 
 class PostgresAttempts:
@@ -84,8 +93,7 @@ class PostgresAttempts:
         else:
             rows = conn.execute(_CLAIM_ONLY, (list(request.names), now, list(request.queues), request.limit,
                                               request.owner, now + request.lease_ttl, now)).fetchall()
-        rows.sort(key=lambda row: (row[2 + 4], row[2 + 11], row[0]))  # priority, run_at, seq
-        return [Claim(codec.to_task(row[2:]), row[1]) for row in rows]
+        return claims_of(rows)
 
     def renew(self, owner: str, now: float, lease_ttl: float) -> int:
         """Extend every lease ``owner`` holds to ``now + lease_ttl``; returns how many."""

@@ -21,6 +21,7 @@ from ...spec.queues import check_queue_changes, check_queue_name
 from .._gate import Gate, changed, gated, listing, queue_of
 from ..base import ClaimRequest
 from ..sql import codec
+from .attempts import claims_of
 
 __all__ = ["PostgresQueues"]
 
@@ -115,5 +116,4 @@ class PostgresQueues:
             return []
         rows = conn.execute(_TAKE, (request.owner, now + request.lease_ttl, now,
                                     [row[0] for row in picked])).fetchall()
-        rows.sort(key=lambda row: (row[2 + 4], row[2 + 11], row[0]))  # priority, run_at, seq
-        return [Claim(codec.to_task(row[2:]), row[1]) for row in rows]
+        return claims_of(rows)

@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from ...models import PRIORITIES, Claim, TaskStatus
@@ -21,6 +22,7 @@ from .connection import Guarded
 
 __all__ = ["SQLiteAttempts"]
 
+_ENDS = frozenset(status for status in TaskStatus if status.finished)  # a finish there sets finished_at
 _AT_QUEUE, _AT_KEY = (1 + sq.TASK_COLUMNS.index(column) for column in ("queue", "concurrency_key"))
 
 
@@ -64,7 +66,7 @@ class SQLiteAttempts:
                     params.extend((name, now, *extra, size))
             params.append(size)
             sql = sq.claim_sql(len(wanted), bool(only), blocked is not None)
-            return conn.execute(sql, params).fetchall()
+            return sorted(conn.execute(sql, params), key=sq.claim_order)
 
         if gate is None:
             rows = fetch(limit, None, None)
@@ -82,11 +84,12 @@ class SQLiteAttempts:
             "lease_expires_at = ?, updated_at = ? WHERE seq = ?",
             [(request.owner, token, expires, now, row[0]) for row, token in zip(rows, tokens, strict=True)])
         claims: list[Claim] = []
+        times: dict[float, datetime] = {}  # one datetime per time (every updated_at is now)
         for row, token in zip(rows, tokens, strict=True):
             values = list(row[1:])  # as it was; patch what the UPDATE changed
             values[sq.AT_STATUS], values[sq.AT_UPDATED] = sq.RUNNING_VALUE, now
             values[sq.AT_ATTEMPTS] += 1
-            claims.append(Claim(sq.to_task(values), token))
+            claims.append(Claim(sq.to_task(values, times), token))
         return claims
 
     def renew(self, owner: str, now: float, lease_ttl: float) -> int:
@@ -161,32 +164,36 @@ class SQLiteAttempts:
     @staticmethod
     def _finish_in(conn: sqlite3.Connection, prepared: list[tuple[Finish, TaskStatus, str]],
                    now: float) -> list[str]:
-        """The finish, inside the caller's write transaction."""
+        """The finish, inside the caller's write transaction.
+
+        One read of the live rows (RUNNING, by id), then one UPDATE per finish applied, by the
+        row's ``seq`` (its rowid: no second look-up in the id index), fenced again by token.
+        """
         ids = list(dict.fromkeys(item.task_id for item, _, _ in prepared))
-        live: dict[str, tuple[str, int]] = {}
+        live: dict[str, tuple[int, str, int]] = {}
         for chunk in sq.chunks(ids):
-            for task_id, token, paused in conn.execute(
-                    "SELECT id, token, pause_requested FROM tasks WHERE status = 'running' "
+            for task_id, seq, token, paused in conn.execute(
+                    "SELECT id, seq, token, pause_requested FROM tasks WHERE status = 'running' "
                     f"AND id IN ({sq.marks(len(chunk))})", chunk):
-                live[task_id] = (token, paused)
+                live[task_id] = (seq, token, paused)
         applied: list[str] = []
         params: list[tuple[Any, ...]] = []
         for item, status, result in prepared:
             current = live.get(item.task_id)
-            if current is None or current[0] != item.token:
+            if current is None or current[1] != item.token:
                 continue
             del live[item.task_id]
-            if status is TaskStatus.PENDING and current[1]:
+            if status is TaskStatus.PENDING and current[2]:
                 status = TaskStatus.PAUSED
             params.append((status.value, item.run_at, result, item.error, item.failure_count,
-                           item.crash_count, now if status.finished else None, now, now, item.clear_steps,
-                           item.task_id, item.token))
+                           item.crash_count, now if status in _ENDS else None, now, now, item.clear_steps,
+                           current[0], item.token))
             applied.append(item.task_id)
         conn.executemany(
             "UPDATE tasks SET status = ?, run_at = COALESCE(?, run_at), result = ?, error = ?, "
             "failure_count = ?, crash_count = ?, finished_at = ?, updated_at = ?, last_run_at = ?, "
             "steps = CASE WHEN ? THEN '{}' ELSE steps END, "
-            f"{sq.LEAVE_RUNNING} WHERE id = ? AND token = ? AND status = 'running'", params)
+            f"{sq.LEAVE_RUNNING} WHERE seq = ? AND token = ? AND status = 'running'", params)
         return applied
 
     def set_progress(self, task_id: str, token: str, progress: float, now: float) -> bool:

@@ -31,8 +31,8 @@ from .schema import FTS_WATERMARK
 __all__ = [
     "ALL_STATUSES", "AT_ATTEMPTS", "AT_STATUS", "AT_UPDATED", "CHUNK", "FINISHED", "LEAVE_RUNNING",
     "OMISSIBLE_COLUMNS", "RUNNING_VALUE", "SELECT", "SELECT_SEQ", "TASK_COLUMNS", "IdClash", "chunks",
-    "claim_sql", "dumps", "fetch", "fetch_seqs", "insert", "insert_sql", "load", "marks", "next_due_sql",
-    "task_row", "to_task", "untag", "update_columns",
+    "claim_order", "claim_sql", "dumps", "fetch", "fetch_seqs", "insert", "insert_sql", "load", "marks",
+    "next_due_sql", "task_row", "to_task", "untag", "update_columns",
 ]
 
 # --- rows: codec, SQL text and shared statements ------------------------------------
@@ -43,6 +43,7 @@ SELECT_SEQ = "SELECT seq, " + ", ".join(TASK_COLUMNS) + " FROM tasks"
 _NEXT_SEQ = f"MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE({FTS_WATERMARK}, 0)) + 1"
 NEXT_SEQ = f"SELECT {_NEXT_SEQ} - 1"
 _QUEUE = "COALESCE(queue, 'default')"
+_AT_PRIORITY, _AT_RUN_AT = (1 + TASK_COLUMNS.index(column) for column in ("priority", "run_at"))
 LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = 0"
 
 
@@ -88,9 +89,11 @@ def marks(count: int) -> str:
 @lru_cache(maxsize=64)
 def claim_sql(name_count: int, only: bool = False, gated: bool = False) -> str:
     # One arm per (tier, name): each is an index range that stops at ``run_at <= now``
-    # and comes out in (run_at, seq) order; the outer ORDER BY merges at most
-    # 3 * name_count * limit rows.
-    # The rows come back whole (seq first), so claim needs no second SELECT.
+    # and comes out in (run_at, seq) order; the ORDER BY merges at most
+    # 3 * name_count * limit candidates. The arms pick (seq, priority, run_at) only, which
+    # tasks_claim covers, so the merge sorts three numbers per candidate, not whole rows;
+    # the picked rows then come back whole (seq first) by their seq, in no set order:
+    # the caller puts them in claim order (``claim_order``). No second SELECT.
     # ``only``: one more parameter per arm, the JSON list of the node's queues; ``gated``:
     # two more, the JSON lists of the blocked queues and of the blocked [queue, key]
     # pairs (``_gate``). Without either the SQL is the plain claim.
@@ -99,10 +102,17 @@ def claim_sql(name_count: int, only: bool = False, gated: bool = False) -> str:
         extra += (f" AND {_QUEUE} NOT IN (SELECT value FROM json_each(?)) AND NOT EXISTS (SELECT 1 FROM "
                   f"json_each(?) AS k WHERE json_extract(k.value, '$[0]') = {_QUEUE} "
                   "AND json_extract(k.value, '$[1]') = concurrency_key)")
-    arm = (f"SELECT * FROM (SELECT seq, {', '.join(TASK_COLUMNS)} FROM tasks WHERE status = 'pending' "
+    arm = ("SELECT * FROM (SELECT seq, priority, run_at FROM tasks WHERE status = 'pending' "
            "AND name = ? AND priority = {rank} AND run_at <= ?" + extra + " ORDER BY run_at, seq LIMIT ?)")
     arms = [arm.format(rank=rank) for rank in range(len(PRIORITIES)) for _ in range(name_count)]
-    return " UNION ALL ".join(arms) + " ORDER BY priority, run_at, seq LIMIT ?"
+    picked = " UNION ALL ".join(arms) + " ORDER BY priority, run_at, seq LIMIT ?"
+    return f"{SELECT_SEQ} WHERE seq IN (SELECT seq FROM ({picked}))"
+
+
+def claim_order(row: Sequence[Any]) -> tuple[Any, ...]:
+    """The sort key of a row selected by ``claim_sql`` (seq first): claim order, i.e.
+    priority rank, then ``run_at``, then ``seq`` (creation order)."""
+    return row[_AT_PRIORITY], row[_AT_RUN_AT], row[0]
 
 
 @lru_cache(maxsize=64)
