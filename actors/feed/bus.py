@@ -90,6 +90,10 @@ class EventBus:
         self.deduplicated = 0
         #: True while a follower reads other nodes' changes (``feed.follow``; set by it).
         self.following = False
+        #: Held by a create from its insert to its ``created`` events, and by the supervisor
+        #: while it emits ``started``: a task claimed the moment its row committed is still
+        #: ``created`` before it is ``started`` (taken only while someone subscribes to them).
+        self.creating = threading.Lock()
 
     # --- subscribing -------------------------------------------------------------------------
 

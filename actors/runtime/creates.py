@@ -12,6 +12,7 @@ supervisor stays the only one that claims or changes a task after it exists.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -99,13 +100,15 @@ class Creating:
         self._gate.check()
         if not tasks:
             return []
-        try:
-            ids = self.store.add(tasks)
-        except ActorsError:
-            raise
-        except Exception as exc:  # (the stores raise ActorsError; anything else is translated)
-            raise as_actors_error(exc) from exc
-        self._emit.created(tasks, ids)
+        ordered = "created" in self._emit.bus.wanted and "started" in self._emit.bus.wanted
+        with self._emit.bus.creating if ordered else contextlib.nullcontext():
+            try:
+                ids = self.store.add(tasks)
+            except ActorsError:
+                raise
+            except Exception as exc:  # (the stores raise ActorsError; anything else is translated)
+                raise as_actors_error(exc) from exc
+            self._emit.created(tasks, ids)
         due = [task.run_at.timestamp() for task in tasks if task.run_at is not None and not task.status.finished]
         self._announce(len(tasks), min(due) if due else None, {task.name for task in tasks})
         return ids

@@ -55,8 +55,10 @@ class Emitter:
         """Claims taken: each task is RUNNING, attempt ``task.attempts``."""
         if "started" in self.bus.wanted:
             now = self._clock.now()
-            self.bus.emit([task_event("started", c.task, now, {"attempt": c.task.attempts, "node_id": self._node})
-                           for c in claims])
+            events = [task_event("started", c.task, now, {"attempt": c.task.attempts, "node_id": self._node})
+                      for c in claims]
+            with self.bus.creating:  # after the created events of a create still on its way
+                self.bus.emit(events)
 
     def before(self, batch: Batch) -> Batch | None:
         """What of a flush's batch to report once written (the writes consume the batch);

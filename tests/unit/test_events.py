@@ -14,6 +14,9 @@ import actors
 from actors import Retry, TaskWorker
 from actors.feed.bus import EventBus
 from actors.feed.event import KINDS, Event, event_at
+from actors.messages import Tick
+from actors.storage.memory import MemoryStore
+from actors.testing import inline_supervisor
 from tests.helpers import EventLog
 
 
@@ -44,6 +47,44 @@ def test_a_task_s_life_arrives_in_order_with_its_data(sup: actors.Supervisor) ->
         assert (event.task_id, event.name, event.queue) == (task_id, "REPORT", "reports")
         assert event.at.tzinfo is not None and event.at.utcoffset() == timezone.utc.utcoffset(None)
         assert event.data["node_id"] == sup.node_id
+
+
+class _ClaimedBeforeItsCreateReturns(MemoryStore):
+    """``add`` (the caller's thread) has the supervisor claim the new row before it returns:
+    a claim of other work that picks it up the moment it is committed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sup: actors.Supervisor | None = None
+        self.claimed = threading.Event()
+
+    def add(self, tasks: Any) -> list[str]:
+        ids = super().add(tasks)
+        if self.sup is not None and any(task.name == "RACE" for task in tasks):
+            self.sup.ref.tell(Tick(self.sup.clock.now()))  # "another process wrote": it claims
+            assert self.claimed.wait(10)
+        return ids
+
+    def claim(self, *args: Any, **kwargs: Any) -> list[Any]:
+        claims = super().claim(*args, **kwargs)
+        if claims:
+            self.claimed.set()
+        return claims
+
+
+def test_a_task_claimed_the_moment_its_row_commits_is_still_created_before_started(clock: Any) -> None:
+    store = _ClaimedBeforeItsCreateReturns()
+    node = inline_supervisor(store, clock=clock)
+    try:
+        log = EventLog()
+        node.subscribe(log)
+        node.register_task_worker(TaskWorker("RACE", lambda ctx, options, task: "ok"))
+        store.sup = node
+        task_id = node.create_task("RACE")
+        assert node.wait(task_id, timeout=10) == "ok"
+        assert log.wait_kinds(task_id, "created", "started", "succeeded") == ["created", "started", "succeeded"]
+    finally:
+        node.stop()
 
 
 def test_an_event_is_frozen_and_json_friendly(clock: actors.ManualClock) -> None:
