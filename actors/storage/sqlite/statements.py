@@ -123,7 +123,6 @@ def next_due_sql(name_count: int) -> str:
     return "SELECT MIN(due) FROM (" + " UNION ALL ".join(arms) + ")"
 
 
-
 def fetch(conn: sqlite3.Connection, task_id: str) -> Task | None:
     """The task ``task_id``, or None."""
     row = conn.execute(SELECT + " WHERE id = ?", (task_id,)).fetchone()
