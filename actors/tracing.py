@@ -22,6 +22,8 @@ or ``opentelemetry-instrument``'s environment, which a child inherits).
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .spec import MAX_TRACE_ENTRIES, MAX_TRACE_VALUE
@@ -116,7 +118,11 @@ def available() -> bool:
 
 def capture() -> dict[str, str] | None:
     """The current span's trace context as a W3C carrier, or None (no API, no valid span).
-    Never raises: a broken propagator only loses the trace."""
+    Never raises: a broken propagator only loses the trace. A process that never imported
+    ``opentelemetry.trace`` has no current span: the API is not imported for it (a create
+    then costs one dict lookup, and the process no import)."""
+    if "opentelemetry.trace" not in sys.modules:
+        return None
     otel = api()
     if otel is None:
         return None
@@ -128,7 +134,11 @@ def capture() -> dict[str, str] | None:
 
 def start_attempt(task: Task, attempt: int) -> AttemptSpan | None:
     """The started (and current) span of ``task``'s attempt ``attempt``, or None when there is
-    nothing to record it (no API, or no SDK configured in this process)."""
+    nothing to record it (no API, or no SDK configured in this process). An SDK is configured
+    by importing ``opentelemetry`` (the worker's module, ``opentelemetry-instrument``'s start-up)
+    or named by ``OTEL_PYTHON_TRACER_PROVIDER``: without either, the API is not imported."""
+    if "opentelemetry.trace" not in sys.modules and not os.environ.get("OTEL_PYTHON_TRACER_PROVIDER"):
+        return None
     otel = api()
     if otel is None:
         return None

@@ -164,3 +164,19 @@ def test_every_task_of_a_batch_carries_the_creators_trace_unless_it_gives_its_ow
     span_id = f"{creator.get_span_context().span_id:016x}"
     traces = [task.trace for task in map(sup.get_task, ids) if task is not None]
     assert [carrier["traceparent"].split("-")[2] for carrier in traces if carrier] == [span_id, "4" * 16, span_id]
+
+
+def test_a_process_that_never_imported_opentelemetry_does_not_import_it_to_create_or_run() -> None:
+    """No span can be current, and no SDK set, before ``opentelemetry.trace`` is imported: creates
+    and attempts skip the API (one dict lookup) and leave the process without it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, actors\n"
+            "with actors.Supervisor.start('memory://', workers=0) as sup:\n"
+            "    task_id = sup.create_task('ECHO')\n"
+            "    assert sup.get_task(task_id).trace is None\n"
+            "assert actors.tracing.start_attempt(actors.Task(id='t', name='ECHO'), 1) is None\n"
+            "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
