@@ -5,9 +5,10 @@ The executors' ``StepWriter`` (``ctx.step``) writes the same way, from the calli
 A create validates its tasks (``validated_tasks``) and inserts them through the store's named
 transition ``add`` in the calling thread, on a connection of its own (SQLite: one per thread;
 PostgreSQL: one from its pool; memory: its lock), then tells the supervisor a ``Created``
-(the ids, the earliest due time, the names) so it claims them when due: a burst of creates
-is one claim (the supervisor's ``Pump``). It returns once the rows are committed. The
-supervisor stays the only one that claims or changes a task after it exists.
+carrying a ``Stored`` batch (how many, the earliest due time, the names) so it claims them
+when due; creates until the supervisor takes the batch fold into it (a burst is one message
+and one claim), and a node without workers is told nothing. It returns once the rows are
+committed. The supervisor stays the only one that claims or changes a task after it exists.
 """
 
 from __future__ import annotations

@@ -69,7 +69,6 @@ def open_connection(path: str, *, synchronous: str, busy_timeout: float,
     return conn
 
 
-
 class Checkpointer:
     """A thread that copies the WAL back into the database file (``wal_checkpoint(PASSIVE)``).
 
@@ -177,7 +176,7 @@ class Guarded:
         SQLite's own busy handler sleeps 1 ms, then 2, 5, 10 ... ms between tries, while a
         write transaction here holds the lock for ~0.1 ms: two processes writing one file
         often (a producer and a serving node) lost most of their time sleeping. So the
-        handler is off (it is off but while ``read`` runs), and this retries after 50 µs,
+        handler is off (it is on only while ``read`` runs), and this retries after 50 µs,
         doubling to 2 ms, until ``busy_timeout`` has passed (then SQLite's "database is
         locked" error). Statements inside the transaction need no handler: in WAL mode a
         transaction that holds the write lock is not refused as busy (only beginning one
