@@ -40,8 +40,8 @@ __all__ = [
 CHUNK = 500  # ids per "IN (...)" list, well under SQLite's variable limit
 SELECT = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
 SELECT_SEQ = "SELECT seq, " + ", ".join(TASK_COLUMNS) + " FROM tasks"
-_NEXT_SEQ = f"MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE({FTS_WATERMARK}, 0)) + 1"
-NEXT_SEQ = f"SELECT {_NEXT_SEQ} - 1"
+_TOP_SEQ = f"MAX(COALESCE((SELECT MAX(seq) FROM tasks), 0), COALESCE({FTS_WATERMARK}, 0))"
+NEXT_SEQ = f"SELECT {_TOP_SEQ}"  # the seq above which new rows are numbered
 _QUEUE = "COALESCE(queue, 'default')"
 _AT_PRIORITY, _AT_RUN_AT = (1 + TASK_COLUMNS.index(column) for column in ("priority", "run_at"))
 LEAVE_RUNNING = "owner = NULL, token = NULL, lease_expires_at = NULL, pause_requested = 0"
@@ -70,7 +70,7 @@ def insert_sql(present: tuple[int, ...], one: bool = False) -> str:
     bound as the first parameter.
     """
     names = ", ".join(TASK_COLUMNS[at] for at in present)
-    return f"INSERT INTO tasks (seq, {names}) VALUES ({_NEXT_SEQ if one else '?'}, {marks(len(present))})"
+    return f"INSERT INTO tasks (seq, {names}) VALUES ({_TOP_SEQ + ' + 1' if one else '?'}, {marks(len(present))})"
 
 
 class IdClash(Exception):
