@@ -71,13 +71,8 @@ def validated_task(spec: TaskSpec, *, task_id: str, now: float, worker: TaskWork
             ``"address.zip"``), or ``validate`` returned a
             false value or raised (field ``metadata``; its own ``ValidationError`` as is).
     """
-    task = build_task(spec, task_id=task_id if spec.id is None else spec.id, now=now,
-                      default_priority=None if worker is None else worker.priority,
-                      default_queue=None if worker is None else worker.queue or None,
-                      default_trace=capture(), parent_id=parent_id)
-    if worker is None or (worker.input_schema is None and worker.validate is None):
-        return task
-    return _accepted(task, worker, supervisor, parent_id)
+    return validated_tasks([spec], [task_id], now=now, workers={} if worker is None else {spec.name: worker},
+                           supervisor=supervisor, parent_id=parent_id, trace=capture())[0]
 
 
 def validated_tasks(specs: Sequence[TaskSpec | Mapping[str, Any]], task_ids: Sequence[str], *, now: float,
@@ -94,15 +89,12 @@ def validated_tasks(specs: Sequence[TaskSpec | Mapping[str, Any]], task_ids: Seq
     tasks: list[Task] = []
     for index, (item, task_id) in enumerate(zip(specs, task_ids, strict=True)):
         spec = coerce_spec(item, index)
-        name = spec.name
-        worker = workers.get(name) if isinstance(name, str) else None
-        given = task_id if spec.id is None else spec.id
-        if worker is None:
-            tasks.append(build_task(spec, task_id=given, now=now, default_trace=trace, parent_id=parent_id))
-            continue
-        task = build_task(spec, task_id=given, now=now, default_priority=worker.priority,
-                          default_queue=worker.queue or None, default_trace=trace, parent_id=parent_id)
-        if worker.input_schema is not None or worker.validate is not None:
+        worker = workers.get(spec.name) if isinstance(spec.name, str) else None
+        task = build_task(spec, task_id=task_id if spec.id is None else spec.id, now=now,
+                          default_priority=None if worker is None else worker.priority,
+                          default_queue=None if worker is None else worker.queue or None,
+                          default_trace=trace, parent_id=parent_id)
+        if worker is not None and (worker.input_schema is not None or worker.validate is not None):
             task = _accepted(task, worker, supervisor, parent_id)
         tasks.append(task)
     return tasks
